@@ -1,0 +1,182 @@
+//! The command line: clap derive types only. Doc comments here are the user documentation
+//! (`--help` and the man page). Only `main` and `commands` use this module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+use crate::status::StatusSet;
+
+/// Keep a pool of CLIProxyAPI OAuth credentials healthy.
+///
+/// git-credman finds CLIProxyAPI (CPA) auth files in a git repository (or a plain directory),
+/// classifies each one, and reports what it found; its exit code tells CI. Tokens never leave
+/// the process: reports carry fingerprints and masked identities only.
+///
+/// Settings come from flags, then GIT_CREDMAN_* environment variables, then git config
+/// `credman.*`, then defaults.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-credman",
+    bin_name = "git credman",
+    version,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in PATH (like `git -C`)
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    pub chdir: Option<PathBuf>,
+    /// Log more to stderr (can be repeated)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Log only errors to stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to colour the text report
+    ///
+    /// `auto` colours only when stdout is a terminal and NO_COLOR is not set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to use colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Only on a terminal, and never with NO_COLOR set.
+    Auto,
+    /// Always (even with NO_COLOR set).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find credential files and classify each one
+    Scan(ScanArgs),
+}
+
+/// Arguments of `git credman scan`.
+#[derive(Debug, Args)]
+#[command(after_long_help = SCAN_AFTER_HELP)]
+pub struct ScanArgs {
+    /// Limit the scan to these paths or globs (relative to the current directory)
+    ///
+    /// A directory selects every *.json below it; a file is selected by name; `*`, `?` and
+    /// `[...]` are globs in which `*` also matches `/`, as in git pathspecs. Without
+    /// pathspecs, the auth path (see --auth-path) is scanned when the tree has it, otherwise
+    /// every *.json that looks like a credential (a string `type` plus a token field).
+    #[arg(value_name = "PATHSPEC")]
+    pub pathspecs: Vec<String>,
+
+    /// Do not contact any provider; decide from the files alone
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Scan the index (staged content) instead of HEAD
+    #[arg(long, group = "source")]
+    pub staged: bool,
+
+    /// Scan the tree of REV (a commit, branch, tag or tree) instead of HEAD
+    #[arg(long, value_name = "REV", group = "source")]
+    pub rev: Option<String>,
+
+    /// Scan a plain directory recursively instead of a git repository
+    ///
+    /// Every *.json below PATH counts as a credential. Symlinks are reported, never followed.
+    #[arg(long, value_name = "PATH", group = "source")]
+    pub dir: Option<PathBuf>,
+
+    /// The directory of the tree that holds the auth files
+    ///
+    /// Default: git config `credman.path`, else `auths`.
+    /// Env: GIT_CREDMAN_PATH.
+    #[arg(long, value_name = "PATH")]
+    pub auth_path: Option<String>,
+
+    /// Output format on stdout
+    ///
+    /// Default: git config `credman.format`, else `text`. Env: GIT_CREDMAN_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Also write the JSON report to FILE (mode 0600, written atomically)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Exit 1 when a file has one of these statuses (comma-separated)
+    ///
+    /// Class names `dead`, `transient` and `alive` expand to their statuses; `none` never
+    /// fails. Default: git config `credman.failOn`, else
+    /// `invalidated,deactivated,expired_by_time,unauthorized,missing_token,invalid_file`.
+    /// Env: GIT_CREDMAN_FAIL_ON.
+    #[arg(long, value_name = "STATUS,...")]
+    pub fail_on: Option<StatusSet>,
+
+    /// Show emails and account ids unmasked in reports
+    ///
+    /// Default: git config `credman.showIdentities`, else false.
+    /// Env: GIT_CREDMAN_SHOW_IDENTITIES.
+    #[arg(long)]
+    pub show_identities: bool,
+
+    /// Reader threads (default: one per core)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+const SCAN_AFTER_HELP: &str = "\
+Statuses (class):
+  active, usage_limited, unverified, expired_refreshable   (alive)
+  invalidated, deactivated, expired_by_time, unauthorized,
+  missing_token                                            (dead)
+  rate_limited, check_error                                (transient)
+  unknown, invalid_file                                    (unknown)
+
+Exit status:
+  0  no file has a status in the fail set
+  1  some file has a status in the fail set
+  2  error: bad usage, not a repository, unreadable source
+
+Examples:
+  git credman scan --offline
+  git credman scan --offline --staged
+  git credman scan --offline --rev origin/main auths/codex-*
+  git credman scan --offline --dir /srv/cpa/auths --format json --report report.json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sources_are_exclusive() {
+        let err =
+            Cli::try_parse_from(["git-credman", "scan", "--staged", "--rev", "HEAD"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn fail_on_is_validated_by_clap() {
+        let err = Cli::try_parse_from(["git-credman", "scan", "--fail-on", "bogus"]).unwrap_err();
+        assert!(err.to_string().contains("unknown status 'bogus'"));
+    }
+}

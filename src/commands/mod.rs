@@ -1,0 +1,33 @@
+//! Command dispatch: one flat match from [`Command`] to the command's `run`. Commands return an
+//! [`Outcome`] or an error; they never exit the process and never print except through
+//! `report` renderers onto the output they are given.
+
+pub mod scan;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::cli::{Command, GlobalArgs};
+use crate::exit::Outcome;
+use crate::settings::Env;
+
+/// What every command gets from `main`.
+pub struct Ctx<'a> {
+    /// The directory the command runs in (after `-C`).
+    pub cwd: PathBuf,
+    /// The environment snapshot.
+    pub env: Env,
+    /// Whether stdout is a terminal.
+    pub stdout_is_tty: bool,
+    /// Whether stderr is a terminal (progress bars).
+    pub stderr_is_tty: bool,
+    /// Where results go (stdout).
+    pub out: &'a mut dyn Write,
+}
+
+/// Runs a command.
+pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Scan(args) => scan::run(args, global, ctx),
+    }
+}

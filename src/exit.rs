@@ -1,0 +1,43 @@
+//! The exit-code contract (README "Exit codes"): one table, unit-tested.
+
+use std::process::ExitCode;
+
+/// How a command ended when it did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Completed; nothing in the fail set.
+    Clean,
+    /// Completed; something is in the fail set.
+    Findings,
+}
+
+/// The exit code for errors (usage, config, not a repo, I/O).
+pub const ERROR: u8 = 2;
+
+impl Outcome {
+    /// Returns the process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        ExitCode::from(o.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_table() {
+        assert_eq!(Outcome::Clean.code(), 0);
+        assert_eq!(Outcome::Findings.code(), 1);
+        assert_eq!(ERROR, 2);
+    }
+}

@@ -1,0 +1,17 @@
+//! git-credman: keep a pool of CLIProxyAPI OAuth credentials healthy.
+//!
+//! The library behind the `git-credman` binary. Module map (dependencies point downwards):
+//! `commands` → `scan` → {`source`, `verdict`, `report`} → `credential`, `status`; `git` is the
+//! only gix code, `settings` the only place that reads the environment.
+
+pub mod cli;
+pub mod commands;
+pub mod credential;
+pub mod exit;
+pub mod git;
+pub mod report;
+pub mod scan;
+pub mod settings;
+pub mod source;
+pub mod status;
+pub mod verdict;

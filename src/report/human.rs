@@ -1,0 +1,232 @@
+//! The terminal report: a status × provider table, then every file that is not alive with its
+//! reason, then duplicates and working-tree differences. Colours only when the caller says so.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Finding, Report};
+use crate::status::{Class, Status};
+
+fn class_style(class: Class) -> Style {
+    let color = match class {
+        Class::Alive => AnsiColor::Green,
+        Class::Dead => AnsiColor::Red,
+        Class::Transient => AnsiColor::Yellow,
+        Class::Unknown => AnsiColor::Magenta,
+    };
+    Style::new().fg_color(Some(color.into()))
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint(Style::new().bold(), text)
+    }
+}
+
+fn describe_source(report: &Report) -> String {
+    let s = &report.source;
+    let short = |id: &Option<String>| {
+        id.as_deref()
+            .map(|c| c.chars().take(12).collect::<String>())
+    };
+    match s.kind {
+        "head" => format!("HEAD ({})", short(&s.commit).unwrap_or_default()),
+        "index" => "the index".to_owned(),
+        "rev" => format!(
+            "{} ({})",
+            s.rev.as_deref().unwrap_or("?"),
+            short(&s.commit)
+                .or_else(|| short(&s.tree))
+                .unwrap_or_default()
+        ),
+        "dir" => s.dir.clone().unwrap_or_default(),
+        other => other.to_owned(),
+    }
+}
+
+/// Writes the text report.
+pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let p = Painter { color };
+    let total = report.summary.total;
+    let noun = if total == 1 {
+        "credential file"
+    } else {
+        "credential files"
+    };
+    let where_ = describe_source(report);
+    let scope = report
+        .source
+        .auth_path
+        .as_deref()
+        .map(|a| format!(" under {a}/"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "{total} {noun} in {where_}{scope} ({})",
+            report.mode
+        ))
+    )?;
+    if total == 0 {
+        writeln!(out, "Nothing to check: no credential files were found.")?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    table(report, &p, out)?;
+
+    let not_alive: Vec<&Finding> = report
+        .results
+        .iter()
+        .filter(|f| !f.status.is_alive())
+        .collect();
+    if !not_alive.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            p.bold(&format!("Not alive ({}):", not_alive.len()))
+        )?;
+        let width = not_alive
+            .iter()
+            .map(|f| f.path.len())
+            .max()
+            .unwrap_or(0)
+            .min(60);
+        for f in not_alive {
+            let fail = if report.fail_on.contains(&f.status) {
+                "✗"
+            } else {
+                "·"
+            };
+            let status = p.paint(class_style(f.class), &format!("{:<19}", f.status.as_str()));
+            let http = f
+                .http_status
+                .map(|c| format!(" [HTTP {c}]"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {fail} {:<width$}  {:<11} {status} {}{http}",
+                f.path, f.provider, f.reason
+            )?;
+        }
+    }
+
+    let dups: Vec<&Finding> = report
+        .results
+        .iter()
+        .filter(|f| !f.duplicates.is_empty())
+        .collect();
+    if !dups.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            p.bold(&format!(
+                "Duplicates ({} files hold an account or token held elsewhere):",
+                dups.len()
+            ))
+        )?;
+        for f in dups {
+            writeln!(out, "  {}  = {}", f.path, f.duplicates.join(", "))?;
+        }
+    }
+
+    let changed: Vec<&Finding> = report
+        .results
+        .iter()
+        .filter(|f| f.worktree.is_some())
+        .collect();
+    if !changed.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            p.bold(&format!(
+                "Working tree differs from what was scanned ({}):",
+                changed.len()
+            ))
+        )?;
+        for f in changed {
+            writeln!(out, "  {}  {}", f.path, f.worktree.unwrap_or_default())?;
+        }
+    }
+
+    let failing = report.failing().count();
+    writeln!(out)?;
+    if failing == 0 {
+        writeln!(
+            out,
+            "{}",
+            p.paint(
+                class_style(Class::Alive),
+                "OK: no file has a status in the fail set."
+            )
+        )?;
+    } else {
+        let set: Vec<&str> = report.fail_on.iter().map(|s| s.as_str()).collect();
+        writeln!(
+            out,
+            "{}",
+            p.paint(
+                class_style(Class::Dead),
+                &format!(
+                    "FAIL: {failing} file(s) have a status in the fail set ({}).",
+                    set.join(",")
+                )
+            )
+        )?;
+    }
+    Ok(())
+}
+
+fn table(report: &Report, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
+    let providers: Vec<&String> = report.summary.by_provider.keys().collect();
+    let widths: Vec<usize> = providers.iter().map(|n| n.len().max(5)).collect();
+    let mut header = format!("{:<20}", "status");
+    for (name, w) in providers.iter().zip(&widths) {
+        header.push_str(&format!(" {name:>w$}"));
+    }
+    header.push_str(&format!(" {:>6}", "total"));
+    writeln!(out, "{}", p.bold(&header))?;
+    for status in Status::ALL {
+        let Some(count) = report.summary.by_status.get(&status) else {
+            continue;
+        };
+        let mut line = p.paint(
+            class_style(status.class()),
+            &format!("{:<20}", status.as_str()),
+        );
+        for (name, w) in providers.iter().zip(&widths) {
+            let n = report
+                .summary
+                .by_provider_status
+                .get(*name)
+                .and_then(|m| m.get(&status))
+                .copied();
+            let cell = n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+            line.push_str(&format!(" {cell:>w$}"));
+        }
+        line.push_str(&format!(" {count:>6}"));
+        writeln!(out, "{line}")?;
+    }
+    let mut line = format!("{:<20}", "total");
+    for (name, w) in providers.iter().zip(&widths) {
+        line.push_str(&format!(" {:>w$}", report.summary.by_provider[*name]));
+    }
+    line.push_str(&format!(" {:>6}", report.summary.total));
+    writeln!(out, "{}", p.bold(&line))
+}

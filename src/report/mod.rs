@@ -1,0 +1,201 @@
+//! The report: one [`Finding`] per credential, the summary, and the renderers.
+//!
+//! This module owns stdout: renderers write to a `&mut dyn Write` given by the command. The JSON
+//! field names are a contract (issue #2 §6): fields may be added, never renamed. Nothing here
+//! ever sees a secret: findings carry fingerprints and masked identities only.
+
+pub mod human;
+pub mod json;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::source::SourceInfo;
+use crate::status::{Class, Status};
+
+/// The report's schema version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The result for one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Path relative to the repository root or scanned directory.
+    pub path: String,
+    /// Provider (`type`), `unknown` when absent or unparseable.
+    pub provider: String,
+    /// The verdict.
+    pub status: Status,
+    /// The verdict's class.
+    pub class: Class,
+    /// Why; never contains a secret.
+    pub reason: String,
+    /// HTTP status of the deciding answer; null offline.
+    pub http_status: Option<u16>,
+    /// First 12 hex digits of the SHA-256 of the credential's token.
+    pub fingerprint: Option<String>,
+    /// The account, masked unless `--show-identities`.
+    pub account: Option<String>,
+    /// Codex plan type, when known.
+    pub plan: Option<String>,
+    /// When the access token expires, when known.
+    #[serde(serialize_with = "ser_time")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether a refresh token is present.
+    pub has_refresh_token: bool,
+    /// CPA's persisted `disabled` flag.
+    pub disabled: bool,
+    /// The git blob id scanned; null for directories.
+    pub blob: Option<String>,
+    /// Other files holding the same account or the same token.
+    pub duplicates: Vec<String>,
+    /// `modified` or `deleted` when the working-tree copy differs from what was scanned.
+    pub worktree: Option<&'static str>,
+    /// When a usage limit resets (online).
+    #[serde(serialize_with = "ser_time")]
+    pub reset_at: Option<DateTime<Utc>>,
+    /// When the online check ran (online).
+    #[serde(serialize_with = "ser_time")]
+    pub checked_at: Option<DateTime<Utc>>,
+    /// How long the online check took (online).
+    pub elapsed_ms: Option<u64>,
+}
+
+#[allow(clippy::ref_option)]
+fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Counts by status, provider and class.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Number of results.
+    pub total: usize,
+    /// Results per status (only statuses that occur).
+    pub by_status: BTreeMap<Status, usize>,
+    /// Results per provider.
+    pub by_provider: BTreeMap<String, usize>,
+    /// Results per class.
+    pub by_class: BTreeMap<Class, usize>,
+    /// Results per provider and status.
+    pub by_provider_status: BTreeMap<String, BTreeMap<Status, usize>>,
+    /// Number of results that have duplicates.
+    pub duplicates: usize,
+    /// Number of results whose working-tree copy differs from what was scanned.
+    pub worktree_differs: usize,
+}
+
+impl Summary {
+    /// Counts the findings.
+    pub fn of(results: &[Finding]) -> Self {
+        let mut s = Summary {
+            total: results.len(),
+            ..Summary::default()
+        };
+        for f in results {
+            *s.by_status.entry(f.status).or_default() += 1;
+            *s.by_provider.entry(f.provider.clone()).or_default() += 1;
+            *s.by_class.entry(f.class).or_default() += 1;
+            *s.by_provider_status
+                .entry(f.provider.clone())
+                .or_default()
+                .entry(f.status)
+                .or_default() += 1;
+            s.duplicates += usize::from(!f.duplicates.is_empty());
+            s.worktree_differs += usize::from(f.worktree.is_some());
+        }
+        s
+    }
+}
+
+/// The tool that wrote the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    /// Always `git-credman`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// A whole scan report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the report was made (RFC3339, UTC).
+    pub generated_at: String,
+    /// The tool.
+    pub tool: Tool,
+    /// `offline` or `online`.
+    pub mode: &'static str,
+    /// Where the credentials came from.
+    pub source: SourceInfo,
+    /// The statuses that make the exit code 1.
+    pub fail_on: Vec<Status>,
+    /// Counts.
+    pub summary: Summary,
+    /// One entry per credential file, sorted by path, provider and fingerprint.
+    pub results: Vec<Finding>,
+}
+
+impl Report {
+    /// Builds a report, sorting the results.
+    pub fn new(
+        mode: &'static str,
+        source: SourceInfo,
+        fail_on: Vec<Status>,
+        mut results: Vec<Finding>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        results.sort_by(|a, b| {
+            (&a.path, &a.provider, &a.fingerprint).cmp(&(&b.path, &b.provider, &b.fingerprint))
+        });
+        Report {
+            schema_version: SCHEMA_VERSION,
+            generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            tool: Tool {
+                name: "git-credman",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            mode,
+            source,
+            fail_on,
+            summary: Summary::of(&results),
+            results,
+        }
+    }
+
+    /// Returns the findings whose status is in the fail set.
+    pub fn failing(&self) -> impl Iterator<Item = &Finding> {
+        self.results
+            .iter()
+            .filter(|f| self.fail_on.contains(&f.status))
+    }
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A summary table and the files that are not alive.
+    Text,
+    /// The JSON report.
+    Json,
+}
+
+/// Renders a report in the chosen format.
+pub fn render(
+    report: &Report,
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => human::render(report, color, out),
+        Format::Json => json::render(report, out),
+    }
+}

@@ -1,0 +1,536 @@
+//! Where credentials come from, and which files of it are credentials.
+//!
+//! A [`SourceSpec`] (HEAD, the index, any tree-ish, or a plain directory) becomes a [`Listing`]:
+//! the candidate files plus what is needed to read them. Selection rules (issue #2 §3): positional
+//! pathspecs limit the scan; without them the auth path (`auths/` by default) is used when the
+//! tree has it, and every `*.json` below it counts; otherwise every `*.json` of the tree is read
+//! and kept only if it looks like a credential. CPA's transient `.oauth-*.oauth` files are skipped.
+//! Reads through `git` for repositories and `std::fs` for directories; never follows symlinks.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::git::{self, EntryKind, ObjectId, Repo, WorktreeChecker};
+
+/// What to scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// The files tracked at HEAD, read from the object database.
+    Head,
+    /// The files in the index (staged content).
+    Index,
+    /// Any tree-ish.
+    Rev(String),
+    /// A plain directory, recursively; no git needed.
+    Dir(PathBuf),
+}
+
+/// Errors of listing a source.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A repository problem.
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    /// The directory cannot be read.
+    #[error("cannot read directory {}", path.display())]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A pathspec is not a valid glob.
+    #[error("invalid pathspec '{spec}'")]
+    Pathspec {
+        /// The pathspec as given.
+        spec: String,
+        /// The glob error.
+        #[source]
+        source: globset::Error,
+    },
+    /// A pathspec points outside the repository or directory.
+    #[error("pathspec '{0}' is outside the scanned tree")]
+    PathspecOutside(String),
+}
+
+/// The `source` object of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceInfo {
+    /// `head`, `index`, `rev` or `dir` (later: `server`, `remote`).
+    pub kind: &'static str,
+    /// The repository's working tree (or git dir when bare).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// The revision as given (`rev` kind) or the branch HEAD points to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// The commit scanned, when the tree came from a commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The tree scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+    /// The directory scanned (`dir` kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// The auth path used, when the tree had it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_path: Option<String>,
+    /// The pathspecs that limited the scan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pathspecs: Vec<String>,
+}
+
+/// A file that may be a credential.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// Path relative to the repository root or scanned directory, `/`-separated.
+    pub path: String,
+    /// The blob id (repositories only).
+    pub blob: Option<ObjectId>,
+    /// File or symlink.
+    pub kind: EntryKind,
+    /// Whether the file was selected as a credential by location (auth path, pathspec, dir):
+    /// then a file that is not a credential is reported as `invalid_file`; otherwise it is
+    /// silently ignored.
+    pub explicit: bool,
+}
+
+/// How candidates are read.
+pub enum Origin {
+    /// From a repository's object database.
+    Repo {
+        /// The repository.
+        repo: Arc<Repo>,
+        /// Compares scanned blobs with the working tree (HEAD and index scans only).
+        worktree: Option<WorktreeChecker>,
+    },
+    /// From a directory.
+    Dir {
+        /// The directory root.
+        root: PathBuf,
+    },
+}
+
+/// A listed source.
+pub struct Listing {
+    /// The report's `source` object.
+    pub info: SourceInfo,
+    /// The candidate files, sorted by path.
+    pub candidates: Vec<Candidate>,
+    /// How to read them.
+    pub origin: Origin,
+}
+
+/// A git-style pathspec: a path prefix (a file or a directory) or a glob (`*`, `?`, `[…]`,
+/// where `*` also matches `/` as in git).
+#[derive(Clone, Debug)]
+pub struct Pathspec {
+    raw: String,
+    path: String,
+    glob: Option<globset::GlobMatcher>,
+}
+
+impl Pathspec {
+    /// Parses a pathspec given relative to `cwd_prefix` (the current directory relative to the
+    /// scanned root, `/`-separated, empty at the root).
+    pub fn new(raw: &str, cwd_prefix: &str) -> Result<Self, Error> {
+        let joined = if cwd_prefix.is_empty() {
+            raw.to_owned()
+        } else {
+            format!("{cwd_prefix}/{raw}")
+        };
+        let path = normalize(&joined).ok_or_else(|| Error::PathspecOutside(raw.to_owned()))?;
+        let glob = if path.contains(['*', '?', '[']) {
+            let g = globset::GlobBuilder::new(&path)
+                .literal_separator(false)
+                .build()
+                .map_err(|source| Error::Pathspec {
+                    spec: raw.to_owned(),
+                    source,
+                })?;
+            Some(g.compile_matcher())
+        } else {
+            None
+        };
+        Ok(Self {
+            raw: raw.to_owned(),
+            path,
+            glob,
+        })
+    }
+
+    /// Returns whether `path` is selected, and whether it was named exactly.
+    fn matches(&self, path: &str) -> Option<bool> {
+        if let Some(glob) = &self.glob {
+            return glob.is_match(path).then_some(false);
+        }
+        if self.path.is_empty() {
+            return Some(false);
+        }
+        if path == self.path {
+            return Some(true);
+        }
+        (path.len() > self.path.len()
+            && path.starts_with(&self.path)
+            && path.as_bytes()[self.path.len()] == b'/')
+            .then_some(false)
+    }
+}
+
+/// Normalises `a/./b/../c` to `a/c`; `None` if it climbs above the root.
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in Path::new(path).components() {
+        match comp {
+            Component::Normal(p) => parts.push(p.to_str()?),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Returns whether a file name is a JSON file (case-insensitive, as CPA checks it).
+fn is_json(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.len() > 5 && name.to_ascii_lowercase().ends_with(".json")
+}
+
+/// Returns whether a file name is one of CPA's transient OAuth callback files.
+fn is_transient_oauth(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with(".oauth-") && name.ends_with(".oauth")
+}
+
+/// What selects the files.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    /// The auth path (`credman.path`, default `auths`).
+    pub auth_path: String,
+    /// Positional pathspecs; empty means "use the auth path or detect".
+    pub pathspecs: Vec<Pathspec>,
+}
+
+/// A file before selection.
+struct Entry {
+    path: String,
+    blob: Option<ObjectId>,
+    kind: EntryKind,
+}
+
+/// Applies pathspecs to entries; every match is explicit.
+fn by_pathspecs(entries: Vec<Entry>, specs: &[Pathspec]) -> Vec<Candidate> {
+    entries
+        .into_iter()
+        .filter(|e| !is_transient_oauth(&e.path))
+        .filter_map(|e| {
+            let exact = specs.iter().filter_map(|s| s.matches(&e.path)).max()?;
+            let keep = exact || is_json(&e.path);
+            keep.then_some(Candidate {
+                path: e.path,
+                blob: e.blob,
+                kind: e.kind,
+                explicit: true,
+            })
+        })
+        .collect()
+}
+
+fn all_json(entries: Vec<Entry>, explicit: bool) -> Vec<Candidate> {
+    entries
+        .into_iter()
+        .filter(|e| is_json(&e.path) && !is_transient_oauth(&e.path))
+        .map(|e| Candidate {
+            path: e.path,
+            blob: e.blob,
+            kind: e.kind,
+            explicit,
+        })
+        .collect()
+}
+
+fn under(path: &str, prefix: &str) -> bool {
+    path.len() > prefix.len() && path.starts_with(prefix) && path.as_bytes()[prefix.len()] == b'/'
+}
+
+/// Selects candidates from a complete list of entries; returns them and the auth path if used.
+fn select(entries: Vec<Entry>, sel: &Selection) -> (Vec<Candidate>, Option<String>) {
+    if !sel.pathspecs.is_empty() {
+        return (by_pathspecs(entries, &sel.pathspecs), None);
+    }
+    let auth = sel.auth_path.trim_matches('/');
+    if !auth.is_empty() && entries.iter().any(|e| under(&e.path, auth)) {
+        let inside = entries
+            .into_iter()
+            .filter(|e| under(&e.path, auth))
+            .collect();
+        return (all_json(inside, true), Some(auth.to_owned()));
+    }
+    (all_json(entries, false), None)
+}
+
+fn to_entries(list: Vec<git::TreeEntry>) -> Vec<Entry> {
+    list.into_iter()
+        .map(|e| Entry {
+            path: e.path,
+            blob: Some(e.id),
+            kind: e.kind,
+        })
+        .collect()
+}
+
+/// Lists a repository source (a `Dir` spec is listed as a plain directory).
+pub fn list_repo(repo: Arc<Repo>, spec: &SourceSpec, sel: &Selection) -> Result<Listing, Error> {
+    let workdir = repo.workdir();
+    let repo_path = workdir.clone().unwrap_or_else(|| repo.git_dir());
+    let mut info = SourceInfo {
+        kind: "head",
+        repo: Some(repo_path.display().to_string()),
+        rev: None,
+        commit: None,
+        tree: None,
+        dir: None,
+        auth_path: None,
+        pathspecs: sel.pathspecs.iter().map(|p| p.raw.clone()).collect(),
+    };
+    let (candidates, auth_path) = match spec {
+        SourceSpec::Head | SourceSpec::Rev(_) => {
+            let resolved = match spec {
+                SourceSpec::Rev(rev) => {
+                    info.kind = "rev";
+                    info.rev = Some(rev.clone());
+                    repo.resolve_tree(rev)?
+                }
+                _ => {
+                    info.rev = Some("HEAD".to_owned());
+                    repo.head_tree()?
+                }
+            };
+            info.commit = resolved.commit.map(|c| c.to_string());
+            info.tree = Some(resolved.tree.to_string());
+            let auth = sel.auth_path.trim_matches('/');
+            if sel.pathspecs.is_empty() && !auth.is_empty() {
+                // Traverse only the auth subtree when it exists: cheap on big repositories.
+                let inside = repo.list_tree(resolved.tree, Some(auth))?;
+                if inside.is_empty() {
+                    select(to_entries(repo.list_tree(resolved.tree, None)?), sel)
+                } else {
+                    (all_json(to_entries(inside), true), Some(auth.to_owned()))
+                }
+            } else {
+                select(to_entries(repo.list_tree(resolved.tree, None)?), sel)
+            }
+        }
+        SourceSpec::Index => {
+            info.kind = "index";
+            select(to_entries(repo.list_index()?), sel)
+        }
+        SourceSpec::Dir(dir) => return list_dir(dir, &sel.pathspecs),
+    };
+    info.auth_path = auth_path;
+    let worktree = match spec {
+        SourceSpec::Head | SourceSpec::Index => repo.worktree_checker()?,
+        _ => None,
+    };
+    Ok(Listing {
+        info,
+        candidates,
+        origin: Origin::Repo { repo, worktree },
+    })
+}
+
+/// Lists a plain directory recursively. Symlinks are listed, never followed; `.git` is skipped.
+pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
+    let meta = std::fs::metadata(root).map_err(|source| Error::Dir {
+        path: root.to_owned(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Dir {
+            path: root.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        });
+    }
+    let mut entries = Vec::new();
+    let mut stack = vec![(root.to_owned(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let read = std::fs::read_dir(&dir).map_err(|source| Error::Dir {
+            path: dir.clone(),
+            source,
+        })?;
+        for item in read {
+            let item = item.map_err(|source| Error::Dir {
+                path: dir.clone(),
+                source,
+            })?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let ft = item.file_type().map_err(|source| Error::Dir {
+                path: item.path(),
+                source,
+            })?;
+            if ft.is_dir() {
+                if name != ".git" {
+                    stack.push((item.path(), path));
+                }
+            } else if ft.is_symlink() {
+                entries.push(Entry {
+                    path,
+                    blob: None,
+                    kind: EntryKind::Symlink,
+                });
+            } else if ft.is_file() {
+                entries.push(Entry {
+                    path,
+                    blob: None,
+                    kind: EntryKind::File,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let candidates = if pathspecs.is_empty() {
+        all_json(entries, true)
+    } else {
+        by_pathspecs(entries, pathspecs)
+    };
+    let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    Ok(Listing {
+        info: SourceInfo {
+            kind: "dir",
+            repo: None,
+            rev: None,
+            commit: None,
+            tree: None,
+            dir: Some(canonical.display().to_string()),
+            auth_path: None,
+            pathspecs: pathspecs.iter().map(|p| p.raw.clone()).collect(),
+        },
+        candidates,
+        origin: Origin::Dir {
+            root: root.to_owned(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(paths: &[&str]) -> Vec<Entry> {
+        paths
+            .iter()
+            .map(|p| Entry {
+                path: (*p).to_owned(),
+                blob: None,
+                kind: EntryKind::File,
+            })
+            .collect()
+    }
+
+    fn paths(c: &[Candidate]) -> Vec<(&str, bool)> {
+        c.iter().map(|c| (c.path.as_str(), c.explicit)).collect()
+    }
+
+    #[test]
+    fn auth_path_wins_when_present() {
+        let sel = Selection {
+            auth_path: "auths".into(),
+            pathspecs: vec![],
+        };
+        let (c, used) = select(
+            entries(&[
+                "package.json",
+                "auths/a.json",
+                "auths/sub/b.JSON",
+                "auths/notes.txt",
+                "authsx/c.json",
+                "auths/.oauth-codex-1.oauth",
+            ]),
+            &sel,
+        );
+        assert_eq!(used.as_deref(), Some("auths"));
+        assert_eq!(
+            paths(&c),
+            [("auths/a.json", true), ("auths/sub/b.JSON", true)]
+        );
+    }
+
+    #[test]
+    fn without_auth_path_every_json_is_a_maybe() {
+        let sel = Selection {
+            auth_path: "auths".into(),
+            pathspecs: vec![],
+        };
+        let (c, used) = select(
+            entries(&["package.json", "creds/x.json", "README.md"]),
+            &sel,
+        );
+        assert_eq!(used, None);
+        assert_eq!(
+            paths(&c),
+            [("creds/x.json", false), ("package.json", false)]
+        );
+    }
+
+    #[test]
+    fn pathspecs_select_prefixes_globs_and_exact_files() {
+        let specs = vec![
+            Pathspec::new("keep", "").unwrap(),
+            Pathspec::new("*.cred.json", "other").unwrap(),
+            Pathspec::new("odd.txt", "").unwrap(),
+        ];
+        let sel = Selection {
+            auth_path: "auths".into(),
+            pathspecs: specs,
+        };
+        let (c, _) = select(
+            entries(&[
+                "auths/a.json",
+                "keep/b.json",
+                "keep/c.txt",
+                "keeper/d.json",
+                "other/x/y.cred.json",
+                "odd.txt",
+            ]),
+            &sel,
+        );
+        assert_eq!(
+            paths(&c),
+            [
+                ("keep/b.json", true),
+                ("other/x/y.cred.json", true),
+                ("odd.txt", true)
+            ]
+        );
+    }
+
+    #[test]
+    fn pathspecs_are_normalised_and_bounded() {
+        assert_eq!(
+            Pathspec::new("../auths/./a.json", "sub").unwrap().path,
+            "auths/a.json"
+        );
+        assert!(matches!(
+            Pathspec::new("../../x", "sub"),
+            Err(Error::PathspecOutside(_))
+        ));
+        assert!(
+            Pathspec::new(".", "")
+                .unwrap()
+                .matches("anything.json")
+                .is_some()
+        );
+    }
+}

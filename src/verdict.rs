@@ -1,0 +1,178 @@
+//! Verdicts: what git-credman concludes about one credential, offline here and online in the
+//! probes. Pure: no I/O.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::credential::{Credential, ExpirySource, ProviderKind};
+use crate::status::Status;
+
+/// A status with its evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// The status.
+    pub status: Status,
+    /// A short human reason. Never contains a secret.
+    pub reason: String,
+    /// The HTTP status of the deciding answer (online only).
+    pub http_status: Option<u16>,
+    /// When an exhausted quota resets (online only).
+    pub reset_at: Option<DateTime<Utc>>,
+}
+
+impl Verdict {
+    /// Returns a verdict without HTTP evidence.
+    pub fn new(status: Status, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason: reason.into(),
+            http_status: None,
+            reset_at: None,
+        }
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn source_name(source: Option<ExpirySource>) -> &'static str {
+    match source {
+        Some(ExpirySource::JwtExp) => "JWT exp",
+        Some(ExpirySource::Field) => "expiry field",
+        Some(ExpirySource::IssuedPlusLifetime) => "timestamp + expires_in",
+        None => "unknown source",
+    }
+}
+
+/// Returns whether the credential's access token is expired at `now`.
+pub fn is_expired(cred: &Credential, now: DateTime<Utc>) -> bool {
+    cred.expires_at.is_some_and(|t| t <= now)
+}
+
+/// Decides a credential's status without any network.
+///
+/// - a vertex service-account key never "expires" (CPA mints tokens from it): `unverified`;
+/// - no access token, API key or cookie and no refresh token: `missing_token`;
+/// - no bearer but a refresh token: `expired_refreshable`;
+/// - an expired access token: `expired_refreshable` with a refresh token, else `expired_by_time`;
+/// - otherwise `unverified`.
+pub fn offline(cred: &Credential, now: DateTime<Utc>) -> Verdict {
+    if cred.kind == ProviderKind::Vertex && cred.has_service_account_key() {
+        return Verdict::new(
+            Status::Unverified,
+            "service-account key present; CPA mints access tokens from it",
+        );
+    }
+    let has_refresh = cred.refresh_token.is_some();
+    let bearer = cred.access_token.is_some() || cred.api_key.is_some() || cred.cookie.is_some();
+    if !bearer {
+        return if has_refresh {
+            Verdict::new(
+                Status::ExpiredRefreshable,
+                "no access token; a refresh token can renew it",
+            )
+        } else if cred.service_account.is_some() {
+            Verdict::new(
+                Status::MissingToken,
+                "service account without a private key",
+            )
+        } else {
+            Verdict::new(Status::MissingToken, "no access token and no refresh token")
+        };
+    }
+    // An API key (iflow) is the bearer CPA uses and has no expiry of its own.
+    if cred.access_token.is_some() && is_expired(cred, now) {
+        let when = cred.expires_at.map(ts).unwrap_or_default();
+        let from = source_name(cred.expiry_source);
+        return if has_refresh {
+            Verdict::new(
+                Status::ExpiredRefreshable,
+                format!("access token expired {when} ({from}); refresh token present"),
+            )
+        } else {
+            Verdict::new(
+                Status::ExpiredByTime,
+                format!("access token expired {when} ({from}); no refresh token"),
+            )
+        };
+    }
+    let reason = match cred.expires_at {
+        Some(t) => format!("token present, expires {}; not checked online", ts(t)),
+        None => "token present, no expiry recorded; not checked online".to_owned(),
+    };
+    Verdict::new(Status::Unverified, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use serde_json::{Value, json};
+
+    fn verdict(v: Value) -> Verdict {
+        offline(&Credential::from_json(v.as_object().unwrap()), Utc::now())
+    }
+
+    fn rfc(d: Duration) -> String {
+        (Utc::now() + d).to_rfc3339()
+    }
+
+    #[test]
+    fn live_token_is_unverified() {
+        let v =
+            verdict(json!({"type":"claude","access_token":"a","expired": rfc(Duration::hours(2))}));
+        assert_eq!(v.status, Status::Unverified);
+        assert!(v.reason.contains("expires"));
+        let v = verdict(json!({"type":"kimi","access_token":"a"}));
+        assert_eq!(v.status, Status::Unverified);
+        assert!(v.reason.contains("no expiry"));
+    }
+
+    #[test]
+    fn expired_with_refresh_token_is_refreshable() {
+        let v = verdict(
+            json!({"type":"codex","access_token":"a","refresh_token":"r",
+            "expired": rfc(-Duration::hours(1))}),
+        );
+        assert_eq!(v.status, Status::ExpiredRefreshable);
+        assert!(v.reason.contains("expiry field"));
+    }
+
+    #[test]
+    fn expired_without_refresh_token_is_dead() {
+        let v =
+            verdict(json!({"type":"codex","access_token":"a","expired": rfc(-Duration::days(3))}));
+        assert_eq!(v.status, Status::ExpiredByTime);
+        assert!(v.reason.contains("no refresh token"));
+    }
+
+    #[test]
+    fn refresh_token_alone_is_refreshable_and_nothing_is_missing() {
+        assert_eq!(
+            verdict(json!({"type":"claude","refresh_token":"r"})).status,
+            Status::ExpiredRefreshable
+        );
+        assert_eq!(
+            verdict(json!({"type":"claude","email":"x@y"})).status,
+            Status::MissingToken
+        );
+        assert_eq!(
+            verdict(json!({"type":"claude","access_token":"","refresh_token":""})).status,
+            Status::MissingToken
+        );
+    }
+
+    #[test]
+    fn vertex_key_is_not_missing_a_token() {
+        let v = verdict(json!({"type":"vertex","service_account":{"private_key":"pem"}}));
+        assert_eq!(v.status, Status::Unverified);
+        let v = verdict(json!({"type":"vertex","service_account":{"client_email":"x"}}));
+        assert_eq!(v.status, Status::MissingToken);
+    }
+
+    #[test]
+    fn api_key_never_expires() {
+        let v = verdict(json!({"type":"iflow","api_key":"k","expired": rfc(-Duration::days(30))}));
+        assert_eq!(v.status, Status::Unverified);
+    }
+}
