@@ -480,7 +480,7 @@ mod tests {
         assert_eq!(used, None);
         assert_eq!(
             paths(&c),
-            [("creds/x.json", false), ("package.json", false)]
+            [("package.json", false), ("creds/x.json", false)]
         );
     }
 
