@@ -1,0 +1,265 @@
+//! Test support: scrubbed git repositories, the binary under test, and token-shaped strings
+//! built at run time (nothing token-like is committed).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+/// A temporary directory with a scrubbed git environment and optionally a repository.
+pub struct TestRepo {
+    pub tmp: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+/// The environment every git and git-credman process gets: no system or user config.
+pub fn scrubbed_env(home: &Path) -> Vec<(String, String)> {
+    vec![
+        ("HOME".into(), home.display().to_string()),
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+        ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+        (
+            "GIT_CONFIG_GLOBAL".into(),
+            home.join(".gitconfig").display().to_string(),
+        ),
+        ("GIT_AUTHOR_NAME".into(), "Test Author".into()),
+        ("GIT_AUTHOR_EMAIL".into(), "author@example.com".into()),
+        ("GIT_COMMITTER_NAME".into(), "Test Committer".into()),
+        ("GIT_COMMITTER_EMAIL".into(), "committer@example.com".into()),
+        ("GIT_AUTHOR_DATE".into(), "2026-01-01T00:00:00Z".into()),
+        ("GIT_COMMITTER_DATE".into(), "2026-01-01T00:00:00Z".into()),
+        ("RUST_BACKTRACE".into(), "0".into()),
+        ("LC_ALL".into(), "C".into()),
+    ]
+}
+
+impl TestRepo {
+    /// A temp dir with `git init -b main` in `repo/`.
+    pub fn new() -> Self {
+        let t = Self::bare_dir();
+        std::fs::create_dir_all(&t.root).unwrap();
+        t.git(&["init", "-q", "-b", "main"]);
+        t
+    }
+
+    /// A temp dir whose `repo/` is not a repository (not even created).
+    pub fn bare_dir() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        std::fs::write(tmp.path().join(".gitconfig"), "").unwrap();
+        Self { tmp, root }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Runs git in the repository and returns stdout; panics on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&self.root)
+            .env_clear()
+            .envs(scrubbed_env(self.home()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Writes a file (creating directories).
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
+        let full = self.root.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    /// Writes a JSON value as a file.
+    pub fn write_json(&self, path: &str, value: &Value) {
+        self.write(path, serde_json::to_vec_pretty(value).unwrap());
+    }
+
+    /// `git add -A && git commit`.
+    pub fn commit_all(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+    }
+
+    /// The binary under test, run in the repository with the scrubbed environment.
+    pub fn credman(&self) -> assert_cmd::Command {
+        self.credman_in(&self.root)
+    }
+
+    /// The binary under test, run in `dir`.
+    pub fn credman_in(&self, dir: &Path) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_git-credman"));
+        cmd.env_clear()
+            .envs(scrubbed_env(self.home()))
+            .current_dir(dir);
+        cmd
+    }
+}
+
+/// The output of one run, as text.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.stdout))
+    }
+}
+
+pub fn run(cmd: &mut assert_cmd::Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Returns the result for `path` in a JSON report.
+pub fn result<'a>(report: &'a Value, path: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == path)
+        .unwrap_or_else(|| panic!("no result for {path} in {report:#}"))
+}
+
+/// Paths of a JSON report's results.
+pub fn paths(report: &Value) -> Vec<String> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A unique, token-shaped random-ish string, built at run time.
+pub fn noise(seed: &str, len: usize) -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut out = String::new();
+    let mut n = 0u64;
+    while out.len() < len {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write(seed.as_bytes());
+        h.write_u64(n);
+        out.push_str(&format!("{:016x}", h.finish()));
+        n += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// A JWT-shaped access token with the given claims (unsigned, built at run time).
+pub fn jwt(claims: &Value) -> String {
+    let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+    format!(
+        "{header}.{}.{}",
+        b64(claims.to_string().as_bytes()),
+        noise("sig", 43)
+    )
+}
+
+/// A codex access token JWT expiring at `exp` (unix seconds).
+pub fn codex_access(exp: i64, account: &str) -> String {
+    jwt(&json!({"exp": exp, "https://api.openai.com/auth": {"chatgpt_account_id": account}}))
+}
+
+/// A codex id token carrying email, account id and plan.
+pub fn codex_id_token(email: &str, account: &str, plan: &str) -> String {
+    jwt(&json!({"email": email, "https://api.openai.com/auth": {
+        "chatgpt_account_id": account, "chatgpt_plan_type": plan}}))
+}
+
+pub fn claude_access() -> String {
+    format!("sk-ant-{}01-{}", "oat", noise("claude-a", 80))
+}
+
+pub fn claude_refresh() -> String {
+    format!("sk-ant-{}01-{}", "ort", noise("claude-r", 80))
+}
+
+pub fn google_access() -> String {
+    format!("ya{}.{}", 29, noise("google-a", 120))
+}
+
+pub fn google_refresh() -> String {
+    format!("1//0{}", noise("google-r", 60))
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// RFC3339 time `secs` from now.
+pub fn rfc_in(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(now() + secs, 0)
+        .unwrap()
+        .to_rfc3339()
+}
+
+/// A live codex credential (JWT exp in a day, refresh token present).
+pub fn codex_live(email: &str, account: &str, plan: &str) -> Value {
+    json!({"type":"codex","email":email,"account_id":account,
+        "id_token": codex_id_token(email, account, plan),
+        "access_token": codex_access(now() + 86_400, account),
+        "refresh_token": format!("rt_{}", noise(email, 40)),
+        "expired": rfc_in(86_400), "disabled": false})
+}
+
+/// A dead codex credential (JWT expired, no refresh token).
+pub fn codex_dead(email: &str, account: &str) -> Value {
+    json!({"type":"codex","email":email,"account_id":account,
+        "access_token": codex_access(now() - 86_400, account), "expired": rfc_in(-86_400)})
+}
+
+/// Every secret string in a JSON credential (for leak checks).
+pub fn secrets_of(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, key: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, v)| walk(v, k, out)),
+            Value::Array(a) => a.iter().for_each(|v| walk(v, key, out)),
+            Value::String(s)
+                if [
+                    "access_token",
+                    "refresh_token",
+                    "id_token",
+                    "api_key",
+                    "private_key",
+                    "cookie",
+                    "accessToken",
+                    "refreshToken",
+                    "token",
+                ]
+                .contains(&key)
+                    && s.len() >= 8 =>
+            {
+                out.push(s.clone());
+            }
+            _ => {}
+        }
+    }
+    walk(v, "", &mut out);
+    out
+}
