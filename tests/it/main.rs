@@ -1,5 +1,8 @@
 //! The single integration-test binary (one link for all integration tests).
 
+// Test support code panics on setup failures by design, and reads PATH to pass it on.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
 mod support;
 
 mod scan;
