@@ -83,6 +83,11 @@ pub struct ScanArgs {
     pub pathspecs: Vec<String>,
 
     /// Do not contact any provider; decide from the files alone
+    ///
+    /// Without it, every credential that is alive offline is checked at its provider: codex,
+    /// claude, kimi and xai by a free usage/billing request with the access token, antigravity
+    /// and gemini by Google's tokeninfo (and one refresh, which does not rotate Google tokens).
+    /// Rotating refresh tokens are never redeemed.
     #[arg(long)]
     pub offline: bool,
 
@@ -136,6 +141,80 @@ pub struct ScanArgs {
     /// Reader threads (default: one per core)
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Only scan credentials of this provider (can be repeated)
+    ///
+    /// E.g. `--provider codex` for the predecessor's codex-only usage check.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+
+    /// Options of online checks.
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+/// Options of online checks (ignored with --offline).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Online checks")]
+pub struct OnlineArgs {
+    /// Requests in flight at most
+    ///
+    /// Default: git config `credman.concurrency`, else 64. Env: GIT_CREDMAN_CONCURRENCY.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Requests in flight per provider origin (counted before redirection)
+    ///
+    /// An origin that answers 429 gets its limit halved for the rest of the run.
+    /// Default: `credman.perHost`, else the --concurrency value. Env: GIT_CREDMAN_PER_HOST.
+    #[arg(long, value_name = "N")]
+    pub per_host: Option<usize>,
+
+    /// Timeout of one request in seconds
+    ///
+    /// Default: `credman.timeout`, else 35. Env: GIT_CREDMAN_TIMEOUT.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+
+    /// Retries of a transient failure (429, 5xx, timeout, connection error, HTML page)
+    ///
+    /// Backoff is exponential with jitter and honours Retry-After.
+    /// Default: `credman.retries`, else 2. Env: GIT_CREDMAN_RETRIES.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Time budget for all checks (e.g. 90, 90s, 5m); what is left becomes check_error
+    ///
+    /// Default: `credman.deadline`, else none. Env: GIT_CREDMAN_DEADLINE.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Send requests for ORIGIN to URL instead (can be repeated)
+    ///
+    /// `https://chatgpt.com=http://127.0.0.1:8080/cg` sends `/backend-api/wham/usage` to
+    /// `http://127.0.0.1:8080/cg/backend-api/wham/usage`. Also GIT_CREDMAN_ENDPOINTS
+    /// (comma-separated) and git config `credman.endpoint` (multi-valued); flag beats env beats
+    /// config, per origin.
+    #[arg(long = "endpoint", value_name = "ORIGIN=URL")]
+    pub endpoints: Vec<String>,
+
+    /// Proxy for every request (a file's own proxy_url wins)
+    ///
+    /// Default: GIT_CREDMAN_PROXY, `credman.proxy`, else HTTPS_PROXY/ALL_PROXY. Prefer the
+    /// environment when the URL carries a password.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Which codex probe to use
+    ///
+    /// `usage` (default) asks the free usage endpoint; `responses` sends a one-word model
+    /// request like the predecessor did (spends a little quota).
+    #[arg(long, value_enum, value_name = "PROBE")]
+    pub codex_probe: Option<crate::providers::CodexProbe>,
+
+    /// Model for `--codex-probe responses` (default gpt-5)
+    #[arg(long, value_name = "MODEL")]
+    pub codex_model: Option<String>,
 }
 
 const SCAN_AFTER_HELP: &str = "\
@@ -155,7 +234,9 @@ Examples:
   git credman scan --offline
   git credman scan --offline --staged
   git credman scan --offline --rev origin/main auths/codex-*
-  git credman scan --offline --dir /srv/cpa/auths --format json --report report.json";
+  git credman scan --offline --dir /srv/cpa/auths --format json --report report.json
+  git credman scan --provider codex --concurrency 128
+  git credman scan --endpoint https://chatgpt.com=http://127.0.0.1:8080";
 
 #[cfg(test)]
 mod tests {

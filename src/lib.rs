@@ -7,8 +7,11 @@
 pub mod cli;
 pub mod commands;
 pub mod credential;
+pub mod endpoint;
 pub mod exit;
 pub mod git;
+pub mod probe;
+pub mod providers;
 pub mod report;
 pub mod scan;
 pub mod settings;

@@ -243,6 +243,50 @@ pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error>
     Ok(scanned)
 }
 
+/// Checks every scanned credential online and replaces its offline verdict with the answer.
+///
+/// Files that are not alive offline, and providers without a probe, keep their offline verdict
+/// (the reason says why). The credentials are dropped afterwards.
+pub fn check_online(
+    scanned: &mut [Scanned],
+    settings: &crate::settings::OnlineSettings,
+    now: DateTime<Utc>,
+) -> Result<(), crate::probe::Error> {
+    let mut jobs = Vec::new();
+    for (index, s) in scanned.iter_mut().enumerate() {
+        let Some(cred) = s.credential.take() else {
+            continue;
+        };
+        let offline = Verdict::new(s.finding.status, s.finding.reason.clone());
+        match crate::providers::plan(&cred, offline, now, &settings.probes) {
+            crate::providers::Plan::Skip(v) => apply(&mut s.finding, v),
+            crate::providers::Plan::Probe(probe) => {
+                jobs.push(crate::probe::Job {
+                    index,
+                    probe,
+                    proxy_url: cred.proxy_url.clone(),
+                });
+            }
+        }
+    }
+    tracing::info!(probes = jobs.len(), "checking online");
+    for outcome in crate::probe::run(jobs, &settings.engine)? {
+        let f = &mut scanned[outcome.index].finding;
+        apply(f, outcome.verdict);
+        f.checked_at = Some(outcome.checked_at);
+        f.elapsed_ms = Some(outcome.elapsed_ms);
+    }
+    Ok(())
+}
+
+fn apply(f: &mut Finding, v: Verdict) {
+    f.status = v.status;
+    f.class = v.status.class();
+    f.reason = v.reason;
+    f.http_status = v.http_status;
+    f.reset_at = v.reset_at;
+}
+
 /// Fills each finding's `duplicates` with the other files holding the same account or token.
 fn mark_duplicates(scanned: &mut [Scanned]) {
     let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();

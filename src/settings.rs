@@ -9,7 +9,11 @@ use std::str::FromStr;
 
 use clap::ValueEnum as _;
 
-use crate::cli::{ColorChoice, GlobalArgs, ScanArgs};
+use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs};
+use crate::credential::Secret;
+use crate::endpoint::Endpoints;
+use crate::probe;
+use crate::providers::{CodexProbe, ProbeOptions};
 use crate::report::Format;
 use crate::status::{Status, StatusSet};
 
@@ -174,6 +178,189 @@ pub struct ScanSettings {
     pub report: Option<PathBuf>,
     /// Reader threads (0 = one per core).
     pub jobs: usize,
+    /// Only these providers (empty: all).
+    pub providers: Vec<String>,
+}
+
+/// Validated settings of online checks.
+#[derive(Clone, Debug)]
+pub struct OnlineSettings {
+    /// The engine's configuration.
+    pub engine: probe::Config,
+    /// The probes' options.
+    pub probes: ProbeOptions,
+}
+
+/// Parses a duration: seconds, or a number with `ms`, `s`, `m` or `h`.
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let v = value.trim();
+    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| "expected a duration like 90, 90s, 5m".to_owned())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err("must be positive".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// Resolves the settings of online checks.
+pub fn online(
+    args: &OnlineArgs,
+    env: &Env,
+    config: &GitConfig,
+    progress: bool,
+) -> Result<OnlineSettings, Error> {
+    let look = Lookup { env, config };
+    let positive = |key: &str, n: usize| {
+        if n == 0 {
+            Err(Error {
+                key: key.into(),
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            })
+        } else {
+            Ok(n)
+        }
+    };
+    let concurrency = match args.concurrency {
+        Some(n) => positive("--concurrency", n)?,
+        None => positive(
+            "concurrency",
+            look.parsed("GIT_CREDMAN_CONCURRENCY", "credman.concurrency")?
+                .unwrap_or(64),
+        )?,
+    };
+    let per_host = match args.per_host {
+        Some(n) => positive("--per-host", n)?,
+        None => positive(
+            "perHost",
+            look.parsed("GIT_CREDMAN_PER_HOST", "credman.perHost")?
+                .unwrap_or(concurrency),
+        )?,
+    };
+    let timeout = match args.timeout {
+        Some(t) if t.is_finite() && t > 0.0 => t,
+        Some(t) => {
+            return Err(Error {
+                key: "--timeout".into(),
+                value: t.to_string(),
+                reason: "must be positive".into(),
+            });
+        }
+        None => look
+            .parsed::<f64>("GIT_CREDMAN_TIMEOUT", "credman.timeout")?
+            .unwrap_or(35.0),
+    };
+    let retries = match args.retries {
+        Some(r) => r,
+        None => look
+            .parsed("GIT_CREDMAN_RETRIES", "credman.retries")?
+            .unwrap_or(2),
+    };
+    let deadline = match &args.deadline {
+        Some(d) => Some(parse_duration(d).map_err(|reason| Error {
+            key: "--deadline".into(),
+            value: d.clone(),
+            reason,
+        })?),
+        None => match look.raw("GIT_CREDMAN_DEADLINE", "credman.deadline") {
+            Some((value, key)) => {
+                Some(parse_duration(&value).map_err(|reason| Error { key, value, reason })?)
+            }
+            None => None,
+        },
+    };
+    fn bad_endpoint(key: &'static str) -> impl Fn(crate::endpoint::Error) -> Error {
+        move |e| Error {
+            key: key.into(),
+            value: e.pair.clone(),
+            reason: e.reason.into(),
+        }
+    }
+    let mut endpoints = Endpoints::parse(args.endpoints.iter().map(String::as_str))
+        .map_err(bad_endpoint("--endpoint"))?;
+    if let Some(v) = env.get("GIT_CREDMAN_ENDPOINTS") {
+        endpoints.merge_lower(
+            Endpoints::parse(v.split(',')).map_err(bad_endpoint("GIT_CREDMAN_ENDPOINTS"))?,
+        );
+    }
+    let from_config = config.strings("credman.endpoint");
+    endpoints.merge_lower(
+        Endpoints::parse(from_config.iter().map(String::as_str))
+            .map_err(bad_endpoint("credman.endpoint"))?,
+    );
+    let proxy = args
+        .proxy
+        .clone()
+        .or_else(|| {
+            look.raw("GIT_CREDMAN_PROXY", "credman.proxy")
+                .map(|(v, _)| v)
+        })
+        .map(Secret::new);
+    let codex_probe = match args.codex_probe {
+        Some(p) => p,
+        None => match look.raw("GIT_CREDMAN_CODEX_PROBE", "credman.codexProbe") {
+            Some((value, key)) => {
+                CodexProbe::from_str(&value, true).map_err(|reason| Error { key, value, reason })?
+            }
+            None => CodexProbe::Usage,
+        },
+    };
+    let codex_model = args
+        .codex_model
+        .clone()
+        .or_else(|| {
+            look.raw("GIT_CREDMAN_CODEX_MODEL", "credman.codexModel")
+                .map(|(v, _)| v)
+        })
+        .unwrap_or_else(|| "gpt-5".into());
+    let mut google_client_secrets = Vec::new();
+    for (provider, env_key, config_key) in [
+        (
+            "antigravity",
+            "GIT_CREDMAN_ANTIGRAVITY_CLIENT_SECRET",
+            "credman.antigravityClientSecret",
+        ),
+        (
+            "gemini",
+            "GIT_CREDMAN_GEMINI_CLIENT_SECRET",
+            "credman.geminiClientSecret",
+        ),
+    ] {
+        if let Some((v, _)) = look.raw(env_key, config_key) {
+            google_client_secrets.push((provider.to_owned(), Secret::new(v)));
+        }
+    }
+    Ok(OnlineSettings {
+        engine: probe::Config {
+            concurrency,
+            per_host,
+            timeout: std::time::Duration::from_secs_f64(timeout),
+            retries,
+            deadline,
+            endpoints,
+            proxy,
+            progress,
+            ..probe::Config::default()
+        },
+        probes: ProbeOptions {
+            codex_probe,
+            codex_model,
+            google_client_secrets,
+        },
+    })
 }
 
 /// Returns whether to colour output: `--color`, then NO_COLOR, then whether stdout is a terminal.
@@ -233,6 +420,11 @@ pub fn scan(
         color: color(global.color, env, stdout_is_tty),
         report: args.report.clone(),
         jobs,
+        providers: args
+            .providers
+            .iter()
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect(),
     })
 }
 
@@ -280,6 +472,65 @@ mod tests {
         let env = Env::from_pairs([("GIT_CREDMAN_SHOW_IDENTITIES", "maybe")]);
         let err = resolve(&["x", "scan"], &env, &GitConfig::default()).unwrap_err();
         assert_eq!(err.key, "GIT_CREDMAN_SHOW_IDENTITIES");
+    }
+
+    #[test]
+    fn online_settings_precedence_and_validation() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "scan",
+            "--endpoint",
+            "https://a.example=http://127.0.0.1:1",
+        ])
+        .unwrap();
+        let Command::Scan(args) = &cli.command;
+        let env = Env::from_pairs([
+            (
+                "GIT_CREDMAN_ENDPOINTS",
+                "https://a.example=http://127.0.0.1:2,https://b.example=http://127.0.0.1:3",
+            ),
+            ("GIT_CREDMAN_CONCURRENCY", "7"),
+        ]);
+        let cfg = config(
+            "[credman]\n\tendpoint = https://c.example=http://127.0.0.1:4\n\tendpoint = https://b.example=http://127.0.0.1:9\n\tretries = 5\n",
+        );
+        let s = online(&args.online, &env, &cfg, false).unwrap();
+        assert_eq!(
+            s.engine.endpoints.rewrite("https://a.example/x"),
+            "http://127.0.0.1:1/x"
+        );
+        assert_eq!(
+            s.engine.endpoints.rewrite("https://b.example/x"),
+            "http://127.0.0.1:3/x"
+        );
+        assert_eq!(
+            s.engine.endpoints.rewrite("https://c.example/x"),
+            "http://127.0.0.1:4/x"
+        );
+        assert_eq!(
+            (s.engine.concurrency, s.engine.per_host, s.engine.retries),
+            (7, 7, 5)
+        );
+        assert_eq!(s.engine.timeout, std::time::Duration::from_secs(35));
+        let bad = Env::from_pairs([("GIT_CREDMAN_ENDPOINTS", "nonsense")]);
+        assert_eq!(
+            online(&args.online, &bad, &GitConfig::default(), false)
+                .unwrap_err()
+                .key,
+            "GIT_CREDMAN_ENDPOINTS"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        assert!(
+            parse_duration("0").is_err()
+                && parse_duration("5d").is_err()
+                && parse_duration("x").is_err()
+        );
     }
 
     #[test]

@@ -72,17 +72,37 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     };
     tracing::info!(candidates = listing.candidates.len(), "listed source");
 
+    let online = if args.offline {
+        None
+    } else {
+        Some(settings::online(
+            &args.online,
+            &ctx.env,
+            &config,
+            ctx.stderr_is_tty,
+        )?)
+    };
     let now = Utc::now();
     let opts = scan::Options {
         now,
         show_identities: settings.show_identities,
-        keep_credentials: false,
+        keep_credentials: online.is_some(),
         jobs: settings.jobs,
     };
-    let scanned = scan::analyze(&listing, &opts)?;
+    let mut scanned = scan::analyze(&listing, &opts)?;
+    if !settings.providers.is_empty() {
+        scanned.retain(|s| settings.providers.contains(&s.finding.provider));
+    }
+    let mode = match &online {
+        Some(online) => {
+            scan::check_online(&mut scanned, online, now)?;
+            "online"
+        }
+        None => "offline",
+    };
     let findings = scanned.into_iter().map(|s| s.finding).collect();
     let report = Report::new(
-        "offline",
+        mode,
         listing.info,
         settings.fail_on.iter().collect(),
         findings,

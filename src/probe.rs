@@ -1,0 +1,472 @@
+//! The only network code: one pooled reqwest client (per proxy), bounded concurrency overall and
+//! per provider origin, per-request timeouts, retries with exponential backoff and jitter that
+//! honour `Retry-After`, adaptive throttling of an origin that answers 429, and a global
+//! deadline. Async stays inside this module: [`run`] owns the tokio runtime and blocks.
+//!
+//! Secrets: request headers and bodies are built from `Secret`s at the last moment; URLs never
+//! carry a token, and reqwest errors are stripped of their URL before they become reasons.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+
+use crate::credential::Secret;
+use crate::endpoint::{self, Endpoints};
+use crate::providers::{Body, Method, Probe, ProbeRequest, ProbeResponse, Step};
+use crate::status::Status;
+use crate::verdict::Verdict;
+
+/// Bodies are read up to this many bytes; verdicts never need more.
+const BODY_CAP: usize = 64 * 1024;
+/// Longest single backoff sleep.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Engine errors (per-credential failures are verdicts, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The async runtime could not start.
+    #[error("cannot start the network runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// How to probe.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// Requests in flight per provider origin (counted before redirection).
+    pub per_host: usize,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Retries of a transient failure.
+    pub retries: u32,
+    /// Time budget of the whole run; what is left then becomes `check_error`.
+    pub deadline: Option<Duration>,
+    /// Origin redirection.
+    pub endpoints: Endpoints,
+    /// Proxy for every request (`--proxy`), unless a file has its own `proxy_url`.
+    pub proxy: Option<Secret>,
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// Base of the exponential backoff.
+    pub backoff_base: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            per_host: 64,
+            timeout: Duration::from_secs(35),
+            retries: 2,
+            deadline: None,
+            endpoints: Endpoints::default(),
+            proxy: None,
+            progress: false,
+            backoff_base: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One credential to probe.
+pub struct Job {
+    /// The caller's index, returned with the outcome.
+    pub index: usize,
+    /// The provider's probe.
+    pub probe: Box<dyn Probe>,
+    /// The file's own `proxy_url`.
+    pub proxy_url: Option<Secret>,
+}
+
+/// The result of probing one credential.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The caller's index.
+    pub index: usize,
+    /// The online verdict.
+    pub verdict: Verdict,
+    /// When the check started.
+    pub checked_at: DateTime<Utc>,
+    /// How long it took.
+    pub elapsed_ms: u64,
+}
+
+/// Concurrency limit of one origin, lowered when the origin answers 429.
+struct HostLimit {
+    sem: Semaphore,
+    cap: AtomicUsize,
+}
+
+impl HostLimit {
+    /// Halves the origin's concurrency (down to 1).
+    fn throttle(&self) {
+        let cap = self.cap.load(Ordering::Relaxed);
+        if cap > 1 {
+            let gone = self.sem.forget_permits(cap - (cap / 2).max(1));
+            self.cap.fetch_sub(gone, Ordering::Relaxed);
+            tracing::debug!(
+                new_cap = cap - gone,
+                "origin answered 429; lowering its concurrency"
+            );
+        }
+    }
+}
+
+struct Shared {
+    cfg: Config,
+    global: Semaphore,
+    hosts: Mutex<HashMap<String, Arc<HostLimit>>>,
+    clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl Shared {
+    fn host(&self, origin: &str) -> Arc<HostLimit> {
+        let mut hosts = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(hosts.entry(origin.to_owned()).or_insert_with(|| {
+            let cap = self.cfg.per_host.max(1);
+            Arc::new(HostLimit {
+                sem: Semaphore::new(cap),
+                cap: AtomicUsize::new(cap),
+            })
+        }))
+    }
+
+    /// Returns the client for a proxy (`None`: `--proxy` or the environment's proxies).
+    fn client(&self, file_proxy: Option<&Secret>) -> Result<reqwest::Client, String> {
+        let key = file_proxy
+            .or(self.cfg.proxy.as_ref())
+            .map(|p| p.expose().to_owned());
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = client(&self.cfg, key.as_deref())?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+/// Builds a client: rustls, HTTP/2 when offered, pooled, no redirects (a redirect to a login
+/// page is not evidence), with a user agent and timeouts.
+#[allow(clippy::disallowed_methods)]
+fn client(cfg: &Config, proxy: Option<&str>) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(concat!("git-credman/", env!("CARGO_PKG_VERSION")))
+        .timeout(cfg.timeout)
+        .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(cfg.concurrency)
+        .redirect(reqwest::redirect::Policy::none());
+    match proxy.map(str::trim) {
+        // CPA's spelling for "no proxy".
+        Some("direct" | "none") => b = b.no_proxy(),
+        Some(url) => {
+            let p = reqwest::Proxy::all(url).map_err(|_| "invalid proxy URL".to_owned())?;
+            b = b.proxy(p);
+        }
+        None => {}
+    }
+    b.build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))
+}
+
+/// Probes every job; returns one outcome per job (order not guaranteed).
+pub fn run(jobs: Vec<Job>, cfg: &Config) -> Result<Vec<Outcome>, Error> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map_or(2, std::num::NonZero::get)
+                .min(4),
+        )
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    Ok(rt.block_on(run_async(jobs, cfg.clone())))
+}
+
+async fn run_async(jobs: Vec<Job>, cfg: Config) -> Vec<Outcome> {
+    let progress = cfg.progress.then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(jobs.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} checking {pos}/{len} {wide_bar} {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
+    let shared = Arc::new(Shared {
+        global: Semaphore::new(cfg.concurrency.max(1)),
+        hosts: Mutex::new(HashMap::new()),
+        clients: Mutex::new(HashMap::new()),
+        progress,
+        cfg,
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        let sh = Arc::clone(&shared);
+        set.spawn(async move {
+            let index = job.index;
+            let checked_at = Utc::now();
+            let started = Instant::now();
+            let work = check(&sh, job);
+            let verdict = match deadline {
+                Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
+                    Verdict::new(
+                        Status::CheckError,
+                        "the --deadline passed before the check finished",
+                    )
+                }),
+                None => work.await,
+            };
+            if let Some(bar) = &sh.progress {
+                bar.inc(1);
+            }
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            Outcome {
+                index,
+                verdict,
+                checked_at,
+                elapsed_ms,
+            }
+        });
+    }
+    let mut out = Vec::with_capacity(set.len());
+    while let Some(res) = set.join_next().await {
+        match res {
+            Ok(o) => out.push(o),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+    if let Some(bar) = &shared.progress {
+        bar.finish_and_clear();
+    }
+    out
+}
+
+/// Runs one probe to its verdict.
+async fn check(sh: &Shared, job: Job) -> Verdict {
+    let client = match sh.client(job.proxy_url.as_ref()) {
+        Ok(c) => c,
+        Err(reason) => return Verdict::new(Status::CheckError, reason),
+    };
+    let mut probe = job.probe;
+    let mut req = probe.start();
+    let mut attempt: u32 = 0;
+    loop {
+        let origin = endpoint::split_origin(&req.url)
+            .map(|(o, _)| o)
+            .unwrap_or_default();
+        let limit = sh.host(&origin);
+        let result = {
+            let Ok(_global) = sh.global.acquire().await else {
+                return Verdict::new(Status::CheckError, "internal: limiter closed");
+            };
+            let Ok(_host) = limit.sem.acquire().await else {
+                return Verdict::new(Status::CheckError, "internal: limiter closed");
+            };
+            send(&client, &req, &sh.cfg.endpoints).await
+        };
+        let (fallback, retry_after) = match result {
+            Ok(resp) => {
+                if resp.status == 429 {
+                    limit.throttle();
+                }
+                match probe.on_response(&resp) {
+                    Step::Done(v) => return v,
+                    Step::Next(next) => {
+                        req = next;
+                        attempt = 0;
+                        continue;
+                    }
+                    Step::Retry(v) => (v, resp.retry_after),
+                }
+            }
+            Err(reason) => (Verdict::new(Status::CheckError, reason), None),
+        };
+        if attempt >= sh.cfg.retries {
+            let tries = attempt + 1;
+            let suffix = if tries > 1 {
+                format!(" (after {tries} attempts)")
+            } else {
+                String::new()
+            };
+            return Verdict {
+                reason: format!("{}{suffix}", fallback.reason),
+                ..fallback
+            };
+        }
+        attempt += 1;
+        tokio::time::sleep(backoff(sh.cfg.backoff_base, attempt, retry_after)).await;
+    }
+}
+
+/// Exponential backoff with ±50 % jitter; a `Retry-After` wins when it is longer.
+fn backoff(base: Duration, attempt: u32, retry_after: Option<Duration>) -> Duration {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let exp = base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    #[allow(clippy::cast_precision_loss)]
+    let jitter = 0.5 + (h.finish() % 1000) as f64 / 1000.0;
+    let jittered = exp.mul_f64(jitter);
+    jittered
+        .max(retry_after.unwrap_or_default())
+        .min(MAX_BACKOFF)
+}
+
+/// Parses `Retry-After`: delay seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(3600.0)));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    (at - Utc::now()).to_std().ok()
+}
+
+/// Sends one request and reads a capped body. Errors are short reasons without URLs.
+async fn send(
+    client: &reqwest::Client,
+    req: &ProbeRequest,
+    endpoints: &Endpoints,
+) -> Result<ProbeResponse, String> {
+    let url = endpoints.rewrite(&req.url);
+    let mut rb = match req.method {
+        Method::Get => client.get(&url),
+        Method::Post => client.post(&url),
+    };
+    for (name, value) in &req.headers {
+        let mut hv = reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| {
+            format!("the credential holds characters that cannot go in the {name} header")
+        })?;
+        hv.set_sensitive(true);
+        rb = rb.header(*name, hv);
+    }
+    match &req.body {
+        Some(Body::Form(pairs)) => {
+            let exposed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.expose())).collect();
+            rb = rb.form(&exposed);
+        }
+        Some(Body::Json(json)) => {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json.expose().to_owned());
+        }
+        None => {}
+    }
+    let mut resp = rb.send().await.map_err(|e| transport_reason(&e))?;
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = header(reqwest::header::CONTENT_TYPE)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = BODY_CAP - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() >= BODY_CAP {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return Err(transport_reason(&e)),
+        }
+    }
+    Ok(ProbeResponse {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        retry_after,
+    })
+}
+
+/// Describes a transport failure without its URL.
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "request timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed (refused, unreachable, DNS or TLS)".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..5 {
+            let d = backoff(base, attempt, None);
+            let nominal = base * 2u32.pow(attempt - 1);
+            assert!(
+                d >= nominal.mul_f64(0.5) && d <= nominal.mul_f64(1.5),
+                "{attempt}: {d:?}"
+            );
+        }
+        assert_eq!(
+            backoff(base, 1, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            backoff(base, 1, Some(Duration::from_secs(3600))),
+            MAX_BACKOFF
+        );
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("soon"), None);
+        let future = (Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let d = parse_retry_after(&future).unwrap();
+        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn throttle_halves_capacity() {
+        let h = HostLimit {
+            sem: Semaphore::new(8),
+            cap: AtomicUsize::new(8),
+        };
+        h.throttle();
+        assert_eq!(h.cap.load(Ordering::Relaxed), 4);
+        assert_eq!(h.sem.available_permits(), 4);
+        h.throttle();
+        h.throttle();
+        h.throttle();
+        assert_eq!(h.cap.load(Ordering::Relaxed), 1);
+    }
+}

@@ -1,0 +1,81 @@
+//! Kimi Code: `GET https://api.kimi.com/coding/v1/usages` with the bearer token.
+
+use super::{Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
+use crate::credential::Credential;
+use crate::status::Status;
+
+/// The usage endpoint.
+pub const USAGE_URL: &str = "https://api.kimi.com/coding/v1/usages";
+
+struct Kimi(ProbeRequest);
+
+/// Returns the kimi probe, or `None` without an access token.
+pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
+    let token = cred.access_token.as_ref()?;
+    Some(Box::new(Kimi(
+        ProbeRequest::get_bearer(USAGE_URL, token).header("user-agent", "git-credman"),
+    )))
+}
+
+impl Probe for Kimi {
+    fn start(&mut self) -> ProbeRequest {
+        self.0.clone()
+    }
+
+    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
+        classify(resp)
+    }
+}
+
+/// Classifies a kimi usage answer.
+pub fn classify(resp: &ProbeResponse) -> Step {
+    match resp.status {
+        200 if resp.json().is_some() => Step::Done(verdict(
+            Status::Active,
+            200,
+            "usage endpoint accepted the token",
+        )),
+        200 => Step::Retry(verdict(Status::CheckError, 200, "usage answer is not JSON")),
+        401 if !resp.is_html() => Step::Done(verdict(
+            Status::Unauthorized,
+            401,
+            "token rejected (HTTP 401)",
+        )),
+        _ => fallback(resp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::test_support::*;
+
+    #[test]
+    fn classify_table() {
+        let cases = [
+            (
+                resp(200, r#"{"usage":{"used":1,"limit":100}}"#),
+                Status::Active,
+                "done",
+            ),
+            (resp(200, "<html>"), Status::CheckError, "retry"),
+            (
+                resp(401, r#"{"error":"unauthorized"}"#),
+                Status::Unauthorized,
+                "done",
+            ),
+            (resp(403, "{}"), Status::Unknown, "done"),
+            (resp(429, "{}"), Status::RateLimited, "retry"),
+            (resp(502, ""), Status::CheckError, "retry"),
+        ];
+        for (r, want, kind) in cases {
+            assert_eq!(
+                status_of(&classify(&r)),
+                (want, kind),
+                "{} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! xAI (Grok CLI OAuth): `GET https://cli-chat-proxy.grok.com/v1/billing?format=credits` with the
+//! bearer token and `x-xai-token-auth: xai-grok-cli` (the CLI's own billing call; no model use).
+
+use super::{Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
+use crate::credential::Credential;
+use crate::status::Status;
+
+/// The billing endpoint.
+pub const BILLING_URL: &str = "https://cli-chat-proxy.grok.com/v1/billing?format=credits";
+
+struct Xai(ProbeRequest);
+
+/// Returns the xai probe, or `None` without an access token.
+pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
+    let token = cred.access_token.as_ref()?;
+    let req = ProbeRequest::get_bearer(BILLING_URL, token)
+        .header("x-xai-token-auth", "xai-grok-cli")
+        .header("user-agent", "git-credman");
+    Some(Box::new(Xai(req)))
+}
+
+impl Probe for Xai {
+    fn start(&mut self) -> ProbeRequest {
+        self.0.clone()
+    }
+
+    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
+        classify(resp)
+    }
+}
+
+/// Classifies an xai billing answer.
+pub fn classify(resp: &ProbeResponse) -> Step {
+    match resp.status {
+        200 if resp.json().is_some() => Step::Done(verdict(
+            Status::Active,
+            200,
+            "billing endpoint accepted the token",
+        )),
+        200 => Step::Retry(verdict(
+            Status::CheckError,
+            200,
+            "billing answer is not JSON",
+        )),
+        401 if !resp.is_html() => Step::Done(verdict(
+            Status::Unauthorized,
+            401,
+            "token rejected (HTTP 401)",
+        )),
+        _ => fallback(resp),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::test_support::*;
+
+    #[test]
+    fn classify_table() {
+        let cases = [
+            (resp(200, r#"{"credits":1}"#), Status::Active, "done"),
+            (resp(401, "{}"), Status::Unauthorized, "done"),
+            (html(401), Status::CheckError, "retry"),
+            (resp(403, "{}"), Status::Unknown, "done"),
+            (resp(429, "{}"), Status::RateLimited, "retry"),
+        ];
+        for (r, want, kind) in cases {
+            assert_eq!(
+                status_of(&classify(&r)),
+                (want, kind),
+                "{} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+}
