@@ -69,15 +69,14 @@ pub enum Command {
     Scan(ScanArgs),
 }
 
-/// Arguments of `git credman scan`.
+/// Which credentials to look at and how to check them; shared by `scan` and `prune`.
 #[derive(Debug, Args)]
-#[command(after_long_help = SCAN_AFTER_HELP)]
-pub struct ScanArgs {
-    /// Limit the scan to these paths or globs (relative to the current directory)
+pub struct SelectArgs {
+    /// Limit to these paths or globs (relative to the current directory)
     ///
     /// A directory selects every *.json below it; a file is selected by name; `*`, `?` and
     /// `[...]` are globs in which `*` also matches `/`, as in git pathspecs. Without
-    /// pathspecs, the auth path (see --auth-path) is scanned when the tree has it, otherwise
+    /// pathspecs, the auth path (see --auth-path) is used when the tree has it, otherwise
     /// every *.json that looks like a credential (a string `type` plus a token field).
     #[arg(value_name = "PATHSPEC")]
     pub pathspecs: Vec<String>,
@@ -90,6 +89,43 @@ pub struct ScanArgs {
     /// Rotating refresh tokens are never redeemed.
     #[arg(long)]
     pub offline: bool,
+
+    /// The directory of the tree that holds the auth files
+    ///
+    /// Default: git config `credman.path`, else `auths`.
+    /// Env: GIT_CREDMAN_PATH.
+    #[arg(long, value_name = "PATH")]
+    pub auth_path: Option<String>,
+
+    /// Show emails and account ids unmasked in reports
+    ///
+    /// Default: git config `credman.showIdentities`, else false.
+    /// Env: GIT_CREDMAN_SHOW_IDENTITIES.
+    #[arg(long)]
+    pub show_identities: bool,
+
+    /// Reader threads (default: one per core)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Only look at credentials of this provider (can be repeated)
+    ///
+    /// E.g. `--provider codex` for the predecessor's codex-only usage check.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+
+    /// Options of online checks.
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+/// Arguments of `git credman scan`.
+#[derive(Debug, Args)]
+#[command(after_long_help = SCAN_AFTER_HELP)]
+pub struct ScanArgs {
+    /// What to scan and how.
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Scan the index (staged content) instead of HEAD
     #[arg(long, group = "source")]
@@ -104,13 +140,6 @@ pub struct ScanArgs {
     /// Every *.json below PATH counts as a credential. Symlinks are reported, never followed.
     #[arg(long, value_name = "PATH", group = "source")]
     pub dir: Option<PathBuf>,
-
-    /// The directory of the tree that holds the auth files
-    ///
-    /// Default: git config `credman.path`, else `auths`.
-    /// Env: GIT_CREDMAN_PATH.
-    #[arg(long, value_name = "PATH")]
-    pub auth_path: Option<String>,
 
     /// Output format on stdout
     ///
@@ -130,27 +159,6 @@ pub struct ScanArgs {
     /// Env: GIT_CREDMAN_FAIL_ON.
     #[arg(long, value_name = "STATUS,...")]
     pub fail_on: Option<StatusSet>,
-
-    /// Show emails and account ids unmasked in reports
-    ///
-    /// Default: git config `credman.showIdentities`, else false.
-    /// Env: GIT_CREDMAN_SHOW_IDENTITIES.
-    #[arg(long)]
-    pub show_identities: bool,
-
-    /// Reader threads (default: one per core)
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
-
-    /// Only scan credentials of this provider (can be repeated)
-    ///
-    /// E.g. `--provider codex` for the predecessor's codex-only usage check.
-    #[arg(long = "provider", value_name = "NAME")]
-    pub providers: Vec<String>,
-
-    /// Options of online checks.
-    #[command(flatten)]
-    pub online: OnlineArgs,
 }
 
 /// Options of online checks (ignored with --offline).

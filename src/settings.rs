@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use clap::ValueEnum as _;
 
-use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs};
+use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs, SelectArgs};
 use crate::credential::Secret;
 use crate::endpoint::Endpoints;
 use crate::probe;
@@ -161,25 +161,122 @@ pub fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
-/// Validated settings of `scan`.
+/// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
-pub struct ScanSettings {
+pub struct SelectSettings {
     /// The auth path inside a tree.
     pub auth_path: String,
-    /// Output format.
-    pub format: Format,
-    /// Statuses that make the exit code 1.
-    pub fail_on: StatusSet,
     /// Show identities unmasked.
     pub show_identities: bool,
-    /// Colour the text report.
-    pub color: bool,
-    /// Where to also write the JSON report.
-    pub report: Option<PathBuf>,
     /// Reader threads (0 = one per core).
     pub jobs: usize,
     /// Only these providers (empty: all).
     pub providers: Vec<String>,
+    /// Online settings; `None` with `--offline`.
+    pub online: Option<OnlineSettings>,
+}
+
+/// Validated settings of `scan`.
+#[derive(Clone, Debug)]
+pub struct ScanSettings {
+    /// What to scan and how.
+    pub select: SelectSettings,
+    /// Output format.
+    pub format: Format,
+    /// Statuses that make the exit code 1.
+    pub fail_on: StatusSet,
+    /// Colour the text report.
+    pub color: bool,
+    /// Where to also write the JSON report.
+    pub report: Option<PathBuf>,
+}
+
+/// Resolves the settings shared by `scan` and `prune`.
+pub fn select(
+    args: &SelectArgs,
+    env: &Env,
+    config: &GitConfig,
+    progress: bool,
+) -> Result<SelectSettings, Error> {
+    let look = Lookup { env, config };
+    let auth_path = match &args.auth_path {
+        Some(p) => p.clone(),
+        None => look
+            .raw("GIT_CREDMAN_PATH", "credman.path")
+            .map_or_else(|| "auths".to_owned(), |(v, _)| v),
+    };
+    let show_identities = args.show_identities
+        || look
+            .boolean("GIT_CREDMAN_SHOW_IDENTITIES", "credman.showIdentities")?
+            .unwrap_or(false);
+    let jobs = match args.jobs {
+        Some(j) => j,
+        None => look
+            .parsed::<usize>("GIT_CREDMAN_JOBS", "credman.jobs")?
+            .unwrap_or(0),
+    };
+    let online = if args.offline {
+        None
+    } else {
+        Some(online(&args.online, env, config, progress)?)
+    };
+    Ok(SelectSettings {
+        auth_path,
+        show_identities,
+        jobs,
+        providers: args
+            .providers
+            .iter()
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect(),
+        online,
+    })
+}
+
+/// Returns the output format: flag, `GIT_CREDMAN_FORMAT`, `credman.format`, else text.
+pub fn format(flag: Option<Format>, env: &Env, config: &GitConfig) -> Result<Format, Error> {
+    match flag {
+        Some(f) => Ok(f),
+        None => match (Lookup { env, config }).raw("GIT_CREDMAN_FORMAT", "credman.format") {
+            Some((value, key)) => {
+                Format::from_str(&value, true).map_err(|reason| Error { key, value, reason })
+            }
+            None => Ok(Format::Text),
+        },
+    }
+}
+
+/// Returns whether to colour output: `--color`, then NO_COLOR, then whether stdout is a terminal.
+pub fn color(choice: ColorChoice, env: &Env, stdout_is_tty: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_is_tty && env.get("NO_COLOR").is_none(),
+    }
+}
+
+/// Resolves the settings of `scan`.
+pub fn scan(
+    args: &ScanArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<ScanSettings, Error> {
+    let look = Lookup { env, config };
+    let fail_on = match &args.fail_on {
+        Some(set) => set.clone(),
+        None => look
+            .parsed::<StatusSet>("GIT_CREDMAN_FAIL_ON", "credman.failOn")?
+            .unwrap_or_else(|| StatusSet::of(&DEFAULT_FAIL_ON)),
+    };
+    Ok(ScanSettings {
+        select: select(&args.select, env, config, tty.1)?,
+        format: format(args.format, env, config)?,
+        fail_on,
+        color: color(global.color, env, tty.0),
+        report: args.report.clone(),
+    })
 }
 
 /// Validated settings of online checks.
@@ -363,71 +460,6 @@ pub fn online(
     })
 }
 
-/// Returns whether to colour output: `--color`, then NO_COLOR, then whether stdout is a terminal.
-pub fn color(choice: ColorChoice, env: &Env, stdout_is_tty: bool) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => stdout_is_tty && env.get("NO_COLOR").is_none(),
-    }
-}
-
-/// Resolves the settings of `scan`.
-pub fn scan(
-    args: &ScanArgs,
-    global: &GlobalArgs,
-    env: &Env,
-    config: &GitConfig,
-    stdout_is_tty: bool,
-) -> Result<ScanSettings, Error> {
-    let look = Lookup { env, config };
-    let auth_path = match &args.auth_path {
-        Some(p) => p.clone(),
-        None => look
-            .raw("GIT_CREDMAN_PATH", "credman.path")
-            .map_or_else(|| "auths".to_owned(), |(v, _)| v),
-    };
-    let format = match args.format {
-        Some(f) => f,
-        None => match look.raw("GIT_CREDMAN_FORMAT", "credman.format") {
-            Some((value, key)) => {
-                Format::from_str(&value, true).map_err(|reason| Error { key, value, reason })?
-            }
-            None => Format::Text,
-        },
-    };
-    let fail_on = match &args.fail_on {
-        Some(set) => set.clone(),
-        None => look
-            .parsed::<StatusSet>("GIT_CREDMAN_FAIL_ON", "credman.failOn")?
-            .unwrap_or_else(|| StatusSet::of(&DEFAULT_FAIL_ON)),
-    };
-    let show_identities = args.show_identities
-        || look
-            .boolean("GIT_CREDMAN_SHOW_IDENTITIES", "credman.showIdentities")?
-            .unwrap_or(false);
-    let jobs = match args.jobs {
-        Some(j) => j,
-        None => look
-            .parsed::<usize>("GIT_CREDMAN_JOBS", "credman.jobs")?
-            .unwrap_or(0),
-    };
-    Ok(ScanSettings {
-        auth_path,
-        format,
-        fail_on,
-        show_identities,
-        color: color(global.color, env, stdout_is_tty),
-        report: args.report.clone(),
-        jobs,
-        providers: args
-            .providers
-            .iter()
-            .map(|p| p.trim().to_ascii_lowercase())
-            .collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,7 +473,7 @@ mod tests {
     fn resolve(argv: &[&str], env: &Env, cfg: &GitConfig) -> Result<ScanSettings, Error> {
         let cli = Cli::try_parse_from(argv).unwrap();
         let Command::Scan(args) = &cli.command;
-        scan(args, &cli.global, env, cfg, false)
+        scan(args, &cli.global, env, cfg, (false, false))
     }
 
     #[test]
@@ -450,10 +482,10 @@ mod tests {
         let env = Env::from_pairs([("GIT_CREDMAN_FAIL_ON", "unknown")]);
         let s = resolve(&["x", "scan"], &Env::default(), &GitConfig::default()).unwrap();
         assert_eq!(s.fail_on, StatusSet::of(&DEFAULT_FAIL_ON));
-        assert_eq!(s.auth_path, "auths");
+        assert_eq!(s.select.auth_path, "auths");
         let s = resolve(&["x", "scan"], &Env::default(), &cfg).unwrap();
         assert_eq!(s.fail_on.to_string(), "missing_token");
-        assert_eq!(s.auth_path, "creds");
+        assert_eq!(s.select.auth_path, "creds");
         let s = resolve(&["x", "scan"], &env, &cfg).unwrap();
         assert_eq!(s.fail_on.to_string(), "unknown");
         let s = resolve(&["x", "scan", "--fail-on", "expired_by_time"], &env, &cfg).unwrap();
@@ -494,7 +526,7 @@ mod tests {
         let cfg = config(
             "[credman]\n\tendpoint = https://c.example=http://127.0.0.1:4\n\tendpoint = https://b.example=http://127.0.0.1:9\n\tretries = 5\n",
         );
-        let s = online(&args.online, &env, &cfg, false).unwrap();
+        let s = online(&args.select.online, &env, &cfg, false).unwrap();
         assert_eq!(
             s.engine.endpoints.rewrite("https://a.example/x"),
             "http://127.0.0.1:1/x"
@@ -514,7 +546,7 @@ mod tests {
         assert_eq!(s.engine.timeout, std::time::Duration::from_secs(35));
         let bad = Env::from_pairs([("GIT_CREDMAN_ENDPOINTS", "nonsense")]);
         assert_eq!(
-            online(&args.online, &bad, &GitConfig::default(), false)
+            online(&args.select.online, &bad, &GitConfig::default(), false)
                 .unwrap_err()
                 .key,
             "GIT_CREDMAN_ENDPOINTS"

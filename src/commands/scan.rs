@@ -1,20 +1,20 @@
 //! `git credman scan`: list a source, classify every credential, report, and set the exit code.
-//! Read-only: it never writes to the repository.
+//! Read-only: it never writes to the repository. [`collect`] is shared with `prune`.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::Ctx;
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::exit::Outcome;
 use crate::git::Repo;
 use crate::report::{self, Report};
-use crate::scan;
-use crate::settings::{self, GitConfig};
-use crate::source::{self, Pathspec, Selection, SourceSpec};
+use crate::scan::{self, Scanned};
+use crate::settings::{self, GitConfig, SelectSettings};
+use crate::source::{self, Listing, Pathspec, Selection, SourceSpec};
 
 /// Returns the current directory relative to `root`, `/`-separated (empty at the root or
 /// outside it).
@@ -31,6 +31,93 @@ pub(crate) fn cwd_prefix(cwd: &Path, root: &Path) -> String {
         .unwrap_or_default()
 }
 
+fn pathspecs(raw: &[String], prefix: &str) -> anyhow::Result<Vec<Pathspec>> {
+    raw.iter()
+        .map(|p| Pathspec::new(p, prefix).map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// Opens the repository a command needs; `required` is false for `--dir` sources, where the
+/// repository (if any) only supplies configuration.
+pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc<Repo>>> {
+    match Repo::discover(cwd) {
+        Ok(repo) => Ok(Some(Arc::new(repo))),
+        Err(_) if !required => Ok(None),
+        Err(err) => Err(anyhow::Error::from(err)
+            .context("git credman works in a git repository; run it inside one, or use --dir PATH for a plain folder")),
+    }
+}
+
+/// Returns the git configuration in effect.
+pub(crate) fn config_of(repo: Option<&Arc<Repo>>) -> GitConfig {
+    repo.map_or_else(GitConfig::globals, |r| GitConfig::new(Some(r.config())))
+}
+
+/// What a scan found, before it becomes a report.
+pub(crate) struct Collected {
+    /// The listing (source info and how files were read).
+    pub listing: Listing,
+    /// One entry per credential file.
+    pub scanned: Vec<Scanned>,
+    /// `offline` or `online`.
+    pub mode: &'static str,
+    /// The time verdicts were made against.
+    pub now: DateTime<Utc>,
+}
+
+/// Lists, parses, classifies (offline, then online unless `--offline`) and filters by provider.
+pub(crate) fn collect(
+    spec: &SourceSpec,
+    repo: Option<&Arc<Repo>>,
+    raw_pathspecs: &[String],
+    select: &SelectSettings,
+    cwd: &Path,
+) -> anyhow::Result<Collected> {
+    let listing = match (spec, repo) {
+        (SourceSpec::Dir(dir), _) => {
+            let specs = pathspecs(raw_pathspecs, &cwd_prefix(cwd, dir))?;
+            source::list_dir(dir, &specs)?
+        }
+        (_, Some(repo)) => {
+            let prefix = repo
+                .workdir()
+                .map(|w| cwd_prefix(cwd, &w))
+                .unwrap_or_default();
+            let sel = Selection {
+                auth_path: select.auth_path.clone(),
+                pathspecs: pathspecs(raw_pathspecs, &prefix)?,
+            };
+            source::list_repo(Arc::clone(repo), spec, &sel)?
+        }
+        (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
+    };
+    tracing::info!(candidates = listing.candidates.len(), "listed source");
+    let now = Utc::now();
+    let opts = scan::Options {
+        now,
+        show_identities: select.show_identities,
+        keep_credentials: select.online.is_some(),
+        jobs: select.jobs,
+    };
+    let mut scanned = scan::analyze(&listing, &opts)?;
+    if !select.providers.is_empty() {
+        scanned.retain(|s| select.providers.contains(&s.finding.provider));
+    }
+    let mode = match &select.online {
+        Some(online) => {
+            scan::check_online(&mut scanned, online, now)?;
+            "online"
+        }
+        None => "offline",
+    };
+    Ok(Collected {
+        listing,
+        scanned,
+        mode,
+        now,
+    })
+}
+
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let spec = match (&args.dir, &args.rev, args.staged) {
@@ -39,76 +126,30 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (None, None, true) => SourceSpec::Index,
         (None, None, false) => SourceSpec::Head,
     };
-    // A repository is required unless scanning a directory; there it only supplies config.
-    let repo = match &spec {
-        SourceSpec::Dir(_) => Repo::discover(&ctx.cwd).ok().map(Arc::new),
-        _ => Some(Arc::new(Repo::discover(&ctx.cwd).context(
-            "git credman scan reads a git repository; run it inside one, or scan a folder with --dir PATH",
-        )?)),
-    };
-    let config = repo
-        .as_ref()
-        .map_or_else(GitConfig::globals, |r| GitConfig::new(Some(r.config())));
-    let settings = settings::scan(args, global, &ctx.env, &config, ctx.stdout_is_tty)?;
-
-    let listing = match (&spec, &repo) {
-        (SourceSpec::Dir(dir), _) => {
-            let prefix = cwd_prefix(&ctx.cwd, dir);
-            let specs = pathspecs(&args.pathspecs, &prefix)?;
-            source::list_dir(dir, &specs)?
-        }
-        (_, Some(repo)) => {
-            let prefix = repo
-                .workdir()
-                .map(|w| cwd_prefix(&ctx.cwd, &w))
-                .unwrap_or_default();
-            let sel = Selection {
-                auth_path: settings.auth_path.clone(),
-                pathspecs: pathspecs(&args.pathspecs, &prefix)?,
-            };
-            source::list_repo(Arc::clone(repo), &spec, &sel)?
-        }
-        (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
-    };
-    tracing::info!(candidates = listing.candidates.len(), "listed source");
-
-    let online = if args.offline {
-        None
-    } else {
-        Some(settings::online(
-            &args.online,
-            &ctx.env,
-            &config,
-            ctx.stderr_is_tty,
-        )?)
-    };
-    let now = Utc::now();
-    let opts = scan::Options {
-        now,
-        show_identities: settings.show_identities,
-        keep_credentials: online.is_some(),
-        jobs: settings.jobs,
-    };
-    let mut scanned = scan::analyze(&listing, &opts)?;
-    if !settings.providers.is_empty() {
-        scanned.retain(|s| settings.providers.contains(&s.finding.provider));
-    }
-    let mode = match &online {
-        Some(online) => {
-            scan::check_online(&mut scanned, online, now)?;
-            "online"
-        }
-        None => "offline",
-    };
-    let findings = scanned.into_iter().map(|s| s.finding).collect();
+    let repo = open_repo(&ctx.cwd, !matches!(spec, SourceSpec::Dir(_)))?;
+    let config = config_of(repo.as_ref());
+    let settings = settings::scan(
+        args,
+        global,
+        &ctx.env,
+        &config,
+        (ctx.stdout_is_tty, ctx.stderr_is_tty),
+    )?;
+    let collected = collect(
+        &spec,
+        repo.as_ref(),
+        &args.select.pathspecs,
+        &settings.select,
+        &ctx.cwd,
+    )?;
+    let findings = collected.scanned.into_iter().map(|s| s.finding).collect();
     let report = Report::new(
-        mode,
-        listing.info,
+        collected.mode,
+        collected.listing.info,
         settings.fail_on.iter().collect(),
         findings,
-        now,
+        collected.now,
     );
-
     if let Some(path) = &settings.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(&report, &path)
@@ -120,10 +161,4 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     } else {
         Outcome::Clean
     })
-}
-
-fn pathspecs(raw: &[String], prefix: &str) -> anyhow::Result<Vec<Pathspec>> {
-    raw.iter()
-        .map(|p| Pathspec::new(p, prefix).map_err(anyhow::Error::from))
-        .collect()
 }
