@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `git credman scan --offline` on a repository with N tracked credential files.
 #
-# Usage: bash benches/scan.sh [N]        (N defaults to 100000; RUNS=3 timed runs each)
+# Usage: bash benches/scan.sh [N]        (N defaults to 100000; RUNS=3 timed runs each;
+#                                         REPACK=0 keeps the raw fast-import pack)
 #
 # Requirement checked: an offline scan of a repo with 100,000 tracked credential files takes
 # at most 1.5x the time of
@@ -19,10 +20,12 @@
 # warm-up run each (page cache hot), interleaved, and the median of RUNS wall times is used.
 #
 # The repository is generated with `git fast-import` (one commit: N credential files under
-# auths/ plus ~50 ordinary files) and then checked out, so the index and working tree exist
-# as in a real clone. The credential contents are synthetic and vary per file (codex, claude,
-# antigravity, kimi, xai; some expired, some disabled, some without refresh token, ~1%
-# invalid JSON). No token looks like a real one: every token is "FAKE-" plus random hex.
+# auths/ plus ~50 ordinary files), repacked with `git repack -a -d -f` (fast-import's pack
+# has artificial delta chains; set REPACK=0 to keep them), and checked out, so the object
+# store, index and working tree look like a real clone's. The credential contents are
+# synthetic and vary per file (codex, claude, antigravity, kimi, xai; some expired, some
+# disabled, some without refresh token, ~1% invalid JSON). No token looks like a real one:
+# every token is "FAKE-" plus random hex.
 #
 # Prints both times, the ratio and the peak RSS, then PASS, or FAIL with exit status 1.
 
@@ -149,6 +152,13 @@ for j in range(50):                    # ordinary, non-credential files
 w(b"\n")
 PY
 
+# fast-import stores each blob as a delta against the previously imported one, unrelated or
+# not, in chains up to 50 deep; no clone or gc'd repository looks like that. Repack the way
+# `git gc --aggressive` would, so the object store is what git itself would produce.
+# (REPACK=0 keeps the fast-import pack, a worst case for delta resolution.)
+if [[ "${REPACK:-1}" != 0 ]]; then
+    git -C "$repo" repack -a -d -f -q
+fi
 git -C "$repo" reset -q --hard main
 # A real clone's index is newer than its files; refresh it after a pause so that no entry is
 # "racily clean" (which would force content rechecks and make the scan look slower than it is).

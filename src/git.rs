@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gix::bstr::BStr;
+use gix::bstr::{BStr, ByteSlice as _};
 
 pub use gix::ObjectId;
 
@@ -34,6 +34,15 @@ pub enum Error {
         /// gix's reason.
         #[source]
         source: gix::Error,
+    },
+    /// The operation is refused (detached HEAD, merge in progress, lock held …).
+    #[error("{0}")]
+    Refused(String),
+    /// A ref moved while git-credman was working (compare-and-swap failed).
+    #[error("{name} moved while git-credman was working; nothing was changed (run it again)")]
+    RefMoved {
+        /// The ref.
+        name: String,
     },
     /// Any other repository failure.
     #[error("{what}")]
@@ -333,5 +342,451 @@ impl WorktreeChecker {
         let data = std::fs::read(&full).ok()?;
         let hash = gix::objs::compute_hash(self.hash_kind, gix::object::Kind::Blob, &data).ok()?;
         (hash != id).then_some(WorktreeState::Modified)
+    }
+}
+
+/// The branch HEAD points to, ready to be committed on.
+#[derive(Clone, Debug)]
+pub struct BranchHead {
+    /// Full ref name, e.g. `refs/heads/main`.
+    pub name: String,
+    /// Short name, e.g. `main`.
+    pub short: String,
+    /// The commit HEAD points to.
+    pub commit: ObjectId,
+    /// That commit's tree.
+    pub tree: ObjectId,
+}
+
+/// What a tree edit did.
+#[derive(Clone, Debug, Default)]
+pub struct TreeEdit {
+    /// The new tree.
+    pub tree: Option<ObjectId>,
+    /// Paths that were removed (or added).
+    pub applied: Vec<String>,
+    /// Paths left alone, with why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// A file of a tree, for restoring it.
+#[derive(Clone, Debug)]
+pub struct TreeFile {
+    /// Path relative to the root.
+    pub path: String,
+    /// The blob id.
+    pub id: ObjectId,
+    /// Whether it is executable.
+    pub executable: bool,
+}
+
+/// The data of one commit.
+#[derive(Clone, Debug)]
+pub struct CommitInfo {
+    /// The commit id.
+    pub id: ObjectId,
+    /// Its tree.
+    pub tree: ObjectId,
+    /// Its parents.
+    pub parents: Vec<ObjectId>,
+    /// Its message.
+    pub message: String,
+}
+
+/// The identity to commit as.
+fn signature(sig: gix::actor::SignatureRef<'_>) -> Result<gix::actor::Signature, Error> {
+    sig.to_owned().map_err(|e| Error::Repo {
+        what: "cannot read the identity".into(),
+        source: e.into(),
+    })
+}
+
+impl Repo {
+    /// Returns the branch HEAD points to; refuses a detached HEAD, an unborn branch and a merge,
+    /// rebase, cherry-pick or similar in progress.
+    pub fn branch_head(&self) -> Result<BranchHead, Error> {
+        let repo = self.local();
+        if let Some(state) = repo.state() {
+            return Err(Error::Refused(format!(
+                "a {state:?} is in progress; finish or abort it first"
+            )));
+        }
+        let name = repo
+            .head_name()
+            .map_err(repo_err("cannot read HEAD"))?
+            .ok_or_else(|| Error::Refused("HEAD is detached; check out a branch first".into()))?;
+        let resolved = self.head_tree()?;
+        let commit = resolved.commit.ok_or(Error::UnbornHead)?;
+        Ok(BranchHead {
+            name: name.as_bstr().to_string(),
+            short: name.shorten().to_string(),
+            commit,
+            tree: resolved.tree,
+        })
+    }
+
+    /// Returns the blob at `path` in `tree`.
+    pub fn blob_at(&self, tree: ObjectId, path: &str) -> Result<Option<ObjectId>, Error> {
+        let repo = self.local();
+        let tree = repo.find_tree(tree).map_err(repo_err("cannot read tree"))?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .map_err(repo_err("cannot read tree"))?;
+        Ok(entry
+            .filter(|e| e.mode().is_blob_or_symlink())
+            .map(|e| e.object_id()))
+    }
+
+    /// Writes `base` minus every path whose blob is exactly the expected one; paths whose blob
+    /// differs (or that are gone) are skipped, never removed.
+    pub fn tree_without(
+        &self,
+        base: ObjectId,
+        removals: &[(String, ObjectId)],
+    ) -> Result<TreeEdit, Error> {
+        let repo = self.local();
+        let tree = repo.find_tree(base).map_err(repo_err("cannot read tree"))?;
+        let mut editor = repo.edit_tree(base).map_err(repo_err("cannot edit tree"))?;
+        let mut out = TreeEdit::default();
+        for (path, expected) in removals {
+            let entry = tree
+                .lookup_entry_by_path(path.as_str())
+                .map_err(repo_err("cannot read tree"))?;
+            match entry {
+                Some(e) if e.mode().is_blob_or_symlink() && e.object_id() == *expected => {
+                    editor
+                        .remove(path.as_str())
+                        .map_err(repo_err("cannot edit tree"))?;
+                    out.applied.push(path.clone());
+                }
+                Some(_) => out
+                    .skipped
+                    .push((path.clone(), "changed since it was scanned".into())),
+                None => out
+                    .skipped
+                    .push((path.clone(), "no longer in the tree".into())),
+            }
+        }
+        if !out.applied.is_empty() {
+            out.tree = Some(
+                editor
+                    .write()
+                    .map_err(repo_err("cannot write tree"))?
+                    .detach(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Writes `base` plus the given files; a path that already exists is skipped.
+    pub fn tree_with(&self, base: ObjectId, files: &[TreeFile]) -> Result<TreeEdit, Error> {
+        let repo = self.local();
+        let tree = repo.find_tree(base).map_err(repo_err("cannot read tree"))?;
+        let mut editor = repo.edit_tree(base).map_err(repo_err("cannot edit tree"))?;
+        let mut out = TreeEdit::default();
+        for f in files {
+            if tree
+                .lookup_entry_by_path(f.path.as_str())
+                .map_err(repo_err("cannot read tree"))?
+                .is_some()
+            {
+                out.skipped.push((f.path.clone(), "already present".into()));
+                continue;
+            }
+            let kind = if f.executable {
+                gix::object::tree::EntryKind::BlobExecutable
+            } else {
+                gix::object::tree::EntryKind::Blob
+            };
+            editor
+                .upsert(f.path.as_str(), kind, f.id)
+                .map_err(repo_err("cannot edit tree"))?;
+            out.applied.push(f.path.clone());
+        }
+        if !out.applied.is_empty() {
+            out.tree = Some(
+                editor
+                    .write()
+                    .map_err(repo_err("cannot write tree"))?
+                    .detach(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Builds (does not write) a commit with the configured author and committer.
+    pub fn new_commit(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+    ) -> Result<gix::objs::Commit, Error> {
+        let repo = self.local();
+        let no_identity = || {
+            Error::Refused(
+                "no committer identity: set user.name and user.email (git config)".into(),
+            )
+        };
+        let committer = signature(
+            repo.committer()
+                .ok_or_else(no_identity)?
+                .map_err(repo_err("bad committer"))?,
+        )?;
+        let author = signature(
+            repo.author()
+                .ok_or_else(no_identity)?
+                .map_err(repo_err("bad author"))?,
+        )?;
+        Ok(gix::objs::Commit {
+            tree,
+            parents: parents.iter().copied().collect(),
+            author,
+            committer,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        })
+    }
+
+    /// Writes an object (commit) to the object database.
+    pub fn write_commit(&self, commit: &gix::objs::Commit) -> Result<ObjectId, Error> {
+        Ok(self
+            .local()
+            .write_object(commit)
+            .map_err(repo_err("cannot write the commit"))?
+            .detach())
+    }
+
+    /// Returns git's signing options: only when `commit.gpgSign` is on, or always with `force`.
+    pub fn signing_options(
+        &self,
+        force: bool,
+    ) -> Result<Option<gix::objs::signature::sign::Options>, Error> {
+        let repo = self.local();
+        if force {
+            repo.commit_signing_options()
+                .map(Some)
+                .map_err(repo_err("cannot resolve the signing configuration"))
+        } else {
+            repo.commit_signing_options_if_enabled()
+                .map_err(repo_err("cannot resolve the signing configuration"))
+        }
+    }
+
+    /// Returns the object hash kind of the repository.
+    pub fn object_hash(&self) -> gix::hash::Kind {
+        self.local().object_hash()
+    }
+
+    /// Moves `name` from `expected` to `new` (compare-and-swap), with a reflog entry. With
+    /// `name == "HEAD"` the branch HEAD points to is moved and both reflogs are written.
+    pub fn move_ref(
+        &self,
+        name: &str,
+        expected: ObjectId,
+        new: ObjectId,
+        reflog: &str,
+    ) -> Result<(), Error> {
+        use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+        let repo = self.local();
+        let full: gix::refs::FullName =
+            name.try_into()
+                .map_err(|e: gix::validate::reference::name::Error| {
+                    Error::Refused(format!("invalid ref name '{name}': {e}"))
+                })?;
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: reflog.into(),
+                },
+                expected: PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
+                new: gix::refs::Target::Object(new),
+            },
+            name: full,
+            deref: true,
+        };
+        repo.edit_reference(edit).map(|_| ()).map_err(|source| {
+            let now = repo.rev_parse_single(name).ok().map(gix::Id::detach);
+            if now == Some(expected) {
+                Error::Repo {
+                    what: format!("cannot update {name}"),
+                    source,
+                }
+            } else {
+                Error::RefMoved {
+                    name: name.to_owned(),
+                }
+            }
+        })
+    }
+
+    /// Creates a new ref pointing to `new`; fails if it exists.
+    pub fn create_ref(&self, name: &str, new: ObjectId, reflog: &str) -> Result<(), Error> {
+        use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+        let repo = self.local();
+        let full: gix::refs::FullName =
+            name.try_into()
+                .map_err(|e: gix::validate::reference::name::Error| {
+                    Error::Refused(format!("invalid branch name '{name}': {e}"))
+                })?;
+        if repo.find_reference(name).is_ok() {
+            return Err(Error::Refused(format!("{name} already exists")));
+        }
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: true,
+                    message: reflog.into(),
+                },
+                expected: PreviousValue::MustNotExist,
+                new: gix::refs::Target::Object(new),
+            },
+            name: full,
+            deref: false,
+        };
+        repo.edit_reference(edit)
+            .map(|_| ())
+            .map_err(repo_err(format!("cannot create {name}")))
+    }
+
+    /// Locks the index for an update (fails at once if another git holds `index.lock`).
+    pub fn lock_index(&self) -> Result<IndexUpdate, Error> {
+        let repo = self.local();
+        let index = repo
+            .open_index()
+            .map_err(repo_err("cannot read the index"))?;
+        let lock = gix::lock::File::acquire_to_update_resource(
+            index.path(),
+            gix::lock::acquire::Fail::Immediately,
+            None,
+            0,
+        )
+        .map_err(|e| Error::Refused(format!("the index is locked by another git process ({e})")))?;
+        Ok(IndexUpdate { index, lock })
+    }
+
+    /// Reads a commit.
+    pub fn commit_info(&self, rev: &str) -> Result<CommitInfo, Error> {
+        let repo = self.local();
+        let bad = |source| Error::BadRevision {
+            rev: rev.to_owned(),
+            source,
+        };
+        let commit = repo
+            .rev_parse_single(rev)
+            .map_err(bad)?
+            .object()
+            .map_err(bad)?
+            .peel_to_kind(gix::object::Kind::Commit)
+            .map_err(bad)?
+            .into_commit();
+        let decoded = commit.decode().map_err(|e| Error::Repo {
+            what: "cannot decode commit".into(),
+            source: e.into(),
+        })?;
+        Ok(CommitInfo {
+            id: commit.id,
+            tree: decoded.tree(),
+            parents: decoded.parents().collect(),
+            message: decoded.message.to_string(),
+        })
+    }
+
+    /// Returns the files of `parent_tree` that are missing from `tree` (what a commit deleted).
+    pub fn deleted_files(
+        &self,
+        parent_tree: ObjectId,
+        tree: ObjectId,
+    ) -> Result<Vec<TreeFile>, Error> {
+        let now: std::collections::HashSet<String> = self
+            .list_tree(tree, None)?
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        let repo = self.local();
+        let parent = repo
+            .find_tree(parent_tree)
+            .map_err(repo_err("cannot read tree"))?;
+        let mut out = Vec::new();
+        for e in self.list_tree(parent_tree, None)? {
+            if now.contains(&e.path) || e.kind != EntryKind::File {
+                continue;
+            }
+            let executable = parent
+                .lookup_entry_by_path(e.path.as_str())
+                .map_err(repo_err("cannot read tree"))?
+                .is_some_and(|x| x.mode().is_executable());
+            out.push(TreeFile {
+                path: e.path,
+                id: e.id,
+                executable,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A locked index being updated; dropping it without [`IndexUpdate::commit`] leaves the index
+/// untouched.
+pub struct IndexUpdate {
+    index: gix::index::File,
+    lock: gix::lock::File,
+}
+
+impl IndexUpdate {
+    /// Returns the blob id the index holds for `path` (stage 0).
+    pub fn id_of(&self, path: &str) -> Option<ObjectId> {
+        self.index.entry_by_path(path.into()).map(|e| e.id)
+    }
+
+    /// Removes paths (every stage) and drops the cache-tree, which would otherwise make the
+    /// next `git commit` bring the removed files back.
+    pub fn remove(&mut self, paths: &std::collections::HashSet<String>) {
+        self.index
+            .remove_entries(|_, path, _| paths.contains(path.to_str_lossy().as_ref()));
+        self.index.remove_tree();
+    }
+
+    /// Adds files whose working-tree copies were just written, with their stat data so that
+    /// `git status` stays quiet.
+    pub fn add(&mut self, files: &[TreeFile], workdir: &Path) {
+        for f in files {
+            let full = workdir.join(&f.path);
+            let stat = gix::index::fs::Metadata::from_path_no_follow(&full)
+                .ok()
+                .and_then(|m| gix::index::entry::Stat::from_fs(&m).ok())
+                .unwrap_or_default();
+            let mode = if f.executable {
+                gix::index::entry::Mode::FILE_EXECUTABLE
+            } else {
+                gix::index::entry::Mode::FILE
+            };
+            self.index.dangerously_push_entry(
+                stat,
+                f.id,
+                gix::index::entry::Flags::empty(),
+                mode,
+                f.path.as_str().into(),
+            );
+        }
+        self.index.sort_entries();
+        self.index.remove_tree();
+    }
+
+    /// Writes the index and releases the lock.
+    pub fn commit(mut self) -> Result<(), Error> {
+        self.index
+            .write_to(&mut self.lock, gix::index::write::Options::default())
+            .map_err(|e| Error::Repo {
+                what: "cannot write the index".into(),
+                source: e.into(),
+            })?;
+        self.lock
+            .commit()
+            .map(|_| ())
+            .map_err(|e| Error::Refused(format!("cannot replace the index: {}", e.error)))
     }
 }
