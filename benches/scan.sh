@@ -61,7 +61,7 @@ bin="$target_dir/release/git-credman"
 # --- scrubbed environment ----------------------------------------------------------------------
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/credman-bench.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-repo="$tmp/repo"
+repo="${BENCH_REPO:-$tmp/repo}"   # BENCH_REPO=DIR keeps (and reuses) the generated repository
 
 export HOME="$tmp" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES \
@@ -69,6 +69,9 @@ unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OB
 while read -r v; do unset "$v"; done < <(compgen -v GIT_CREDMAN_ || true)
 
 # --- generate the repository -------------------------------------------------------------------
+if [[ -d "$repo/.git" ]]; then
+    log "reusing $repo"
+else
 log "generating repository with $N credential files in $repo ..."
 gen_start=$(date +%s.%N)
 git init -q -b main "$repo"
@@ -165,8 +168,10 @@ git -C "$repo" reset -q --hard main
 sleep 1
 git -C "$repo" status --porcelain >/dev/null
 gen_end=$(date +%s.%N)
-tracked=$(git -C "$repo" ls-tree -r --name-only HEAD auths | wc -l)
 log "repository generated in $(awk -v a="$gen_start" -v b="$gen_end" 'BEGIN{printf "%.1f", b-a}') s ($tracked files under auths/)"
+fi
+
+tracked=$(git -C "$repo" ls-tree -r --name-only HEAD auths | wc -l)
 
 # --- time both commands ------------------------------------------------------------------------
 baseline="set -o pipefail; git -C '$repo' ls-tree -r --object-only HEAD auths | git -C '$repo' cat-file --batch >/dev/null"

@@ -38,9 +38,25 @@ impl Secret {
         hex(&digest[..6])
     }
 
-    /// Returns the full SHA-256 of the value in hex, for in-memory equality checks only.
-    pub(crate) fn digest(&self) -> String {
-        hex(&Sha256::digest(self.0.as_bytes()))
+    /// Returns the first 16 bytes of the value's SHA-256, for in-memory equality checks; the
+    /// public fingerprint is the first 6 of these bytes, see [`fingerprint_of`].
+    pub(crate) fn digest(&self) -> u128 {
+        let d = Sha256::digest(self.0.as_bytes());
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&d[..16]);
+        u128::from_be_bytes(first)
+    }
+}
+
+/// Returns the public fingerprint (12 hex digits) of a [`Secret::digest`].
+pub fn fingerprint_of(digest: u128) -> String {
+    format!("{:012x}", digest >> 80)
+}
+
+impl Secret {
+    /// Returns whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -279,31 +295,71 @@ pub fn looks_like_credential(obj: &Map<String, Value>) -> bool {
             .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
 }
 
-/// Looks a key up under its snake_case name and its camelCase and kebab-case aliases.
-fn field<'a>(obj: &'a Map<String, Value>, snake: &str) -> Option<&'a Value> {
-    if let Some(v) = obj.get(snake) {
-        return Some(v);
-    }
-    if !snake.contains('_') {
-        return None;
-    }
-    let kebab = snake.replace('_', "-");
-    if let Some(v) = obj.get(&kebab) {
-        return Some(v);
-    }
-    let mut camel = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            camel.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            camel.push(c);
+/// camelCase and kebab-case aliases of the snake_case keys git-credman reads. A static table,
+/// because building the aliases on every lookup dominated parsing time on large trees.
+const ALIASES: &[(&str, &str, &str)] = &[
+    ("access_token", "accessToken", "access-token"),
+    ("refresh_token", "refreshToken", "refresh-token"),
+    ("id_token", "idToken", "id-token"),
+    ("api_key", "apiKey", "api-key"),
+    ("service_account", "serviceAccount", "service-account"),
+    ("client_email", "clientEmail", "client-email"),
+    ("private_key", "privateKey", "private-key"),
+    ("private_key_id", "privateKeyId", "private-key-id"),
+    ("token_uri", "tokenUri", "token-uri"),
+    ("account_id", "accountId", "account-id"),
+    ("plan_type", "planType", "plan-type"),
+    ("account_uuid", "accountUuid", "account-uuid"),
+    ("project_id", "projectId", "project-id"),
+    ("expires_at", "expiresAt", "expires-at"),
+    ("expires_in", "expiresIn", "expires-in"),
+    ("client_id", "clientId", "client-id"),
+    ("client_secret", "clientSecret", "client-secret"),
+    ("token_endpoint", "tokenEndpoint", "token-endpoint"),
+    ("proxy_url", "proxyUrl", "proxy-url"),
+    ("device_id", "deviceId", "device-id"),
+    ("base_url", "baseUrl", "base-url"),
+    ("resource_url", "resourceUrl", "resource-url"),
+];
+
+/// Returns whether an object (and the nested objects git-credman reads) uses only snake_case
+/// keys, so that lookups need no aliases. Nearly every file CPA writes is like that.
+fn is_plain(obj: &Map<String, Value>) -> bool {
+    obj.keys()
+        .all(|k| !k.bytes().any(|b| b == b'-' || b.is_ascii_uppercase()))
+        && ["token", "tokens", "service_account"]
+            .iter()
+            .all(|n| obj.get(*n).and_then(Value::as_object).is_none_or(is_plain))
+}
+
+/// Returns a copy of `obj` with camelCase and kebab-case keys renamed to snake_case (the
+/// canonical key wins when both exist, as in CPA), recursively.
+fn normalize(obj: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in obj {
+        let v = match v {
+            Value::Object(m) => Value::Object(normalize(m)),
+            other => other.clone(),
+        };
+        match ALIASES
+            .iter()
+            .find(|(_, camel, kebab)| k == camel || k == kebab)
+        {
+            Some((snake, _, _)) if obj.contains_key(*snake) => {}
+            Some((snake, _, _)) => {
+                out.insert((*snake).to_owned(), v);
+            }
+            None => {
+                out.insert(k.clone(), v);
+            }
         }
     }
-    obj.get(&camel)
+    out
+}
+
+/// Looks a key up; objects are normalised to snake_case keys before (see [`normalize`]).
+fn field<'a>(obj: &'a Map<String, Value>, snake: &str) -> Option<&'a Value> {
+    obj.get(snake)
 }
 
 fn str_field(obj: &Map<String, Value>, snake: &str) -> Option<String> {
@@ -426,6 +482,13 @@ impl Credential {
     /// Never fails: a JSON object with no recognisable field is a credential of provider
     /// `unknown` with no tokens, which the verdict reports as `missing_token`.
     pub fn from_json(obj: &Map<String, Value>) -> Self {
+        let normalized;
+        let obj = if is_plain(obj) {
+            obj
+        } else {
+            normalized = normalize(obj);
+            &normalized
+        };
         let ty = obj
             .get("type")
             .and_then(Value::as_str)
@@ -666,6 +729,7 @@ mod tests {
         assert_eq!(format!("{s}"), "[REDACTED]");
         assert_eq!(format!("{s:?}"), "[REDACTED]");
         assert_eq!(s.fingerprint().len(), 12);
+        assert_eq!(fingerprint_of(s.digest()), s.fingerprint());
         assert_ne!(s.fingerprint(), Secret::new("other").fingerprint());
         let c = cred(json!({"type":"kimi","access_token":"hunter2-token"}));
         assert!(!format!("{c:?}").contains("hunter2"));
@@ -867,6 +931,44 @@ mod tests {
         assert!(!looks_like_credential(&m(
             json!({"type":3,"access_token":"a"})
         )));
+    }
+
+    #[test]
+    fn alias_table_matches_the_naming_rules() {
+        for (snake, camel, kebab) in ALIASES {
+            let mut want = String::new();
+            let mut upper = false;
+            for c in snake.chars() {
+                if c == '_' {
+                    upper = true;
+                } else if upper {
+                    want.push(c.to_ascii_uppercase());
+                    upper = false;
+                } else {
+                    want.push(c);
+                }
+            }
+            assert_eq!(*camel, want);
+            assert_eq!(*kebab, snake.replace('_', "-"));
+        }
+        let obj = json!({"expires-at": 5, "clientId": "c", "proxy_url": "a", "proxy-url": "b",
+            "token": {"refreshToken": "r"}});
+        let obj = obj.as_object().unwrap();
+        assert!(!is_plain(obj));
+        let n = normalize(obj);
+        assert_eq!(field(&n, "expires_at"), Some(&json!(5)));
+        assert_eq!(field(&n, "client_id"), Some(&json!("c")));
+        assert_eq!(
+            field(&n, "proxy_url"),
+            Some(&json!("a")),
+            "canonical key wins"
+        );
+        assert_eq!(n["token"]["refresh_token"], "r");
+        assert!(is_plain(
+            json!({"type":"codex","access_token":"a"})
+                .as_object()
+                .unwrap()
+        ));
     }
 
     #[test]

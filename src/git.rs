@@ -266,17 +266,11 @@ impl Repo {
             .stat_options()
             .map_err(repo_err("cannot read core.* stat options"))?;
         let index_time = index.timestamp();
-        let mut by_path = std::collections::HashMap::with_capacity(index.entries().len());
-        for entry in index.entries() {
-            if entry.stage() == gix::index::entry::Stage::Unconflicted {
-                by_path.insert(entry.path(&index).to_owned(), (entry.id, entry.stat));
-            }
-        }
         Ok(Some(WorktreeChecker {
             workdir,
-            by_path,
+            index,
             stat_options,
-            index_secs: index_time.seconds(),
+            index_time: (index_time.seconds(), index_time.nanoseconds()),
             hash_kind: repo.object_hash(),
         }))
     }
@@ -288,13 +282,24 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
-    /// Returns the content of a blob.
-    pub fn read(&self, id: ObjectId) -> Result<Vec<u8>, Error> {
-        let blob = self
+    /// Reads a blob into `buf` (reused between calls, so large scans do not copy or
+    /// reallocate every blob).
+    pub fn read_into(&self, id: ObjectId, buf: &mut Vec<u8>) -> Result<(), Error> {
+        use gix::objs::Find as _;
+        let missing = || Error::Refused(format!("blob {id} is missing from the object database"));
+        let data = self
             .repo
-            .find_blob(id)
-            .map_err(repo_err(format!("cannot read blob {id}")))?;
-        Ok(blob.detach().data)
+            .objects
+            .try_find(&id, buf)
+            .map_err(|e| Error::Repo {
+                what: format!("cannot read blob {id}"),
+                source: e,
+            })?
+            .ok_or_else(missing)?;
+        if data.kind != gix::object::Kind::Blob {
+            return Err(Error::Refused(format!("object {id} is not a blob")));
+        }
+        Ok(())
     }
 }
 
@@ -311,9 +316,9 @@ pub enum WorktreeState {
 /// hashing only files whose stat data does not prove them unchanged.
 pub struct WorktreeChecker {
     workdir: PathBuf,
-    by_path: std::collections::HashMap<gix::bstr::BString, (ObjectId, gix::index::entry::Stat)>,
+    index: gix::worktree::Index,
     stat_options: gix::index::entry::stat::Options,
-    index_secs: i64,
+    index_time: (i64, u32),
     hash_kind: gix::hash::Kind,
 }
 
@@ -328,14 +333,13 @@ impl WorktreeChecker {
         if !meta.is_file() {
             return None;
         }
-        let indexed = self.by_path.get(<&BStr>::from(path.as_bytes()));
-        if let (Some((index_id, index_stat)), Ok(stat)) =
-            (indexed, gix::index::entry::Stat::from_fs(&meta))
-        {
-            // A file modified in the same second the index was written is "racy": its stat
-            // data cannot prove it unchanged, so it is hashed below.
-            let racy = i64::from(stat.mtime.secs) >= self.index_secs;
-            if *index_id == id && !racy && index_stat.matches(&stat, self.stat_options) {
+        // The index is sorted by path: a binary search, no allocation.
+        let indexed = self.index.entry_by_path(<&BStr>::from(path.as_bytes()));
+        if let (Some(entry), Ok(stat)) = (indexed, gix::index::entry::Stat::from_fs(&meta)) {
+            // A file modified at or after the moment the index was written is "racy": its stat
+            // data cannot prove it unchanged, so it is hashed below (git does the same).
+            let racy = (i64::from(stat.mtime.secs), stat.mtime.nsecs) >= self.index_time;
+            if entry.id == id && !racy && entry.stat.matches(&stat, self.stat_options) {
                 return None;
             }
         }
@@ -397,7 +401,7 @@ pub struct CommitInfo {
 fn signature(sig: gix::actor::SignatureRef<'_>) -> Result<gix::actor::Signature, Error> {
     sig.to_owned().map_err(|e| Error::Repo {
         what: "cannot read the identity".into(),
-        source: e.into(),
+        source: e,
     })
 }
 
@@ -685,7 +689,7 @@ impl Repo {
             .into_commit();
         let decoded = commit.decode().map_err(|e| Error::Repo {
             what: "cannot decode commit".into(),
-            source: e.into(),
+            source: e,
         })?;
         Ok(CommitInfo {
             id: commit.id,
@@ -782,7 +786,7 @@ impl IndexUpdate {
             .write_to(&mut self.lock, gix::index::write::Options::default())
             .map_err(|e| Error::Repo {
                 what: "cannot write the index".into(),
-                source: e.into(),
+                source: e,
             })?;
         self.lock
             .commit()

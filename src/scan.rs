@@ -6,7 +6,6 @@
 //! on very large trees. Credentials are kept only when the caller asks (online probes need the
 //! tokens). No network and no printing here.
 
-use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -37,9 +36,9 @@ pub struct Scanned {
     /// The report entry.
     pub finding: Finding,
     /// The parsed credential, when kept and the file is one.
-    pub credential: Option<Credential>,
+    pub credential: Option<Box<Credential>>,
     account_key: Option<String>,
-    token_digests: Vec<String>,
+    token_digests: Vec<u128>,
 }
 
 /// Errors that stop a scan (per-file problems are findings, not errors).
@@ -79,11 +78,12 @@ pub fn credential_finding(
     blob: Option<String>,
     cred: &Credential,
     verdict: Verdict,
+    fingerprint: Option<String>,
     show_identities: bool,
 ) -> Finding {
     let mut f = finding(path, blob, verdict);
     f.provider.clone_from(&cred.provider);
-    f.fingerprint = cred.primary_secret().map(credential::Secret::fingerprint);
+    f.fingerprint = fingerprint;
     f.account = cred.identity().map(|i| {
         if show_identities {
             i.to_owned()
@@ -105,15 +105,20 @@ enum Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn read(&self, c: &Candidate) -> Result<Result<Vec<u8>, std::io::Error>, Error> {
+    /// Reads a candidate into `buf`; an outer error stops the scan, an inner one is a finding.
+    fn read(&self, c: &Candidate, buf: &mut Vec<u8>) -> Result<Result<(), std::io::Error>, Error> {
+        buf.clear();
         match (self, c.blob) {
-            (Reader::Repo(r), Some(id)) => Ok(Ok(r.read(id)?)),
+            (Reader::Repo(r), Some(id)) => r.read_into(id, buf).map(Ok).map_err(Error::from),
             (Reader::Dir(root), _) => {
                 let full = root.join(&c.path);
                 Ok(if c.kind == EntryKind::Symlink {
-                    std::fs::read_link(full).map(|t| t.to_string_lossy().into_owned().into_bytes())
+                    std::fs::read_link(full)
+                        .map(|t| buf.extend_from_slice(t.to_string_lossy().as_bytes()))
                 } else {
-                    std::fs::read(full)
+                    std::fs::File::open(full)
+                        .and_then(|mut f| std::io::Read::read_to_end(&mut f, buf))
+                        .map(|_| ())
                 })
             }
             (Reader::Repo(_), None) => Ok(Err(std::io::Error::other("no blob id"))),
@@ -125,10 +130,11 @@ fn analyze_one(
     reader: &Reader<'_>,
     c: &Candidate,
     opts: &Options,
+    buf: &mut Vec<u8>,
 ) -> Result<Option<Scanned>, Error> {
     let blob = c.blob.map(|b| b.to_string());
-    let bytes = match reader.read(c)? {
-        Ok(b) => b,
+    let bytes: &[u8] = match reader.read(c, buf)? {
+        Ok(()) => buf,
         Err(err) => {
             let v = Verdict::new(
                 Status::CheckError,
@@ -138,14 +144,14 @@ fn analyze_one(
         }
     };
     if c.kind == EntryKind::Symlink {
-        let target = String::from_utf8_lossy(&bytes);
+        let target = String::from_utf8_lossy(bytes);
         let v = Verdict::new(
             Status::Unknown,
             format!("symbolic link to '{target}'; not followed"),
         );
         return Ok(Some(plain(finding(&c.path, blob, v))));
     }
-    let obj = match credential::parse_json(&bytes) {
+    let obj = match credential::parse_json(bytes) {
         Ok(obj) => obj,
         Err(err) if c.explicit => {
             return Ok(Some(plain(finding(
@@ -162,12 +168,26 @@ fn analyze_one(
     let cred = Credential::from_json(&obj);
     drop(obj);
     let verdict = verdict::offline(&cred, opts.now);
-    let finding = credential_finding(&c.path, blob, &cred, verdict, opts.show_identities);
+    // Hash every secret once: the digests find duplicate tokens, the primary one's prefix is
+    // the public fingerprint.
+    let token_digests: Vec<u128> = cred.secrets().map(credential::Secret::digest).collect();
+    // `secrets()` starts with `primary_secret()` unless the only secret is a cookie.
+    let fingerprint = match token_digests.first() {
+        Some(first) => Some(credential::fingerprint_of(*first)),
+        None => cred.primary_secret().map(credential::Secret::fingerprint),
+    };
+    let finding = credential_finding(
+        &c.path,
+        blob,
+        &cred,
+        verdict,
+        fingerprint,
+        opts.show_identities,
+    );
     let account_key = cred.account_key();
-    let token_digests = cred.secrets().map(credential::Secret::digest).collect();
     Ok(Some(Scanned {
         finding,
-        credential: opts.keep_credentials.then_some(cred),
+        credential: opts.keep_credentials.then(|| Box::new(cred)),
         account_key,
         token_digests,
     }))
@@ -182,6 +202,12 @@ fn plain(finding: Finding) -> Scanned {
     }
 }
 
+/// A block of results: its first candidate index and what it produced.
+type Block = (usize, Vec<Scanned>);
+
+/// How many candidates a reader thread takes at a time.
+const BLOCK: usize = 256;
+
 /// Reads, parses and classifies every candidate; returns one entry per credential file in
 /// candidate order, with duplicates and working-tree differences marked.
 pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error> {
@@ -194,7 +220,7 @@ pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error>
     .clamp(1, candidates.len().max(1));
     let next = AtomicUsize::new(0);
 
-    let per_thread: Vec<Result<Vec<(usize, Scanned)>, Error>> = std::thread::scope(|scope| {
+    let per_thread: Vec<Result<Vec<Block>, Error>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
                 scope.spawn(|| {
@@ -207,18 +233,27 @@ pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error>
                         Origin::Dir { .. } => None,
                     };
                     let mut out = Vec::new();
+                    let mut buf = Vec::with_capacity(8192);
+                    // Contiguous blocks keep neighbouring blobs (often deltas of each other)
+                    // on one thread, where its delta-base cache can reuse them.
                     loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(c) = candidates.get(i) else { break };
-                        if let Some(mut s) = analyze_one(&reader, c, opts)? {
-                            if let (Some(wt), Some(id)) = (worktree, c.blob) {
-                                s.finding.worktree = wt.state(&c.path, id).map(|st| match st {
-                                    WorktreeState::Modified => "modified",
-                                    WorktreeState::Deleted => "deleted",
-                                });
-                            }
-                            out.push((i, s));
+                        let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+                        if start >= candidates.len() {
+                            break;
                         }
+                        let mut block = Vec::with_capacity(BLOCK);
+                        for c in candidates.iter().skip(start).take(BLOCK) {
+                            if let Some(mut s) = analyze_one(&reader, c, opts, &mut buf)? {
+                                if let (Some(wt), Some(id)) = (worktree, c.blob) {
+                                    s.finding.worktree = wt.state(&c.path, id).map(|st| match st {
+                                        WorktreeState::Modified => "modified",
+                                        WorktreeState::Deleted => "deleted",
+                                    });
+                                }
+                                block.push(s);
+                            }
+                        }
+                        out.push((start, block));
                     }
                     Ok(out)
                 })
@@ -233,12 +268,17 @@ pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error>
             .collect()
     });
 
-    let mut all = Vec::with_capacity(candidates.len());
+    // Blocks are in order within a thread; order them across threads by their start.
+    let mut blocks = Vec::new();
     for part in per_thread {
-        all.extend(part?);
+        blocks.extend(part?);
     }
-    all.sort_by_key(|(i, _)| *i);
-    let mut scanned: Vec<Scanned> = all.into_iter().map(|(_, s)| s).collect();
+    tracing::debug!("reader threads done");
+    blocks.sort_unstable_by_key(|(start, _)| *start);
+    let mut scanned: Vec<Scanned> = Vec::with_capacity(candidates.len());
+    for (_, block) in blocks {
+        scanned.extend(block);
+    }
     mark_duplicates(&mut scanned);
     Ok(scanned)
 }
@@ -289,23 +329,58 @@ fn apply(f: &mut Finding, v: Verdict) {
 
 /// Fills each finding's `duplicates` with the other files holding the same account or token.
 fn mark_duplicates(scanned: &mut [Scanned]) {
-    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, s) in scanned.iter().enumerate() {
-        if let Some(k) = &s.account_key {
-            groups.entry(k.as_str()).or_default().push(i);
+    // Sort (key, index) pairs and walk the runs: no per-key allocation, which matters at
+    // 100,000 files. Account keys are compared as strings, token digests as numbers.
+    let mut accounts: Vec<(&str, usize)> = scanned
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((s.account_key.as_deref()?, i)))
+        .collect();
+    let mut tokens: Vec<(u128, usize)> = scanned
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.token_digests.iter().map(move |d| (*d, i)))
+        .collect();
+    accounts.sort_unstable();
+    tokens.sort_unstable();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut add_runs = |idx: &mut dyn Iterator<Item = (bool, usize)>| {
+        let mut run: Vec<usize> = Vec::new();
+        let flush = |run: &mut Vec<usize>, pairs: &mut Vec<(usize, usize)>| {
+            if run.len() > 1 {
+                for &a in run.iter() {
+                    pairs.extend(run.iter().filter(|&&b| b != a).map(|&b| (a, b)));
+                }
+            }
+            run.clear();
+        };
+        for (same_as_previous, i) in idx {
+            if !same_as_previous {
+                flush(&mut run, &mut pairs);
+            }
+            run.push(i);
         }
-        for d in &s.token_digests {
-            groups.entry(d.as_str()).or_default().push(i);
-        }
+        flush(&mut run, &mut pairs);
+    };
+    add_runs(
+        &mut accounts
+            .iter()
+            .enumerate()
+            .map(|(n, (k, i))| (n > 0 && accounts[n - 1].0 == *k, *i)),
+    );
+    add_runs(
+        &mut tokens
+            .iter()
+            .enumerate()
+            .map(|(n, (k, i))| (n > 0 && tokens[n - 1].0 == *k, *i)),
+    );
+    if pairs.is_empty() {
+        return;
     }
-    let mut dups: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); scanned.len()];
-    for members in groups.values().filter(|m| m.len() > 1) {
-        for &a in members {
-            dups[a].extend(members.iter().copied().filter(|&b| b != a));
-        }
-    }
-    let paths: Vec<String> = scanned.iter().map(|s| s.finding.path.clone()).collect();
-    for (s, d) in scanned.iter_mut().zip(dups) {
-        s.finding.duplicates = d.into_iter().map(|i| paths[i].clone()).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for (a, b) in pairs {
+        let path = scanned[b].finding.path.clone();
+        scanned[a].finding.duplicates.push(path);
     }
 }

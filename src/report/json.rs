@@ -1,14 +1,92 @@
 //! The JSON report renderer, and the atomic 0600 report file writer.
+//!
+//! The results array is serialized on all cores: each finding is rendered pretty on its own
+//! and indented by two levels, which is byte-for-byte what serde_json writes for the nested
+//! array (a unit test holds the two equal).
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::Report;
+use serde::Serialize;
+
+use super::{Finding, Report};
+
+/// Everything of a report but its results, in the same field order.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    generated_at: &'a str,
+    tool: &'a super::Tool,
+    mode: &'a str,
+    source: &'a crate::source::SourceInfo,
+    fail_on: &'a [crate::status::Status],
+    summary: &'a super::Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prune: Option<&'a super::PruneInfo>,
+}
+
+fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(findings.len() * 700);
+    for (i, f) in findings.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        let one = serde_json::to_vec_pretty(f)?;
+        out.extend_from_slice(b"    ");
+        for &b in &one {
+            out.push(b);
+            if b == b'\n' {
+                out.extend_from_slice(b"    ");
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// Writes the report as pretty JSON followed by a newline.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
-    writeln!(out)
+    let head = Head {
+        schema_version: report.schema_version,
+        generated_at: &report.generated_at,
+        tool: &report.tool,
+        mode: report.mode,
+        source: &report.source,
+        fail_on: &report.fail_on,
+        summary: &report.summary,
+        prune: report.prune.as_ref(),
+    };
+    let head = serde_json::to_vec_pretty(&head)?;
+    // Drop the closing "\n}" and continue the object with the results.
+    out.write_all(&head[..head.len() - 2])?;
+    if report.results.is_empty() {
+        out.write_all(b",\n  \"results\": []\n}\n")?;
+        return Ok(());
+    }
+    out.write_all(b",\n  \"results\": [\n")?;
+    // Render in windows so memory stays bounded: each window is split across the cores.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 8);
+    let per_thread = 2048;
+    for (w, window) in report.results.chunks(threads * per_thread).enumerate() {
+        let parts: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = window
+                .chunks(per_thread)
+                .map(|c| scope.spawn(move || render_chunk(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for (i, part) in parts.into_iter().enumerate() {
+            if w > 0 || i > 0 {
+                out.write_all(b",\n")?;
+            }
+            out.write_all(&part?)?;
+        }
+    }
+    out.write_all(b"\n  ]\n}\n")
 }
 
 /// Writes the report to `path` atomically (a temporary file in the same directory, renamed into
@@ -43,4 +121,70 @@ pub fn write_file(report: &Report, path: &Path) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+
+    fn finding(path: &str) -> Finding {
+        Finding {
+            path: path.into(),
+            provider: "codex".into(),
+            status: Status::Unverified,
+            class: Status::Unverified.class(),
+            reason: "r \"quoted\"\nline".into(),
+            http_status: None,
+            fingerprint: Some("0123456789ab".into()),
+            account: None,
+            plan: None,
+            expires_at: None,
+            has_refresh_token: true,
+            disabled: false,
+            blob: None,
+            duplicates: vec!["a".into(), "b".into()],
+            worktree: None,
+            reset_at: None,
+            checked_at: None,
+            elapsed_ms: None,
+        }
+    }
+
+    fn report(n: usize) -> Report {
+        let source = crate::source::SourceInfo {
+            kind: "dir",
+            repo: None,
+            rev: None,
+            commit: None,
+            tree: None,
+            dir: Some("/x".into()),
+            auth_path: None,
+            pathspecs: vec![],
+        };
+        let results = (0..n).map(|i| finding(&format!("f{i:05}.json"))).collect();
+        Report::new(
+            "offline",
+            source,
+            vec![Status::ExpiredByTime],
+            results,
+            chrono::Utc::now(),
+        )
+    }
+
+    #[test]
+    fn parallel_render_equals_serde_pretty() {
+        for n in [0, 1, 3, 5000] {
+            let r = report(n);
+            let mut ours = Vec::new();
+            render(&r, &mut ours).unwrap();
+            let mut theirs = serde_json::to_vec_pretty(&r).unwrap();
+            theirs.push(b'\n');
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                String::from_utf8(theirs).unwrap(),
+                "n={n}"
+            );
+        }
+    }
 }

@@ -97,17 +97,23 @@ impl Summary {
             total: results.len(),
             ..Summary::default()
         };
+        // Count per (provider, status) with borrowed keys; allocate names once at the end.
+        let mut cells: std::collections::HashMap<(&str, Status), usize> =
+            std::collections::HashMap::new();
         for f in results {
-            *s.by_status.entry(f.status).or_default() += 1;
-            *s.by_provider.entry(f.provider.clone()).or_default() += 1;
-            *s.by_class.entry(f.class).or_default() += 1;
-            *s.by_provider_status
-                .entry(f.provider.clone())
-                .or_default()
-                .entry(f.status)
-                .or_default() += 1;
+            *cells.entry((f.provider.as_str(), f.status)).or_default() += 1;
             s.duplicates += usize::from(!f.duplicates.is_empty());
             s.worktree_differs += usize::from(f.worktree.is_some());
+        }
+        for ((provider, status), n) in cells {
+            *s.by_status.entry(status).or_default() += n;
+            *s.by_class.entry(status.class()).or_default() += n;
+            *s.by_provider.entry(provider.to_owned()).or_default() += n;
+            *s.by_provider_status
+                .entry(provider.to_owned())
+                .or_default()
+                .entry(status)
+                .or_default() += n;
         }
         s
     }
@@ -139,8 +145,31 @@ pub struct Report {
     pub fail_on: Vec<Status>,
     /// Counts.
     pub summary: Summary,
+    /// What a prune did (prune reports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneInfo>,
     /// One entry per credential file, sorted by path, provider and fingerprint.
     pub results: Vec<Finding>,
+}
+
+/// The `prune` object of a report embedded in a prune commit.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PruneInfo {
+    /// The statuses selected for removal.
+    pub statuses: Vec<Status>,
+    /// How many files were removed.
+    pub removed: usize,
+    /// Selected files that were kept, with why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A selected file that was not removed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// Its path.
+    pub path: String,
+    /// Why it was kept.
+    pub reason: String,
 }
 
 impl Report {
@@ -152,9 +181,17 @@ impl Report {
         mut results: Vec<Finding>,
         now: DateTime<Utc>,
     ) -> Self {
-        results.sort_by(|a, b| {
-            (&a.path, &a.provider, &a.fingerprint).cmp(&(&b.path, &b.provider, &b.fingerprint))
-        });
+        fn key(f: &Finding) -> (&str, &str, Option<&str>) {
+            (
+                f.path.as_str(),
+                f.provider.as_str(),
+                f.fingerprint.as_deref(),
+            )
+        }
+        // Sources list files in path order already; sort only when they do not.
+        if !results.is_sorted_by(|a, b| key(a) <= key(b)) {
+            results.sort_by(|a, b| key(a).cmp(&key(b)));
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -166,6 +203,7 @@ impl Report {
             source,
             fail_on,
             summary: Summary::of(&results),
+            prune: None,
             results,
         }
     }
