@@ -185,12 +185,9 @@ pub fn run(jobs: Vec<Job>, cfg: &Config) -> Result<Vec<Outcome>, Error> {
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(
-            std::thread::available_parallelism()
-                .map_or(2, std::num::NonZero::get)
-                .min(4),
-        )
+    // One thread is plenty for thousands of requests per second and avoids cross-thread
+    // wake-ups, which cost more CPU than the requests themselves (benches/online.sh).
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
@@ -218,41 +215,59 @@ async fn run_async(jobs: Vec<Job>, cfg: Config) -> Vec<Outcome> {
         progress,
         cfg,
     });
+    // Spawn at most `concurrency` checks at a time: futures are large, and 10,000 of them
+    // parked on a semaphore cost memory and page faults for nothing.
+    let limit = shared.cfg.concurrency.max(1);
+    let mut out = Vec::with_capacity(jobs.len());
+    let mut pending = jobs.into_iter();
     let mut set = tokio::task::JoinSet::new();
-    for job in jobs {
-        let sh = Arc::clone(&shared);
-        set.spawn(async move {
-            let index = job.index;
-            let checked_at = Utc::now();
-            let started = Instant::now();
-            let work = check(&sh, job);
-            let verdict = match deadline {
-                Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
-                    Verdict::new(
+    loop {
+        while set.len() < limit {
+            let Some(job) = pending.next() else { break };
+            if deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                out.push(Outcome {
+                    index: job.index,
+                    verdict: Verdict::new(
                         Status::CheckError,
-                        "the --deadline passed before the check finished",
-                    )
-                }),
-                None => work.await,
-            };
-            if let Some(bar) = &sh.progress {
-                bar.inc(1);
+                        "the --deadline passed before the check started",
+                    ),
+                    checked_at: Utc::now(),
+                    elapsed_ms: 0,
+                });
+                continue;
             }
-            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            Outcome {
-                index,
-                verdict,
-                checked_at,
-                elapsed_ms,
-            }
-        });
-    }
-    let mut out = Vec::with_capacity(set.len());
-    while let Some(res) = set.join_next().await {
-        match res {
-            Ok(o) => out.push(o),
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => {}
+            let sh = Arc::clone(&shared);
+            set.spawn(async move {
+                let index = job.index;
+                let checked_at = Utc::now();
+                let started = Instant::now();
+                let work = check(&sh, job);
+                let verdict = match deadline {
+                    Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
+                        Verdict::new(
+                            Status::CheckError,
+                            "the --deadline passed before the check finished",
+                        )
+                    }),
+                    None => work.await,
+                };
+                if let Some(bar) = &sh.progress {
+                    bar.inc(1);
+                }
+                let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                Outcome {
+                    index,
+                    verdict,
+                    checked_at,
+                    elapsed_ms,
+                }
+            });
+        }
+        match set.join_next().await {
+            Some(Ok(o)) => out.push(o),
+            Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Some(Err(_)) => {}
+            None => break,
         }
     }
     if let Some(bar) = &shared.progress {
