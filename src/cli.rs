@@ -67,7 +67,138 @@ pub enum ColorChoice {
 pub enum Command {
     /// Find credential files and classify each one
     Scan(ScanArgs),
+    /// Remove dead credentials as one signed commit that carries its report
+    Prune(PruneArgs),
+    /// Print the report embedded in a prune commit, with its signature status
+    Show(ShowArgs),
+    /// Bring back files a prune commit removed, as a new commit
+    Restore(RestoreArgs),
 }
+
+/// Arguments of `git credman prune`.
+#[derive(Debug, Args)]
+#[command(after_long_help = PRUNE_AFTER_HELP)]
+pub struct PruneArgs {
+    /// What to scan and how.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Remove files with these statuses (comma-separated)
+    ///
+    /// Default: git config `credman.pruneStatus`, else `invalidated,deactivated,expired_by_time`.
+    /// Env: GIT_CREDMAN_PRUNE_STATUS. Transient and unknown statuses (`rate_limited`,
+    /// `check_error`, `unknown`) and alive ones are refused unless --force.
+    #[arg(long, value_name = "STATUS,...")]
+    pub status: Option<StatusSet>,
+
+    /// Print the plan (which files, why) and write nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+
+    /// Allow transient, unknown or alive statuses and override the mass-failure breaker
+    #[arg(long)]
+    pub force: bool,
+
+    /// Refuse (exit 3) to remove more than N files, or N% of a provider's files when it has
+    /// at least 20 (default 50%)
+    #[arg(long, value_name = "N|N%")]
+    pub max_delete: Option<String>,
+
+    /// Sign the commit even if commit.gpgSign is off
+    #[arg(long, overrides_with = "no_sign")]
+    pub sign: bool,
+
+    /// Do not sign the commit, whatever the configuration says
+    #[arg(long, overrides_with = "sign")]
+    pub no_sign: bool,
+
+    /// Sign in-process with this OpenSSH ed25519 private key (no agent or ssh-keygen needed)
+    ///
+    /// An encrypted key's passphrase comes from GIT_CREDMAN_SIGNING_KEY_PASSPHRASE.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+
+    /// Push the branch afterwards (to REMOTE, default its upstream or origin); never forced
+    ///
+    /// A rejected push is retried up to 3 times: the deletion is rebuilt on the remote's new
+    /// tip (dropping files whose content changed there) and signed again.
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
+    pub push: Option<String>,
+
+    /// Commit on a new branch NAME (from HEAD) instead; the current branch, index and working
+    /// tree are not touched
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+
+    /// Prune a plain directory: move the selected files to a quarantine outside it
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+
+    /// Quarantine directory for --dir (default: `<dir>.credman-quarantine/<UTC time>/`)
+    #[arg(long, value_name = "DIR", requires = "dir", conflicts_with = "purge")]
+    pub quarantine: Option<PathBuf>,
+
+    /// With --dir, delete the selected files for real instead of moving them
+    #[arg(long, requires = "dir")]
+    pub purge: bool,
+
+    /// Output format on stdout
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Also write the JSON report to FILE (mode 0600, written atomically)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// Arguments of `git credman show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The prune commit (default HEAD)
+    #[arg(value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+
+    /// Output format on stdout
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+}
+
+/// Arguments of `git credman restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The prune commit whose removals to undo
+    #[arg(value_name = "REV")]
+    pub rev: String,
+
+    /// Only these paths (default: every file REV removed)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Sign the commit even if commit.gpgSign is off
+    #[arg(long, overrides_with = "no_sign")]
+    pub sign: bool,
+
+    /// Do not sign the commit
+    #[arg(long, overrides_with = "sign")]
+    pub no_sign: bool,
+
+    /// Sign in-process with this OpenSSH ed25519 private key
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+}
+
+const PRUNE_AFTER_HELP: &str = "\
+Exit status:
+  0  done, or nothing to remove, or --dry-run
+  2  error (nothing was changed)
+  3  the mass-failure breaker tripped (nothing was changed); see --max-delete
+
+Examples:
+  git credman prune --dry-run
+  git credman prune --status expired_by_time,missing_token --offline
+  git credman prune --sign --signing-key ~/.ssh/credman_ed25519
+  git credman prune --branch credman/cleanup --push
+  git credman prune --dir /srv/cpa/auths";
 
 /// Which credentials to look at and how to check them; shared by `scan` and `prune`.
 #[derive(Debug, Args)]

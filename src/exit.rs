@@ -9,6 +9,8 @@ pub enum Outcome {
     Clean,
     /// Completed; something is in the fail set.
     Findings,
+    /// Refused by the mass-failure breaker; nothing was changed.
+    Breaker,
 }
 
 /// The exit code for errors (usage, config, not a repo, I/O).
@@ -20,6 +22,7 @@ impl Outcome {
         match self {
             Outcome::Clean => 0,
             Outcome::Findings => 1,
+            Outcome::Breaker => 3,
         }
     }
 }
@@ -38,6 +41,7 @@ mod tests {
     fn exit_code_table() {
         assert_eq!(Outcome::Clean.code(), 0);
         assert_eq!(Outcome::Findings.code(), 1);
+        assert_eq!(Outcome::Breaker.code(), 3);
         assert_eq!(ERROR, 2);
     }
 }

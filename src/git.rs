@@ -794,3 +794,29 @@ impl IndexUpdate {
             .map_err(|e| Error::Refused(format!("cannot replace the index: {}", e.error)))
     }
 }
+
+/// Returns the git blob id (SHA-1) of some bytes, to notice a file that changed since it was
+/// scanned in directory mode.
+pub fn hash_blob(bytes: &[u8]) -> Option<ObjectId> {
+    gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, bytes).ok()
+}
+
+impl Repo {
+    /// Returns the stage-0 blob id of every index entry (read-only; for dry runs).
+    pub fn lock_free_index_ids(
+        &self,
+    ) -> Result<std::collections::HashMap<String, ObjectId>, Error> {
+        Ok(self
+            .list_index()?
+            .into_iter()
+            .map(|e| (e.path, e.id))
+            .collect())
+    }
+
+    /// Returns the content of a blob.
+    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, Error> {
+        let mut buf = Vec::new();
+        self.blob_reader().read_into(id, &mut buf)?;
+        Ok(buf)
+    }
+}

@@ -37,6 +37,9 @@ pub struct Scanned {
     pub finding: Finding,
     /// The parsed credential, when kept and the file is one.
     pub credential: Option<Box<Credential>>,
+    /// The blob id of the content read (the git blob, or the hash of a directory file), so that
+    /// a later change can be noticed before the file is removed.
+    pub content_id: Option<crate::git::ObjectId>,
     account_key: Option<String>,
     token_digests: Vec<u128>,
 }
@@ -140,8 +143,14 @@ fn analyze_one(
                 Status::CheckError,
                 format!("cannot read file: {}", err.kind()),
             );
-            return Ok(Some(plain(finding(&c.path, blob, v))));
+            return Ok(Some(plain(finding(&c.path, blob, v), None)));
         }
+    };
+    // Symlinks are never pruned, so they need no content id.
+    let content_id = if c.kind == EntryKind::Symlink {
+        None
+    } else {
+        c.blob.or_else(|| crate::git::hash_blob(bytes))
     };
     if c.kind == EntryKind::Symlink {
         let target = String::from_utf8_lossy(bytes);
@@ -149,16 +158,13 @@ fn analyze_one(
             Status::Unknown,
             format!("symbolic link to '{target}'; not followed"),
         );
-        return Ok(Some(plain(finding(&c.path, blob, v))));
+        return Ok(Some(plain(finding(&c.path, blob, v), None)));
     }
     let obj = match credential::parse_json(bytes) {
         Ok(obj) => obj,
         Err(err) if c.explicit => {
-            return Ok(Some(plain(finding(
-                &c.path,
-                blob,
-                Verdict::new(Status::InvalidFile, err.to_string()),
-            ))));
+            let v = Verdict::new(Status::InvalidFile, err.to_string());
+            return Ok(Some(plain(finding(&c.path, blob, v), content_id)));
         }
         Err(_) => return Ok(None),
     };
@@ -188,15 +194,17 @@ fn analyze_one(
     Ok(Some(Scanned {
         finding,
         credential: opts.keep_credentials.then(|| Box::new(cred)),
+        content_id,
         account_key,
         token_digests,
     }))
 }
 
-fn plain(finding: Finding) -> Scanned {
+fn plain(finding: Finding, content_id: Option<crate::git::ObjectId>) -> Scanned {
     Scanned {
         finding,
         credential: None,
+        content_id,
         account_key: None,
         token_digests: Vec::new(),
     }

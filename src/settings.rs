@@ -288,6 +288,94 @@ pub struct OnlineSettings {
     pub probes: ProbeOptions,
 }
 
+/// The default statuses `prune` removes.
+pub const DEFAULT_PRUNE: [Status; 3] = [
+    Status::Invalidated,
+    Status::Deactivated,
+    Status::ExpiredByTime,
+];
+
+/// The mass-failure breaker's limit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MaxDelete {
+    /// At most this many files in all.
+    Count(usize),
+    /// At most this percentage of one provider's files, when it has at least 20.
+    Percent(f64),
+}
+
+impl std::str::FromStr for MaxDelete {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        match s.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(v) if (0.0..=100.0).contains(&v) => Ok(MaxDelete::Percent(v)),
+                _ => Err("expected a percentage from 0% to 100%".into()),
+            },
+            None => s
+                .parse::<usize>()
+                .map(MaxDelete::Count)
+                .map_err(|_| "expected N or N%".into()),
+        }
+    }
+}
+
+/// Validated settings of `prune`.
+#[derive(Clone, Debug)]
+pub struct PruneSettings {
+    /// What to scan and how.
+    pub select: SelectSettings,
+    /// Statuses to remove.
+    pub statuses: StatusSet,
+    /// The breaker's limit.
+    pub max_delete: MaxDelete,
+    /// Output format.
+    pub format: Format,
+    /// Colour the text output.
+    pub color: bool,
+    /// Passphrase of an encrypted `--signing-key`.
+    pub passphrase: Option<Secret>,
+}
+
+/// Resolves the settings of `prune`.
+pub fn prune(
+    args: &crate::cli::PruneArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<PruneSettings, Error> {
+    let look = Lookup { env, config };
+    let statuses = match &args.status {
+        Some(s) => s.clone(),
+        None => look
+            .parsed::<StatusSet>("GIT_CREDMAN_PRUNE_STATUS", "credman.pruneStatus")?
+            .unwrap_or_else(|| StatusSet::of(&DEFAULT_PRUNE)),
+    };
+    let max_delete = match &args.max_delete {
+        Some(v) => v.parse().map_err(|reason| Error {
+            key: "--max-delete".into(),
+            value: v.clone(),
+            reason,
+        })?,
+        None => look
+            .parsed("GIT_CREDMAN_MAX_DELETE", "credman.maxDelete")?
+            .unwrap_or(MaxDelete::Percent(50.0)),
+    };
+    Ok(PruneSettings {
+        select: select(&args.select, env, config, tty.1)?,
+        statuses,
+        max_delete,
+        format: format(args.format, env, config)?,
+        color: color(global.color, env, tty.0),
+        passphrase: env
+            .get("GIT_CREDMAN_SIGNING_KEY_PASSPHRASE")
+            .map(Secret::new),
+    })
+}
+
 /// Parses a duration: seconds, or a number with `ms`, `s`, `m` or `h`.
 pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     let v = value.trim();
@@ -472,7 +560,9 @@ mod tests {
 
     fn resolve(argv: &[&str], env: &Env, cfg: &GitConfig) -> Result<ScanSettings, Error> {
         let cli = Cli::try_parse_from(argv).unwrap();
-        let Command::Scan(args) = &cli.command;
+        let Command::Scan(args) = &cli.command else {
+            panic!("scan")
+        };
         scan(args, &cli.global, env, cfg, (false, false))
     }
 
@@ -515,7 +605,9 @@ mod tests {
             "https://a.example=http://127.0.0.1:1",
         ])
         .unwrap();
-        let Command::Scan(args) = &cli.command;
+        let Command::Scan(args) = &cli.command else {
+            panic!("scan")
+        };
         let env = Env::from_pairs([
             (
                 "GIT_CREDMAN_ENDPOINTS",

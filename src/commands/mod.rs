@@ -2,7 +2,10 @@
 //! [`Outcome`] or an error; they never exit the process and never print except through
 //! `report` renderers onto the output they are given.
 
+pub mod prune;
+pub mod restore;
 pub mod scan;
+pub mod show;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,5 +32,8 @@ pub struct Ctx<'a> {
 pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     match command {
         Command::Scan(args) => scan::run(args, global, ctx),
+        Command::Prune(args) => prune::run(args, global, ctx),
+        Command::Show(args) => show::run(args, global, ctx),
+        Command::Restore(args) => restore::run(args, global, ctx),
     }
 }

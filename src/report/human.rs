@@ -230,3 +230,88 @@ fn table(report: &Report, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
     line.push_str(&format!(" {:>6}", report.summary.total));
     writeln!(out, "{}", p.bold(&line))
 }
+
+/// Writes the text output of `prune`: a headline, the files removed (or to remove), the files
+/// selected but kept, and the counts of the scan.
+pub fn render_prune(
+    report: &Report,
+    headline: &str,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let p = Painter { color };
+    writeln!(out, "{}", p.bold(headline))?;
+    let dry = report.prune.as_ref().is_some_and(|x| x.dry_run);
+    if !report.results.is_empty() {
+        writeln!(out)?;
+        let verb = if dry { "Selected" } else { "Removed" };
+        writeln!(out, "{} ({}):", p.bold(verb), report.results.len())?;
+        let width = report
+            .results
+            .iter()
+            .map(|f| f.path.len())
+            .max()
+            .unwrap_or(0)
+            .min(60);
+        for f in &report.results {
+            let status = p.paint(class_style(f.class), &format!("{:<17}", f.status.as_str()));
+            writeln!(
+                out,
+                "  {:<width$}  {:<11} {status} {}",
+                f.path, f.provider, f.reason
+            )?;
+        }
+    }
+    if let Some(prune) = report.prune.as_ref().filter(|p| !p.skipped.is_empty()) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} ({}):",
+            p.bold("Selected but kept"),
+            prune.skipped.len()
+        )?;
+        for s in &prune.skipped {
+            writeln!(out, "  {}  {}", s.path, s.reason)?;
+        }
+    }
+    let classes: Vec<String> = report
+        .summary
+        .by_class
+        .iter()
+        .map(|(c, n)| format!("{} {n}", c.as_str()))
+        .collect();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Scanned {} credential files ({}; {}).",
+        report.summary.total,
+        report.mode,
+        classes.join(", ")
+    )
+}
+
+/// Writes the text output of `restore`.
+pub fn render_restore(
+    commit: &str,
+    restored: &[String],
+    skipped: &[(String, String)],
+    signed: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "Restored {} file(s) in commit {} ({signed}).",
+        restored.len(),
+        &commit[..12.min(commit.len())]
+    )?;
+    for p in restored {
+        writeln!(out, "  {p}")?;
+    }
+    if !skipped.is_empty() {
+        writeln!(out, "Left alone ({}):", skipped.len())?;
+        for (p, why) in skipped {
+            writeln!(out, "  {p}  {why}")?;
+        }
+    }
+    Ok(())
+}

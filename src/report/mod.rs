@@ -6,6 +6,7 @@
 
 pub mod human;
 pub mod json;
+pub mod show;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -161,6 +162,20 @@ pub struct PruneInfo {
     pub removed: usize,
     /// Selected files that were kept, with why.
     pub skipped: Vec<Skipped>,
+    /// Whether nothing was written (`--dry-run`).
+    pub dry_run: bool,
+    /// The commit made (not in the report embedded in that commit itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The branch the commit is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Where the files went in directory mode (`purged` with --purge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
+    /// What pushing did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<String>,
 }
 
 /// A selected file that was not removed.

@@ -1,0 +1,145 @@
+//! `git credman restore REV [PATH…]`: one commit that brings back the files REV removed (all,
+//! or the named ones), with their original blobs, signed under the same rules as prune. The
+//! index and working tree get the files too; a path that exists again is left alone.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use super::Ctx;
+use super::scan::{config_of, open_repo};
+use crate::cli::{GlobalArgs, RestoreArgs};
+use crate::exit::Outcome;
+use crate::git::TreeFile;
+use crate::message;
+use crate::report::human;
+use crate::sign::{self, Signer};
+
+/// Runs `restore`.
+pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let _config = config_of(Some(&repo));
+    let info = repo.commit_info(&args.rev)?;
+    let Some(parent) = info.parents.first() else {
+        bail!("{} has no parent: it removed nothing", args.rev);
+    };
+    let parent_tree = repo.commit_info(&parent.to_string())?.tree;
+    let mut files = repo.deleted_files(parent_tree, info.tree)?;
+    if !args.paths.is_empty() {
+        let wanted: Vec<String> = args
+            .paths
+            .iter()
+            .map(|p| p.trim_end_matches('/').to_owned())
+            .collect();
+        files.retain(|f| {
+            wanted
+                .iter()
+                .any(|w| f.path == *w || f.path.starts_with(&format!("{w}/")))
+        });
+        if files.is_empty() {
+            bail!("{} removed none of the given paths", args.rev);
+        }
+    }
+    if files.is_empty() {
+        bail!("{} removed no files", args.rev);
+    }
+    let head = repo.branch_head()?;
+    let workdir = repo.workdir();
+    // Never overwrite something in the working tree, tracked or not.
+    let mut skipped = Vec::new();
+    if let Some(wd) = &workdir {
+        files.retain(|f| {
+            let exists = wd.join(&f.path).symlink_metadata().is_ok();
+            if exists {
+                skipped.push((
+                    f.path.clone(),
+                    "a file is in the working tree there".to_owned(),
+                ));
+            }
+            !exists
+        });
+    }
+    let mut index = repo.lock_index()?;
+    let edit = repo.tree_with(head.tree, &files)?;
+    skipped.extend(edit.skipped.iter().cloned());
+    let Some(tree) = edit.tree else {
+        bail!(
+            "nothing to restore: every file is already back ({})",
+            skipped
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let restored: Vec<TreeFile> = files
+        .into_iter()
+        .filter(|f| edit.applied.contains(&f.path))
+        .collect();
+    let paths: Vec<String> = restored.iter().map(|f| f.path.clone()).collect();
+    let rev_label = format!("{} ({})", args.rev, &info.id.to_string()[..12]);
+    let msg = message::restore(&paths, &rev_label);
+    let mode = match (args.sign, args.no_sign) {
+        (true, _) => sign::Mode::Force,
+        (_, true) => sign::Mode::Never,
+        _ => sign::Mode::Config,
+    };
+    let passphrase = ctx
+        .env
+        .get("GIT_CREDMAN_SIGNING_KEY_PASSPHRASE")
+        .map(crate::credential::Secret::new);
+    let signer = Signer::resolve(
+        &repo,
+        mode,
+        args.signing_key.as_deref(),
+        passphrase.as_ref(),
+    )?;
+    let commit = signer.sign(
+        repo.new_commit(tree, &[head.commit], &msg)?,
+        repo.object_hash(),
+    )?;
+    let id = repo.write_commit(&commit)?;
+    let subject = msg.lines().next().unwrap_or("credman: restore").to_owned();
+    repo.move_ref("HEAD", head.commit, id, &subject)?;
+    if let Some(wd) = &workdir {
+        write_files(&repo, wd, &restored)?;
+        index.add(&restored, wd);
+    } else {
+        index.add(&restored, Path::new("."));
+    }
+    index.commit()?;
+    let _ = global;
+    human::render_restore(
+        &id.to_string(),
+        &paths,
+        &skipped,
+        &signer.describe(),
+        ctx.out,
+    )?;
+    Ok(Outcome::Clean)
+}
+
+/// Writes restored files (mode 0600: they are credentials) with their exact blob content.
+fn write_files(repo: &crate::git::Repo, workdir: &Path, files: &[TreeFile]) -> anyhow::Result<()> {
+    for f in files {
+        let full = workdir.join(&f.path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let data = repo.read_blob(f.id)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(if f.executable { 0o700 } else { 0o600 });
+        }
+        std::io::Write::write_all(
+            &mut opts
+                .open(&full)
+                .with_context(|| format!("cannot write {}", full.display()))?,
+            &data,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `git credman show [REV]`: print the report embedded in a prune commit, with the commit's
+//! signature status as git's own verification configuration sees it. Read-only.
+
+use anyhow::Context as _;
+
+use super::Ctx;
+use super::scan::{config_of, open_repo};
+use crate::cli::{GlobalArgs, ShowArgs};
+use crate::exit::Outcome;
+use crate::message;
+use crate::push::{self, Signature};
+use crate::settings;
+
+/// Runs `show`.
+pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let config = config_of(Some(&repo));
+    let format = settings::format(args.format, &ctx.env, &config)?;
+    let color = settings::color(global.color, &ctx.env, ctx.stdout_is_tty);
+    let info = repo.commit_info(&args.rev)?;
+    let json = message::embedded_report(&info.message).with_context(|| {
+        format!(
+            "{} ({}) is not a git-credman prune commit: it embeds no report",
+            args.rev,
+            &info.id.to_string()[..12]
+        )
+    })?;
+    let report: serde_json::Value = serde_json::from_str(json)
+        .context("the embedded report is not valid JSON (was the commit message edited?)")?;
+    let workdir = repo.workdir().unwrap_or_else(|| repo.git_dir());
+    let signature = push::verify_commit(&workdir, info.id)?;
+    crate::report::show::render(
+        &info.id.to_string(),
+        &info.message,
+        &report,
+        &signature,
+        format,
+        color,
+        ctx.out,
+    )?;
+    Ok(match signature {
+        Signature::Bad(_) => crate::exit::Outcome::Findings,
+        _ => Outcome::Clean,
+    })
+}

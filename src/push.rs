@@ -1,0 +1,146 @@
+//! Pushing, which gix cannot do: spawns `git push --porcelain` (never forced) and `git fetch`,
+//! with `GIT_TERMINAL_PROMPT=0` so nothing ever waits for a password, and
+//! `GIT_CREDMAN_IN_PUSH=1` so git-credman's own pre-push gate does not re-run on itself.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::git::ObjectId;
+
+/// Push and fetch failures. Messages carry git's stderr, which never holds our secrets (the
+/// URL's userinfo is stripped by git itself).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// git could not be run.
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// git failed.
+    #[error("git {what} failed: {stderr}")]
+    Git {
+        /// The git command.
+        what: String,
+        /// Its stderr (trimmed).
+        stderr: String,
+    },
+}
+
+/// What a push did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// The remote accepted the update.
+    Accepted,
+    /// The remote rejected it because it moved (non-fast-forward / fetch first).
+    Rejected(String),
+}
+
+fn git(workdir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C")
+        .arg(workdir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .env("GIT_CREDMAN_IN_PUSH", "1");
+    c
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .lines()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Pushes `commit` to `dst` (a full ref) on `remote`, never forced.
+pub fn push(workdir: &Path, remote: &str, commit: ObjectId, dst: &str) -> Result<Pushed, Error> {
+    let out = git(workdir)
+        .args(["push", "--porcelain", remote, &format!("{commit}:{dst}")])
+        .output()
+        .map_err(Error::Spawn)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Porcelain: `<flag>\t<src>:<dst>\t<summary>`; `!` is a rejected ref.
+    if let Some(line) = stdout.lines().find(|l| l.starts_with('!')) {
+        let summary = line.split('\t').nth(2).unwrap_or(line).to_owned();
+        if summary.contains("non-fast-forward")
+            || summary.contains("fetch first")
+            || summary.contains("stale info")
+        {
+            return Ok(Pushed::Rejected(summary));
+        }
+        return Err(Error::Git {
+            what: "push".into(),
+            stderr: format!("{summary} {}", stderr_of(&out)),
+        });
+    }
+    if out.status.success() {
+        Ok(Pushed::Accepted)
+    } else {
+        Err(Error::Git {
+            what: "push".into(),
+            stderr: stderr_of(&out),
+        })
+    }
+}
+
+/// Fetches `src` (a full ref) from `remote`; returns the fetched commit.
+pub fn fetch(workdir: &Path, remote: &str, src: &str) -> Result<ObjectId, Error> {
+    let out = git(workdir)
+        .args(["fetch", "--quiet", "--no-tags", remote, src])
+        .output()
+        .map_err(Error::Spawn)?;
+    if !out.status.success() {
+        return Err(Error::Git {
+            what: "fetch".into(),
+            stderr: stderr_of(&out),
+        });
+    }
+    let out = git(workdir)
+        .args(["rev-parse", "--verify", "FETCH_HEAD^{commit}"])
+        .output()
+        .map_err(Error::Spawn)?;
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    ObjectId::from_hex(hex.as_bytes()).map_err(|_| Error::Git {
+        what: "rev-parse FETCH_HEAD".into(),
+        stderr: stderr_of(&out),
+    })
+}
+
+/// The result of `git verify-commit`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", content = "detail", rename_all = "snake_case")]
+pub enum Signature {
+    /// git verified the signature.
+    Good(String),
+    /// A signature is present but git did not accept it.
+    Bad(String),
+    /// The commit is not signed.
+    Unsigned,
+}
+
+/// Verifies a commit's signature with git's own verification configuration.
+pub fn verify_commit(workdir: &Path, commit: ObjectId) -> Result<Signature, Error> {
+    let raw = git(workdir)
+        .args(["cat-file", "commit", &commit.to_string()])
+        .output()
+        .map_err(Error::Spawn)?;
+    let text = String::from_utf8_lossy(&raw.stdout);
+    let header = text.split("\n\n").next().unwrap_or("");
+    if !header.lines().any(|l| l.starts_with("gpgsig")) {
+        return Ok(Signature::Unsigned);
+    }
+    let out = git(workdir)
+        .args(["verify-commit", "-v", &commit.to_string()])
+        .output()
+        .map_err(Error::Spawn)?;
+    let detail = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("ignature") || l.contains("allowedSigners"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Ok(if out.status.success() {
+        Signature::Good(detail)
+    } else {
+        Signature::Bad(detail)
+    })
+}

@@ -1,0 +1,91 @@
+//! Rendering of `git credman show`: the prune commit's report and signature status.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use crate::push::Signature;
+
+use super::Format;
+
+/// Writes what `show` prints.
+pub fn render(
+    commit: &str,
+    message: &str,
+    report: &Value,
+    signature: &Signature,
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &json!({"commit": commit, "signature": signature, "report": report}),
+        )?;
+        return writeln!(out);
+    }
+    let subject = message.lines().next().unwrap_or("");
+    let sig = match signature {
+        Signature::Good(d) => format!("good ({d})"),
+        Signature::Bad(d) => format!("BAD ({d})"),
+        Signature::Unsigned => "none (unsigned commit)".to_owned(),
+    };
+    let bold = anstyle::Style::new().bold();
+    let b = |s: &str| {
+        if color {
+            format!("{bold}{s}{bold:#}")
+        } else {
+            s.to_owned()
+        }
+    };
+    writeln!(out, "{} {commit}", b("commit"))?;
+    writeln!(out, "{} {subject}", b("subject"))?;
+    writeln!(out, "{} {sig}", b("signature"))?;
+    let total = report
+        .pointer("/summary/total")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let mode = report.get("mode").and_then(Value::as_str).unwrap_or("?");
+    writeln!(
+        out,
+        "{} {} files scanned ({mode}), at {}",
+        b("scan"),
+        total,
+        report
+            .get("generated_at")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+    )?;
+    let results = report
+        .get("results")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    writeln!(out)?;
+    writeln!(out, "Removed ({}):", results.len())?;
+    for r in &results {
+        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        writeln!(
+            out,
+            "  {}  {}  {}  {}",
+            s("path"),
+            s("provider"),
+            s("status"),
+            s("reason")
+        )?;
+    }
+    if let Some(skipped) = report
+        .pointer("/prune/skipped")
+        .and_then(Value::as_array)
+        .filter(|v| !v.is_empty())
+    {
+        writeln!(out)?;
+        writeln!(out, "Selected but kept ({}):", skipped.len())?;
+        for s in skipped {
+            let g = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            writeln!(out, "  {}  {}", g("path"), g("reason"))?;
+        }
+    }
+    Ok(())
+}
