@@ -6,4 +6,5 @@
 mod support;
 
 mod online;
+mod prune;
 mod scan;

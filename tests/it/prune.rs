@@ -1,0 +1,1 @@
+//! `git credman prune`, `show` and `restore` against real repositories, verified with git.
