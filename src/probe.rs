@@ -182,9 +182,20 @@ fn client(cfg: &Config, proxy: Option<&str>) -> Result<reqwest::Client, String> 
 
 /// Probes every job; returns one outcome per job (order not guaranteed).
 pub fn run(jobs: Vec<Job>, cfg: &Config) -> Result<Vec<Outcome>, Error> {
-    if jobs.is_empty() {
-        return Ok(Vec::new());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    for job in jobs {
+        // The receiver is alive: it is right here.
+        let _ = tx.send(job);
     }
+    drop(tx);
+    run_stream(rx, cfg)
+}
+
+/// Probes jobs as they arrive, until every sender is dropped; returns one outcome per job.
+pub fn run_stream(
+    jobs: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    cfg: &Config,
+) -> Result<Vec<Outcome>, Error> {
     // One thread is plenty for thousands of requests per second and avoids cross-thread
     // wake-ups, which cost more CPU than the requests themselves (benches/online.sh).
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -194,10 +205,13 @@ pub fn run(jobs: Vec<Job>, cfg: &Config) -> Result<Vec<Outcome>, Error> {
     Ok(rt.block_on(run_async(jobs, cfg.clone())))
 }
 
-async fn run_async(jobs: Vec<Job>, cfg: Config) -> Vec<Outcome> {
+async fn run_async(
+    mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    cfg: Config,
+) -> Vec<Outcome> {
     let progress = cfg.progress.then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
-            Some(jobs.len() as u64),
+            Some(0),
             indicatif::ProgressDrawTarget::stderr(),
         );
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -218,62 +232,90 @@ async fn run_async(jobs: Vec<Job>, cfg: Config) -> Vec<Outcome> {
     // Spawn at most `concurrency` checks at a time: futures are large, and 10,000 of them
     // parked on a semaphore cost memory and page faults for nothing.
     let limit = shared.cfg.concurrency.max(1);
-    let mut out = Vec::with_capacity(jobs.len());
-    let mut pending = jobs.into_iter();
+    let mut out = Vec::new();
     let mut set = tokio::task::JoinSet::new();
+    let mut open = true;
     loop {
-        while set.len() < limit {
-            let Some(job) = pending.next() else { break };
-            if deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
-                out.push(Outcome {
-                    index: job.index,
-                    verdict: Verdict::new(
-                        Status::CheckError,
-                        "the --deadline passed before the check started",
-                    ),
-                    checked_at: Utc::now(),
-                    elapsed_ms: 0,
-                });
-                continue;
+        if open && set.len() < limit {
+            // Room for more: take the next job as soon as it arrives, or a finished check.
+            tokio::select! {
+                biased;
+                job = jobs.recv() => match job {
+                    Some(job) => spawn_check(&mut set, &shared, job, deadline, &mut out),
+                    None => open = false,
+                },
+                Some(res) = set.join_next(), if !set.is_empty() => collect_outcome(res, &mut out),
             }
-            let sh = Arc::clone(&shared);
-            set.spawn(async move {
-                let index = job.index;
-                let checked_at = Utc::now();
-                let started = Instant::now();
-                let work = check(&sh, job);
-                let verdict = match deadline {
-                    Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
-                        Verdict::new(
-                            Status::CheckError,
-                            "the --deadline passed before the check finished",
-                        )
-                    }),
-                    None => work.await,
-                };
-                if let Some(bar) = &sh.progress {
-                    bar.inc(1);
-                }
-                let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                Outcome {
-                    index,
-                    verdict,
-                    checked_at,
-                    elapsed_ms,
-                }
-            });
-        }
-        match set.join_next().await {
-            Some(Ok(o)) => out.push(o),
-            Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Some(Err(_)) => {}
-            None => break,
+        } else {
+            match set.join_next().await {
+                Some(res) => collect_outcome(res, &mut out),
+                None => break,
+            }
         }
     }
     if let Some(bar) = &shared.progress {
         bar.finish_and_clear();
     }
     out
+}
+
+fn collect_outcome(res: Result<Outcome, tokio::task::JoinError>, out: &mut Vec<Outcome>) {
+    match res {
+        Ok(o) => out.push(o),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => {}
+    }
+}
+
+/// Starts the check of one job (or records it as too late when the deadline has passed).
+fn spawn_check(
+    set: &mut tokio::task::JoinSet<Outcome>,
+    shared: &Arc<Shared>,
+    job: Job,
+    deadline: Option<tokio::time::Instant>,
+    out: &mut Vec<Outcome>,
+) {
+    if let Some(bar) = &shared.progress {
+        bar.inc_length(1);
+    }
+    if deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
+        out.push(Outcome {
+            index: job.index,
+            verdict: Verdict::new(
+                Status::CheckError,
+                "the --deadline passed before the check started",
+            ),
+            checked_at: Utc::now(),
+            elapsed_ms: 0,
+        });
+        return;
+    }
+    let sh = Arc::clone(shared);
+    set.spawn(async move {
+        let index = job.index;
+        let checked_at = Utc::now();
+        let started = Instant::now();
+        let work = check(&sh, job);
+        let verdict = match deadline {
+            Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
+                Verdict::new(
+                    Status::CheckError,
+                    "the --deadline passed before the check finished",
+                )
+            }),
+            None => work.await,
+        };
+        if let Some(bar) = &sh.progress {
+            bar.inc(1);
+        }
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Outcome {
+            index,
+            verdict,
+            checked_at,
+            elapsed_ms,
+        }
+    });
 }
 
 /// Runs one probe to its verdict.

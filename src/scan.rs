@@ -40,6 +40,8 @@ pub struct Scanned {
     /// The blob id of the content read (the git blob, or the hash of a directory file), so that
     /// a later change can be noticed before the file is removed.
     pub content_id: Option<crate::git::ObjectId>,
+    /// The index of the candidate this came from (keys online outcomes).
+    pub candidate: usize,
     account_key: Option<String>,
     token_digests: Vec<u128>,
 }
@@ -195,6 +197,7 @@ fn analyze_one(
         finding,
         credential: opts.keep_credentials.then(|| Box::new(cred)),
         content_id,
+        candidate: 0,
         account_key,
         token_digests,
     }))
@@ -205,6 +208,7 @@ fn plain(finding: Finding, content_id: Option<crate::git::ObjectId>) -> Scanned 
         finding,
         credential: None,
         content_id,
+        candidate: 0,
         account_key: None,
         token_digests: Vec::new(),
     }
@@ -218,7 +222,14 @@ const BLOCK: usize = 256;
 
 /// Reads, parses and classifies every candidate; returns one entry per credential file in
 /// candidate order, with duplicates and working-tree differences marked.
-pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error> {
+///
+/// `sink` sees every result on its reader thread as soon as it exists: online checks start
+/// there while the rest of the tree is still being read.
+pub fn analyze(
+    listing: &Listing,
+    opts: &Options,
+    sink: &(dyn Fn(&mut Scanned) + Sync),
+) -> Result<Vec<Scanned>, Error> {
     let candidates = &listing.candidates;
     let jobs = if opts.jobs == 0 {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
@@ -250,14 +261,16 @@ pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error>
                             break;
                         }
                         let mut block = Vec::with_capacity(BLOCK);
-                        for c in candidates.iter().skip(start).take(BLOCK) {
+                        for (i, c) in candidates.iter().enumerate().skip(start).take(BLOCK) {
                             if let Some(mut s) = analyze_one(&reader, c, opts, &mut buf)? {
+                                s.candidate = i;
                                 if let (Some(wt), Some(id)) = (worktree, c.blob) {
                                     s.finding.worktree = wt.state(&c.path, id).map(|st| match st {
                                         WorktreeState::Modified => "modified",
                                         WorktreeState::Deleted => "deleted",
                                     });
                                 }
+                                sink(&mut s);
                                 block.push(s);
                             }
                         }
@@ -291,40 +304,39 @@ pub fn analyze(listing: &Listing, opts: &Options) -> Result<Vec<Scanned>, Error>
     Ok(scanned)
 }
 
-/// Checks every scanned credential online and replaces its offline verdict with the answer.
-///
-/// Files that are not alive offline, and providers without a probe, keep their offline verdict
-/// (the reason says why). The credentials are dropped afterwards.
-pub fn check_online(
-    scanned: &mut [Scanned],
+/// Plans the online check of one scanned file: applies a verdict known without a request, or
+/// returns the probe job. Takes the credential out of `s` (its secrets go with the job).
+pub fn plan_online(
+    s: &mut Scanned,
     settings: &crate::settings::OnlineSettings,
     now: DateTime<Utc>,
-) -> Result<(), crate::probe::Error> {
-    let mut jobs = Vec::new();
-    for (index, s) in scanned.iter_mut().enumerate() {
-        let Some(cred) = s.credential.take() else {
+) -> Option<crate::probe::Job> {
+    let cred = s.credential.take()?;
+    let offline = Verdict::new(s.finding.status, s.finding.reason.clone());
+    match crate::providers::plan(&cred, offline, now, &settings.probes) {
+        crate::providers::Plan::Skip(v) => {
+            apply(&mut s.finding, v);
+            None
+        }
+        crate::providers::Plan::Probe(probe) => Some(crate::probe::Job {
+            index: s.candidate,
+            probe,
+            proxy_url: cred.proxy_url.clone(),
+        }),
+    }
+}
+
+/// Replaces offline verdicts with the online outcomes (keyed by candidate index).
+pub fn apply_outcomes(scanned: &mut [Scanned], outcomes: Vec<crate::probe::Outcome>) {
+    for outcome in outcomes {
+        let Ok(pos) = scanned.binary_search_by_key(&outcome.index, |s| s.candidate) else {
             continue;
         };
-        let offline = Verdict::new(s.finding.status, s.finding.reason.clone());
-        match crate::providers::plan(&cred, offline, now, &settings.probes) {
-            crate::providers::Plan::Skip(v) => apply(&mut s.finding, v),
-            crate::providers::Plan::Probe(probe) => {
-                jobs.push(crate::probe::Job {
-                    index,
-                    probe,
-                    proxy_url: cred.proxy_url.clone(),
-                });
-            }
-        }
-    }
-    tracing::info!(probes = jobs.len(), "checking online");
-    for outcome in crate::probe::run(jobs, &settings.engine)? {
-        let f = &mut scanned[outcome.index].finding;
+        let f = &mut scanned[pos].finding;
         apply(f, outcome.verdict);
         f.checked_at = Some(outcome.checked_at);
         f.elapsed_ms = Some(outcome.elapsed_ms);
     }
-    Ok(())
 }
 
 fn apply(f: &mut Finding, v: Verdict) {

@@ -104,7 +104,42 @@ pub(crate) fn collect(
         keep_credentials: select.online.is_some(),
         jobs: select.jobs,
     };
-    let mut scanned = scan::analyze(&listing, &opts)?;
+    // Online checks run on their own thread and start as soon as the first files are parsed.
+    let online = select.online.as_ref().map(|online| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let engine = online.engine.clone();
+        (
+            online,
+            tx,
+            std::thread::spawn(move || crate::probe::run_stream(rx, &engine)),
+        )
+    });
+    let providers = &select.providers;
+    let sink = |s: &mut Scanned| {
+        if !providers.is_empty() && !providers.contains(&s.finding.provider) {
+            s.credential = None;
+            return;
+        }
+        if let Some((settings, tx, _)) = &online
+            && let Some(job) = scan::plan_online(s, settings, now)
+        {
+            // The receiver lives until every sender is gone; a send can only fail if the
+            // probe thread died, which join() below reports.
+            let _ = tx.send(job);
+        }
+    };
+    let analyzed = scan::analyze(&listing, &opts, &sink);
+    let outcomes = match online {
+        Some((_, tx, handle)) => {
+            drop(tx);
+            let joined = handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            Some(joined?)
+        }
+        None => None,
+    };
+    let mut scanned = analyzed?;
     tracing::info!(
         files = scanned.len(),
         elapsed_ms = started.elapsed().as_millis(),
@@ -113,9 +148,9 @@ pub(crate) fn collect(
     if !select.providers.is_empty() {
         scanned.retain(|s| select.providers.contains(&s.finding.provider));
     }
-    let mode = match &select.online {
-        Some(online) => {
-            scan::check_online(&mut scanned, online, now)?;
+    let mode = match outcomes {
+        Some(outcomes) => {
+            scan::apply_outcomes(&mut scanned, outcomes);
             "online"
         }
         None => "offline",
