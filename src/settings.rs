@@ -46,12 +46,14 @@ pub struct Env {
 }
 
 impl Env {
-    /// Takes the snapshot: every `GIT_CREDMAN_*` variable and `NO_COLOR`.
+    /// Takes the snapshot: every `GIT_CREDMAN_*` variable, `NO_COLOR` and `GITHUB_STEP_SUMMARY`.
     #[allow(clippy::disallowed_methods)]
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .filter(|(k, _)| k.starts_with("GIT_CREDMAN_") || k == "NO_COLOR")
+            .filter(|(k, _)| {
+                k.starts_with("GIT_CREDMAN_") || k == "NO_COLOR" || k == "GITHUB_STEP_SUMMARY"
+            })
             .collect();
         Self { vars }
     }

@@ -197,10 +197,28 @@ fn emit(
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     match settings.format {
-        Format::Json => report::json::render(report, ctx.out)?,
         Format::Text => report::human::render_prune(report, headline, settings.color, ctx.out)?,
+        other => report::render(report, other, settings.color, ctx.out)?,
     }
+    append_step_summary(report, ctx);
     Ok(())
+}
+
+/// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when running in GitHub Actions.
+pub(crate) fn append_step_summary(report: &Report, ctx: &Ctx<'_>) {
+    let Some(path) = ctx.env.get("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, report::ci::markdown(report).as_bytes())
+        });
+    if let Err(e) = appended {
+        tracing::warn!("cannot append to GITHUB_STEP_SUMMARY: {e}");
+    }
 }
 
 fn run_repo(

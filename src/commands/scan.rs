@@ -201,6 +201,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     report::render(&report, settings.format, settings.color, ctx.out)?;
+    super::prune::append_step_summary(&report, ctx);
     tracing::info!("rendered");
     let outcome = if report.failing().next().is_some() {
         Outcome::Findings

@@ -4,6 +4,7 @@
 //! field names are a contract (issue #2 §6): fields may be added, never renamed. Nothing here
 //! ever sees a secret: findings carry fingerprints and masked identities only.
 
+pub mod ci;
 pub mod human;
 pub mod json;
 pub mod show;
@@ -238,6 +239,12 @@ pub enum Format {
     Text,
     /// The JSON report.
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// GitHub workflow commands (file annotations).
+    Github,
+    /// A Markdown summary (pull-request bodies, job summaries).
+    Markdown,
 }
 
 /// Renders a report in the chosen format.
@@ -250,5 +257,8 @@ pub fn render(
     match format {
         Format::Text => human::render(report, color, out),
         Format::Json => json::render(report, out),
+        Format::Sarif => ci::render_sarif(report, out),
+        Format::Github => ci::render_github(report, out),
+        Format::Markdown => out.write_all(ci::markdown(report).as_bytes()),
     }
 }
