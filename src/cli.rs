@@ -73,6 +73,65 @@ pub enum Command {
     Show(ShowArgs),
     /// Bring back files a prune commit removed, as a new commit
     Restore(RestoreArgs),
+    /// Install, remove or run git-credman's pre-push gate
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+/// The `hook` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Check the credentials a push sends (what the installed hook runs)
+    ///
+    /// Reads git's pre-push lines on stdin and checks the credential files added or modified by
+    /// the commits being pushed, as they are at each pushed tip. Offline by default. Exits 1 to
+    /// block the push when one has a status in the fail set; `git push --no-verify` bypasses it.
+    PrePush(PrePushArgs),
+    /// Install the pre-push gate into this repository's hooks directory
+    ///
+    /// Respects core.hooksPath. An existing shell hook is kept: git-credman's call is added
+    /// between marker lines. Any other hook is left alone unless --force (it is then kept as
+    /// pre-push.credman-backup).
+    Install(HookInstallArgs),
+    /// Remove git-credman's lines from the pre-push hook (and the hook, if nothing else is left)
+    Uninstall,
+}
+
+/// Arguments of `git credman hook pre-push`.
+#[derive(Debug, Args)]
+pub struct PrePushArgs {
+    /// The remote's name (git passes it)
+    #[arg(value_name = "REMOTE", default_value = "origin")]
+    pub remote: String,
+
+    /// The remote's URL (git passes it)
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Also check online, within --deadline; past it the offline verdict stands
+    ///
+    /// Default: git config `credman.hook.online`, else false.
+    #[arg(long)]
+    pub online: bool,
+
+    /// Time budget of online checks (default 20s)
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Block on these statuses (comma-separated)
+    ///
+    /// Default: git config `credman.hook.failOn`, else `expired_by_time,missing_token,invalid_file`.
+    /// Env: GIT_CREDMAN_HOOK_FAIL_ON.
+    #[arg(long, value_name = "STATUS,...")]
+    pub fail_on: Option<StatusSet>,
+}
+
+/// Arguments of `git credman hook install`.
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Replace a pre-push hook that is not a shell script (keeping it as pre-push.credman-backup)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `git credman prune`.

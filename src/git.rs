@@ -820,3 +820,84 @@ impl Repo {
         Ok(buf)
     }
 }
+
+impl Repo {
+    /// Returns whether the object database has `id`.
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.local().has_object(id)
+    }
+
+    /// Returns the tips of every remote-tracking branch of `remote` (`refs/remotes/<remote>/*`).
+    pub fn remote_tips(&self, remote: &str) -> Result<Vec<ObjectId>, Error> {
+        let repo = self.local();
+        let platform = repo
+            .references()
+            .map_err(repo_err("cannot list references"))?;
+        let prefix = format!("refs/remotes/{remote}/");
+        let iter = platform
+            .remote_branches()
+            .map_err(repo_err("cannot list references"))?;
+        let iter = iter.peeled().map_err(repo_err("cannot list references"))?;
+        let mut out = Vec::new();
+        for r in iter {
+            let r = r.map_err(repo_err("cannot read a reference"))?;
+            if r.name().as_bstr().starts_with(prefix.as_bytes())
+                && let Some(id) = r.try_id()
+            {
+                out.push(id.detach());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Returns the commits reachable from `tip` and from none of `hidden` (what a push sends).
+    pub fn new_commits(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<Vec<ObjectId>, Error> {
+        let repo = self.local();
+        let walk = repo
+            .rev_walk([tip])
+            .with_hidden(hidden.iter().copied())
+            .all()
+            .map_err(repo_err("cannot walk the commits being pushed"))?;
+        let mut out = Vec::new();
+        for info in walk {
+            out.push(
+                info.map_err(|e| Error::Repo {
+                    what: "cannot walk commits".into(),
+                    source: e,
+                })?
+                .id,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Returns the paths (below `prefix`, when given) that `commits` added or modified relative to
+    /// their first parents.
+    pub fn changed_paths(
+        &self,
+        commits: &[ObjectId],
+        prefix: Option<&str>,
+    ) -> Result<std::collections::BTreeSet<String>, Error> {
+        let mut out = std::collections::BTreeSet::new();
+        for c in commits {
+            let info = self.commit_info(&c.to_string())?;
+            let now = self.list_tree(info.tree, prefix)?;
+            let before: std::collections::HashMap<String, ObjectId> = match info.parents.first() {
+                Some(p) => {
+                    let parent_tree = self.commit_info(&p.to_string())?.tree;
+                    self.list_tree(parent_tree, prefix)?
+                        .into_iter()
+                        .map(|e| (e.path, e.id))
+                        .collect()
+                }
+                None => std::collections::HashMap::new(),
+            };
+            out.extend(
+                now.into_iter()
+                    .filter(|e| before.get(&e.path) != Some(&e.id))
+                    .map(|e| e.path),
+            );
+        }
+        Ok(out)
+    }
+}

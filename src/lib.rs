@@ -10,6 +10,7 @@ pub mod credential;
 pub mod endpoint;
 pub mod exit;
 pub mod git;
+pub mod hook;
 pub mod message;
 pub mod probe;
 pub mod providers;

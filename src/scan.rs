@@ -42,6 +42,9 @@ pub struct Scanned {
     pub content_id: Option<crate::git::ObjectId>,
     /// The index of the candidate this came from (keys online outcomes).
     pub candidate: usize,
+    /// The offline verdict, kept when an online check replaces it (the pre-push gate falls
+    /// back to it when the network does not answer in time).
+    pub offline: Option<Verdict>,
     account_key: Option<String>,
     token_digests: Vec<u128>,
 }
@@ -198,6 +201,7 @@ fn analyze_one(
         credential: opts.keep_credentials.then(|| Box::new(cred)),
         content_id,
         candidate: 0,
+        offline: None,
         account_key,
         token_digests,
     }))
@@ -209,6 +213,7 @@ fn plain(finding: Finding, content_id: Option<crate::git::ObjectId>) -> Scanned 
         credential: None,
         content_id,
         candidate: 0,
+        offline: None,
         account_key: None,
         token_digests: Vec::new(),
     }
@@ -313,6 +318,7 @@ pub fn plan_online(
 ) -> Option<crate::probe::Job> {
     let cred = s.credential.take()?;
     let offline = Verdict::new(s.finding.status, s.finding.reason.clone());
+    s.offline = Some(offline.clone());
     match crate::providers::plan(&cred, offline, now, &settings.probes) {
         crate::providers::Plan::Skip(v) => {
             apply(&mut s.finding, v);

@@ -46,7 +46,8 @@ pub struct Env {
 }
 
 impl Env {
-    /// Takes the snapshot: every `GIT_CREDMAN_*` variable, `NO_COLOR` and `GITHUB_STEP_SUMMARY`.
+    /// Takes the snapshot: every `GIT_CREDMAN_*` and `PRE_COMMIT_*` variable, `NO_COLOR` and
+    /// `GITHUB_STEP_SUMMARY`.
     #[allow(clippy::disallowed_methods)]
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()

@@ -2,6 +2,7 @@
 //! [`Outcome`] or an error; they never exit the process and never print except through
 //! `report` renderers onto the output they are given.
 
+pub mod hook;
 pub mod prune;
 pub mod restore;
 pub mod scan;
@@ -35,5 +36,6 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Prune(args) => prune::run(args, global, ctx),
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
+        Command::Hook(command) => hook::run(command, global, ctx),
     }
 }

@@ -92,6 +92,16 @@ pub(crate) fn collect(
         }
         (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
     };
+    classify(listing, select, started)
+}
+
+/// Parses and classifies a listing (offline, then online unless `--offline`) and filters by
+/// provider.
+pub(crate) fn classify(
+    listing: Listing,
+    select: &SelectSettings,
+    started: std::time::Instant,
+) -> anyhow::Result<Collected> {
     tracing::info!(
         candidates = listing.candidates.len(),
         elapsed_ms = started.elapsed().as_millis(),

@@ -315,3 +315,51 @@ pub fn render_restore(
     }
     Ok(())
 }
+
+/// Writes one line.
+pub fn render_line(line: &str, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{line}")
+}
+
+/// Writes the pre-push gate's verdict.
+pub fn render_pre_push(
+    checked: &[Finding],
+    blocked: &[&Finding],
+    fail_on: &crate::status::StatusSet,
+    online: bool,
+    fell_back: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mode = if online { "online" } else { "offline" };
+    if blocked.is_empty() {
+        writeln!(
+            out,
+            "git-credman: {} pushed credential file(s) checked ({mode}); nothing blocks the push.",
+            checked.len()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "git-credman: push blocked: {} credential file(s) have a status in {fail_on}:",
+            blocked.len()
+        )?;
+        for f in blocked {
+            writeln!(
+                out,
+                "  {}  {}  {}: {}",
+                f.path, f.provider, f.status, f.reason
+            )?;
+        }
+        writeln!(
+            out,
+            "Fix or remove them (git credman prune), or bypass this check with `git push --no-verify`."
+        )?;
+    }
+    if fell_back > 0 {
+        writeln!(
+            out,
+            "git-credman: {fell_back} online check(s) did not finish in time; their offline verdicts were used."
+        )?;
+    }
+    Ok(())
+}

@@ -346,6 +346,38 @@ pub fn list_repo(repo: Arc<Repo>, spec: &SourceSpec, sel: &Selection) -> Result<
     })
 }
 
+/// Lists the credential files of `tree` (selected as for a scan) whose paths are in `only`:
+/// what the pre-push gate checks at a pushed tip.
+pub fn list_tree_paths(
+    repo: Arc<Repo>,
+    tree: ObjectId,
+    commit: ObjectId,
+    label: &str,
+    only: &std::collections::BTreeSet<String>,
+    sel: &Selection,
+) -> Result<Listing, Error> {
+    let (mut candidates, auth_path) = select(to_entries(repo.list_tree(tree, None)?), sel);
+    candidates.retain(|c| only.contains(&c.path));
+    let info = SourceInfo {
+        kind: "push",
+        repo: repo.workdir().map(|w| w.display().to_string()),
+        rev: Some(label.to_owned()),
+        commit: Some(commit.to_string()),
+        tree: Some(tree.to_string()),
+        dir: None,
+        auth_path,
+        pathspecs: Vec::new(),
+    };
+    Ok(Listing {
+        info,
+        candidates,
+        origin: Origin::Repo {
+            repo,
+            worktree: None,
+        },
+    })
+}
+
 /// Lists a plain directory recursively. Symlinks are listed, never followed; `.git` is skipped.
 pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
     let meta = std::fs::metadata(root).map_err(|source| Error::Dir {

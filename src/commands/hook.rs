@@ -1,0 +1,295 @@
+//! `git credman hook pre-push|install|uninstall`: the pre-push gate. Read-only toward the
+//! repository: it reports and exits non-zero; it never commits or moves refs.
+
+use std::collections::BTreeSet;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+
+use super::Ctx;
+use super::scan::{classify, config_of, open_repo};
+use crate::cli::{GlobalArgs, HookCommand, HookInstallArgs, PrePushArgs};
+use crate::exit::Outcome;
+use crate::git::Repo;
+use crate::hook::{self, Install};
+use crate::report::Finding;
+use crate::settings::{self, GitConfig, SelectSettings};
+use crate::source::{self, Selection};
+use crate::status::{Class, Status, StatusSet};
+
+/// The default statuses that block a push.
+pub const DEFAULT_HOOK_FAIL_ON: [Status; 3] = [
+    Status::ExpiredByTime,
+    Status::MissingToken,
+    Status::InvalidFile,
+];
+
+/// Runs a `hook` subcommand.
+pub fn run(
+    command: &HookCommand,
+    global: &GlobalArgs,
+    ctx: &mut Ctx<'_>,
+) -> anyhow::Result<Outcome> {
+    match command {
+        HookCommand::PrePush(args) => pre_push(args, global, ctx),
+        HookCommand::Install(args) => install(args, ctx),
+        HookCommand::Uninstall => uninstall(ctx),
+    }
+}
+
+fn hooks_dir(repo: &Repo, config: &GitConfig) -> PathBuf {
+    match config.string("core.hooksPath") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                repo.workdir().unwrap_or_else(|| repo.git_dir()).join(p)
+            }
+        }
+        None => repo.git_dir().join("hooks"),
+    }
+}
+
+fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("credman-tmp");
+    std::fs::write(&tmp, content).with_context(|| format!("cannot write {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
+    let message = match std::fs::read(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            write_executable(&path, &hook::new_hook())?;
+            format!("Installed the pre-push gate: {}", path.display())
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!("cannot read {}", path.display())));
+        }
+        Ok(bytes) => {
+            let existing = String::from_utf8_lossy(&bytes).into_owned();
+            match hook::install_into(&existing) {
+                Install::Unchanged => {
+                    format!("The pre-push gate is already installed: {}", path.display())
+                }
+                Install::Write(new) => {
+                    write_executable(&path, &new)?;
+                    format!(
+                        "Added the pre-push gate to the existing hook {} (between marker lines).",
+                        path.display()
+                    )
+                }
+                Install::Foreign if args.force => {
+                    let backup = path.with_file_name("pre-push.credman-backup");
+                    std::fs::rename(&path, &backup)
+                        .with_context(|| format!("cannot move {} aside", path.display()))?;
+                    write_executable(&path, &hook::new_hook())?;
+                    format!(
+                        "Replaced {} (kept as {}).",
+                        path.display(),
+                        backup.display()
+                    )
+                }
+                Install::Foreign => bail!(
+                    "{} exists and is not a shell script, so git-credman cannot add a line to it; \
+                     call `git credman hook pre-push \"$@\"` from it yourself, or use --force to replace it (it is kept as a backup)",
+                    path.display()
+                ),
+            }
+        }
+    };
+    crate::report::human::render_line(&message, ctx.out)?;
+    Ok(Outcome::Clean)
+}
+
+fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
+    let Ok(bytes) = std::fs::read(&path) else {
+        crate::report::human::render_line("No pre-push hook is installed.", ctx.out)?;
+        return Ok(Outcome::Clean);
+    };
+    let (rest, had) = hook::remove_block(&String::from_utf8_lossy(&bytes));
+    let message = if !had {
+        "The pre-push hook has no git-credman lines; nothing to remove.".to_owned()
+    } else if hook::is_empty_hook(&rest) {
+        std::fs::remove_file(&path)?;
+        format!("Removed {}.", path.display())
+    } else {
+        write_executable(&path, &rest)?;
+        format!(
+            "Removed git-credman's lines from {}; the rest of the hook is kept.",
+            path.display()
+        )
+    };
+    crate::report::human::render_line(&message, ctx.out)?;
+    Ok(Outcome::Clean)
+}
+
+fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    // `prune --push` pushes with this set: its own commit must not be gated by itself.
+    if ctx.env.get("GIT_CREDMAN_IN_PUSH").is_some() {
+        return Ok(Outcome::Clean);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the pre-push lines from stdin")?;
+    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let mut refs = hook::parse_pre_push(&input)?;
+    // The pre-commit framework gives no stdin but PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF.
+    if refs.is_empty()
+        && let Some(to) = ctx.env.get("PRE_COMMIT_TO_REF")
+    {
+        let local = repo.commit_info(to)?.id;
+        let remote = match ctx.env.get("PRE_COMMIT_FROM_REF") {
+            Some(from) => repo
+                .commit_info(from)
+                .map(|c| c.id)
+                .unwrap_or_else(|_| crate::git::ObjectId::null(local.kind())),
+            None => crate::git::ObjectId::null(local.kind()),
+        };
+        let remote_ref = ctx
+            .env
+            .get("PRE_COMMIT_REMOTE_BRANCH")
+            .unwrap_or("HEAD")
+            .to_owned();
+        refs.push(hook::PushedRef {
+            local_ref: to.to_owned(),
+            local,
+            remote_ref,
+            remote,
+        });
+    }
+    let config = config_of(Some(&repo));
+    let fail_on = match &args.fail_on {
+        Some(s) => s.clone(),
+        None => match ctx
+            .env
+            .get("GIT_CREDMAN_HOOK_FAIL_ON")
+            .map(str::to_owned)
+            .or_else(|| config.string("credman.hook.failOn"))
+        {
+            Some(v) => v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("credman.hook.failOn: {e}"))?,
+            None => StatusSet::of(&DEFAULT_HOOK_FAIL_ON),
+        },
+    };
+    let online = args.online
+        || config
+            .string("credman.hook.online")
+            .and_then(|v| settings::parse_bool(&v))
+            .unwrap_or(false);
+    let deadline = args.deadline.as_deref().unwrap_or("20s");
+    let select = hook_select(&ctx.env, &config, online, deadline, ctx.stderr_is_tty)?;
+    let auth_path = select.auth_path.clone();
+
+    let mut checked: Vec<Finding> = Vec::new();
+    let mut fell_back = 0usize;
+    for r in refs.iter().filter(|r| !r.is_deletion()) {
+        // Hide what the remote already has: its old tip when we have it, else every
+        // remote-tracking branch of this remote (a new branch whose history is already there).
+        let hidden = if !r.is_new() && repo.has_object(r.remote) {
+            vec![r.remote]
+        } else {
+            repo.remote_tips(&args.remote)?
+        };
+        let commits = repo.new_commits(r.local, &hidden)?;
+        if commits.is_empty() {
+            continue;
+        }
+        let tip = repo.commit_info(&r.local.to_string())?;
+        let prefix = repo
+            .list_tree(tip.tree, Some(&auth_path))?
+            .first()
+            .map(|_| auth_path.as_str());
+        let changed: BTreeSet<String> = repo.changed_paths(&commits, prefix)?;
+        if changed.is_empty() {
+            continue;
+        }
+        let sel = Selection {
+            auth_path: auth_path.clone(),
+            pathspecs: Vec::new(),
+        };
+        let listing = source::list_tree_paths(
+            Arc::clone(&repo),
+            tip.tree,
+            tip.id,
+            &r.local_ref,
+            &changed,
+            &sel,
+        )?;
+        let collected = classify(listing, &select, std::time::Instant::now())?;
+        for mut s in collected.scanned {
+            // Past the deadline (or on a network failure) the offline verdict stands.
+            if s.finding.class == Class::Transient
+                && let Some(offline) = s.offline.take()
+            {
+                s.finding.status = offline.status;
+                s.finding.class = offline.status.class();
+                s.finding.reason = format!(
+                    "{} (online check did not finish; offline verdict)",
+                    offline.reason
+                );
+                s.finding.http_status = None;
+                fell_back += 1;
+            }
+            checked.push(s.finding);
+        }
+    }
+    let _ = global;
+    let blocked: Vec<&Finding> = checked
+        .iter()
+        .filter(|f| fail_on.contains(f.status))
+        .collect();
+    crate::report::human::render_pre_push(
+        &checked, &blocked, &fail_on, online, fell_back, ctx.out,
+    )?;
+    Ok(if blocked.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+fn hook_select(
+    env: &settings::Env,
+    config: &GitConfig,
+    online: bool,
+    deadline: &str,
+    progress: bool,
+) -> anyhow::Result<SelectSettings> {
+    let args = crate::cli::SelectArgs {
+        pathspecs: Vec::new(),
+        offline: !online,
+        auth_path: None,
+        show_identities: false,
+        jobs: None,
+        providers: Vec::new(),
+        online: crate::cli::OnlineArgs {
+            concurrency: None,
+            per_host: None,
+            timeout: None,
+            retries: Some(0),
+            deadline: Some(deadline.to_owned()),
+            endpoints: Vec::new(),
+            proxy: None,
+            codex_probe: None,
+            codex_model: None,
+        },
+    };
+    Ok(settings::select(&args, env, config, progress)?)
+}
