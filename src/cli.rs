@@ -249,7 +249,8 @@ pub struct RestoreArgs {
 const PRUNE_AFTER_HELP: &str = "\
 Exit status:
   0  done, or nothing to remove, or --dry-run
-  2  error (nothing was changed)
+  2  error: nothing was changed, unless the message says the local commit was made
+     (e.g. the push failed afterwards)
   3  the mass-failure breaker tripped (nothing was changed); see --max-delete
 
 Examples:

@@ -244,18 +244,20 @@ fn run_repo(
         );
     }
     // Taking index.lock first is how git orders it: a concurrent git fails instead of racing.
-    let mut index = if on_branch && !args.dry_run {
+    // A bare repository has no index and no working tree to keep consistent.
+    let has_worktree = repo.workdir().is_some();
+    let mut index = if on_branch && has_worktree && !args.dry_run {
         Some(repo.lock_index()?)
     } else {
         None
     };
-    let index_view = if on_branch && args.dry_run {
+    let index_view = if on_branch && has_worktree && args.dry_run {
         Some(repo.lock_free_index_ids()?)
     } else {
         None
     };
     let sel = select(&collected, &settings.statuses, |s| {
-        if !on_branch {
+        if !on_branch || !has_worktree {
             return None;
         }
         if let Some(state) = s.finding.worktree {
@@ -343,7 +345,7 @@ fn run_repo(
         &settings.statuses,
         false,
     );
-    let (commit_id, applied) = build_commit(
+    let (commit_id, applied, subject) = build_commit(
         repo,
         &signer,
         head.tree,
@@ -351,7 +353,6 @@ fn run_repo(
         &removals,
         &mut report,
     )?;
-    let subject = format!("credman: remove {} dead credential(s)", applied.len());
 
     let branch_name = match &args.branch {
         None => {
@@ -385,7 +386,7 @@ fn run_repo(
     if let Some(remote_arg) = &args.push {
         let workdir = repo.workdir().unwrap_or_else(|| repo.git_dir());
         let (remote, dst) = upstream(&config_of(Some(repo)), &branch_name, remote_arg);
-        let outcome = push_with_retry(
+        let pushed = push_with_retry(
             repo,
             &workdir,
             &remote,
@@ -394,7 +395,24 @@ fn run_repo(
             &removals,
             &signer,
             &mut report,
-        )?;
+        );
+        let outcome = match pushed {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                // The local commit exists: say so, with the report, before failing.
+                if let Some(p) = report.prune.as_mut() {
+                    p.commit = Some(commit_id.to_string());
+                    p.branch = Some(branch_name.clone());
+                    p.push = Some(format!("failed: {err:#}"));
+                }
+                headline.push_str(" Pushing it failed; the local commit is kept.");
+                emit(&report, settings, &headline, args, ctx)?;
+                return Err(err.context(format!(
+                    "the local commit {} on {branch_name} was made and is kept, but pushing it failed",
+                    &commit_id.to_string()[..12]
+                )));
+            }
+        };
         headline.push_str(&format!(" {outcome}"));
         if let Some(p) = report.prune.as_mut() {
             p.push = Some(outcome.clone());
@@ -432,7 +450,7 @@ fn build_commit(
     parent: ObjectId,
     removals: &[(String, ObjectId)],
     report: &mut Report,
-) -> anyhow::Result<(ObjectId, Vec<String>)> {
+) -> anyhow::Result<(ObjectId, Vec<String>, String)> {
     let edit = repo.tree_without(tree, removals)?;
     if !edit.skipped.is_empty() {
         let dropped: HashSet<&str> = edit.skipped.iter().map(|(p, _)| p.as_str()).collect();
@@ -458,7 +476,8 @@ fn build_commit(
     let commit = repo.new_commit(new_tree, &[parent], &msg)?;
     // Signing happens before anything is visible: a failure leaves at most unreferenced objects.
     let commit = signer.sign(commit, repo.object_hash())?;
-    Ok((repo.write_commit(&commit)?, edit.applied))
+    let subject = msg.lines().next().unwrap_or("credman: remove").to_owned();
+    Ok((repo.write_commit(&commit)?, edit.applied, subject))
 }
 
 /// Deletes the files from the working tree and removes directories that became empty.
@@ -527,7 +546,7 @@ fn push_with_retry(
                 );
                 let tip = push::fetch(workdir, remote, dst)?;
                 let tip_tree = repo.commit_info(&tip.to_string())?.tree;
-                let (rebuilt, applied) =
+                let (rebuilt, applied, _) =
                     build_commit(repo, signer, tip_tree, tip, removals, report)
                         .context("nothing left to remove on the remote's new tip")?;
                 tracing::info!(files = applied.len(), "rebuilt the deletion");
@@ -620,16 +639,17 @@ fn run_dir(
                     .join(&stamp)
             }
         };
-        create_private_dir(&q)?;
-        let q = std::fs::canonicalize(&q)?;
-        // CPA loads sub-folders of its auth dir at startup: a quarantine inside it is no quarantine.
-        if q.starts_with(&root) {
+        // CPA loads sub-folders of its auth dir at startup: a quarantine inside it is no
+        // quarantine. Checked before anything is created.
+        if resolve_existing_prefix(&q).starts_with(&root) {
             bail!(
                 "the quarantine {} is inside the auth dir {}; CPA would still load it",
                 q.display(),
                 root.display()
             );
         }
+        create_private_dir(&q)?;
+        let q = std::fs::canonicalize(&q)?;
         Some(q)
     };
     let mut report = prune_report(
@@ -685,6 +705,34 @@ fn run_dir(
     };
     emit(&report, settings, &headline, args, ctx)?;
     Ok(Outcome::Clean)
+}
+
+/// Resolves symlinks and `..` in the longest existing prefix of `path` and appends the rest, so
+/// a directory that does not exist yet can be compared with canonical paths.
+fn resolve_existing_prefix(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (
+            existing.file_name().map(std::ffi::OsStr::to_os_string),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = std::fs::canonicalize(&existing).unwrap_or(existing);
+    for part in rest.into_iter().rev() {
+        if part == ".." {
+            out.pop();
+        } else if part != "." {
+            out.push(part);
+        }
+    }
+    out
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
