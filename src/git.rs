@@ -443,24 +443,30 @@ impl Repo {
 
     /// Writes `base` minus every path whose blob is exactly the expected one; paths whose blob
     /// differs (or that are gone) are skipped, never removed.
+    ///
+    /// Linear in the size of the tree: one listing answers every "is it still the scanned
+    /// blob?" question, and a directory that loses many entries is rebuilt in one pass instead
+    /// of removing entries one by one (each removal from a sorted entry list shifts the rest).
     pub fn tree_without(
         &self,
         base: ObjectId,
         removals: &[(String, ObjectId)],
     ) -> Result<TreeEdit, Error> {
+        const REBUILD_AT: usize = 64;
         let repo = self.local();
-        let tree = repo.find_tree(base).map_err(repo_err("cannot read tree"))?;
-        let mut editor = repo.edit_tree(base).map_err(repo_err("cannot edit tree"))?;
+        let current: std::collections::HashMap<String, ObjectId> = self
+            .list_tree(base, None)?
+            .into_iter()
+            .map(|e| (e.path, e.id))
+            .collect();
         let mut out = TreeEdit::default();
+        let mut by_dir: std::collections::BTreeMap<&str, std::collections::HashSet<&str>> =
+            Default::default();
         for (path, expected) in removals {
-            let entry = tree
-                .lookup_entry_by_path(path.as_str())
-                .map_err(repo_err("cannot read tree"))?;
-            match entry {
-                Some(e) if e.mode().is_blob_or_symlink() && e.object_id() == *expected => {
-                    editor
-                        .remove(path.as_str())
-                        .map_err(repo_err("cannot edit tree"))?;
+            match current.get(path) {
+                Some(id) if id == expected => {
+                    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+                    by_dir.entry(dir).or_default().insert(name);
                     out.applied.push(path.clone());
                 }
                 Some(_) => out
@@ -471,14 +477,64 @@ impl Repo {
                     .push((path.clone(), "no longer in the tree".into())),
             }
         }
-        if !out.applied.is_empty() {
-            out.tree = Some(
-                editor
-                    .write()
-                    .map_err(repo_err("cannot write tree"))?
-                    .detach(),
-            );
+        if out.applied.is_empty() {
+            return Ok(out);
         }
+        let root = repo.find_tree(base).map_err(repo_err("cannot read tree"))?;
+        let mut editor = repo.edit_tree(base).map_err(repo_err("cannot edit tree"))?;
+        let dirs: Vec<&str> = by_dir.keys().copied().collect();
+        for (dir, names) in &by_dir {
+            // Rebuild only a directory none of whose sub-directories is edited too, so the editor
+            // never has to combine a rebuilt tree with removals inside it.
+            let nested = dirs.iter().any(|d| {
+                d.len() > dir.len() && (dir.is_empty() || d.starts_with(&format!("{dir}/")))
+            });
+            if names.len() >= REBUILD_AT && !dir.is_empty() && !nested {
+                let entry = root
+                    .lookup_entry_by_path(*dir)
+                    .map_err(repo_err("cannot read tree"))?
+                    .ok_or_else(|| {
+                        Error::Refused(format!("directory {dir} vanished from the tree"))
+                    })?;
+                let sub = repo
+                    .find_tree(entry.object_id())
+                    .map_err(repo_err("cannot read tree"))?;
+                let mut tree: gix::objs::Tree =
+                    sub.decode().map_err(repo_err("cannot decode tree"))?.into();
+                tree.entries.retain(|e| {
+                    !(e.mode.is_blob_or_symlink()
+                        && names.contains(e.filename.to_str_lossy().as_ref()))
+                });
+                if tree.entries.is_empty() {
+                    editor.remove(*dir).map_err(repo_err("cannot edit tree"))?;
+                } else {
+                    let id = repo
+                        .write_object(&tree)
+                        .map_err(repo_err("cannot write tree"))?
+                        .detach();
+                    editor
+                        .upsert(*dir, gix::object::tree::EntryKind::Tree, id)
+                        .map_err(repo_err("cannot edit tree"))?;
+                }
+            } else {
+                for name in names {
+                    let path = if dir.is_empty() {
+                        (*name).to_owned()
+                    } else {
+                        format!("{dir}/{name}")
+                    };
+                    editor
+                        .remove(path.as_str())
+                        .map_err(repo_err("cannot edit tree"))?;
+                }
+            }
+        }
+        out.tree = Some(
+            editor
+                .write()
+                .map_err(repo_err("cannot write tree"))?
+                .detach(),
+        );
         Ok(out)
     }
 
@@ -782,12 +838,17 @@ impl IndexUpdate {
 
     /// Writes the index and releases the lock.
     pub fn commit(mut self) -> Result<(), Error> {
+        // gix writes entry by entry: buffer, or a large index costs one syscall per field.
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut self.lock);
         self.index
-            .write_to(&mut self.lock, gix::index::write::Options::default())
+            .write_to(&mut out, gix::index::write::Options::default())
             .map_err(|e| Error::Repo {
                 what: "cannot write the index".into(),
                 source: e,
             })?;
+        std::io::Write::flush(&mut out)
+            .map_err(|e| Error::Refused(format!("cannot write the index: {e}")))?;
+        drop(out);
         self.lock
             .commit()
             .map(|_| ())

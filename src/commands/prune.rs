@@ -322,6 +322,7 @@ fn run_repo(
         return Ok(Outcome::Clean);
     }
 
+    let t0 = std::time::Instant::now();
     let signer = Signer::resolve(
         repo,
         sign_mode(args.sign, args.no_sign),
@@ -345,6 +346,7 @@ fn run_repo(
         &settings.statuses,
         false,
     );
+    tracing::debug!(ms = t0.elapsed().as_millis(), "prune: report built");
     let (commit_id, applied, subject) = build_commit(
         repo,
         &signer,
@@ -354,17 +356,28 @@ fn run_repo(
         &mut report,
     )?;
 
+    tracing::debug!(ms = t0.elapsed().as_millis(), "prune: commit written");
     let branch_name = match &args.branch {
         None => {
             repo.move_ref("HEAD", head.commit, commit_id, &subject)?;
+            tracing::debug!(ms = t0.elapsed().as_millis(), "prune: ref moved");
             if let Some(mut ix) = index.take() {
                 let paths: HashSet<String> = applied.iter().cloned().collect();
                 ix.remove(&paths);
+                tracing::debug!(
+                    ms = t0.elapsed().as_millis(),
+                    "prune: index entries removed"
+                );
                 ix.commit()?;
             }
+            tracing::debug!(
+                ms = t0.elapsed().as_millis(),
+                "prune: ref and index updated"
+            );
             if let Some(workdir) = repo.workdir() {
                 remove_from_worktree(&workdir, &applied);
             }
+            tracing::debug!(ms = t0.elapsed().as_millis(), "prune: working tree updated");
             head.short.clone()
         }
         Some(name) => {
@@ -451,7 +464,9 @@ fn build_commit(
     removals: &[(String, ObjectId)],
     report: &mut Report,
 ) -> anyhow::Result<(ObjectId, Vec<String>, String)> {
+    let t0 = std::time::Instant::now();
     let edit = repo.tree_without(tree, removals)?;
+    tracing::debug!(ms = t0.elapsed().as_millis(), "prune: tree written");
     if !edit.skipped.is_empty() {
         let dropped: HashSet<&str> = edit.skipped.iter().map(|(p, _)| p.as_str()).collect();
         report
@@ -473,6 +488,11 @@ fn build_commit(
     }
     let json = json_of(report)?;
     let msg = message::prune(report, &json, "remove");
+    tracing::debug!(
+        ms = t0.elapsed().as_millis(),
+        bytes = msg.len(),
+        "prune: message rendered"
+    );
     let commit = repo.new_commit(new_tree, &[parent], &msg)?;
     // Signing happens before anything is visible: a failure leaves at most unreferenced objects.
     let commit = signer.sign(commit, repo.object_hash())?;
@@ -482,6 +502,7 @@ fn build_commit(
 
 /// Deletes the files from the working tree and removes directories that became empty.
 fn remove_from_worktree(workdir: &Path, paths: &[String]) {
+    let mut dirs = std::collections::BTreeSet::new();
     for p in paths {
         let full = workdir.join(p);
         if let Err(e) = std::fs::remove_file(&full)
@@ -489,13 +510,15 @@ fn remove_from_worktree(workdir: &Path, paths: &[String]) {
         {
             tracing::warn!(path = %p, "cannot delete the working-tree file: {e}");
         }
-        let mut dir = full.parent().map(Path::to_path_buf);
-        while let Some(d) = dir {
-            if d == workdir || std::fs::remove_dir(&d).is_err() {
-                break;
-            }
-            dir = d.parent().map(Path::to_path_buf);
+        let mut dir = Path::new(p).parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_path_buf());
+            dir = d.parent();
         }
+    }
+    // Deepest first, once per directory; a directory that is not empty simply stays.
+    for d in dirs.iter().rev() {
+        let _ = std::fs::remove_dir(workdir.join(d));
     }
 }
 

@@ -1361,3 +1361,52 @@ fn eol_conversion_is_not_a_worktree_change() {
         report["prune"]["skipped"]
     );
 }
+
+/// Many removals per directory take the rebuild path (one pass over the directory's entries);
+/// a directory with edits below it, and one that ends up empty, must still come out right.
+#[test]
+fn bulk_removal_rebuilds_directories_correctly() {
+    let t = TestRepo::new();
+    let mut dead = Vec::new();
+    let mut kept = Vec::new();
+    let mut add = |path: String, alive: bool| {
+        let v = if alive {
+            codex_live(&format!("{path}@x.io"), &format!("acct-{path}"), "plus")
+        } else {
+            codex_dead(&format!("{path}@x.io"), &format!("acct-{path}"))
+        };
+        t.write_json(&path, &v);
+        if alive {
+            kept.push(path)
+        } else {
+            dead.push(path)
+        }
+    };
+    for i in 0..70 {
+        add(format!("auths/top-{i:03}.json"), false); // auths has edits below it: editor path
+        add(format!("auths/bulk/d-{i:03}.json"), false); // rebuilt in one pass
+        add(format!("auths/gone/d-{i:03}.json"), false); // rebuilt to nothing: removed
+    }
+    add("auths/sub/d.json".to_owned(), false);
+    add("auths/bulk/live.json".to_owned(), true);
+    add("auths/sub/live.json".to_owned(), true);
+    add("auths/live.json".to_owned(), true);
+    t.write("README.md", "x\n");
+    t.commit_all("pool");
+    let r = prune(&t, &["--force"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let mut want: Vec<String> = kept.clone();
+    want.push("README.md".to_owned());
+    want.sort();
+    assert_eq!(tree_names(&t, "HEAD"), want);
+    assert_eq!(
+        trailer(&t, "HEAD", "Credman-Removed"),
+        dead.len().to_string()
+    );
+    let refs: Vec<&str> = dead.iter().map(String::as_str).collect();
+    assert_consistent_after_commit(&t, &refs, &[]);
+    assert!(
+        !t.root.join("auths/gone").exists(),
+        "emptied directory removed from the working tree"
+    );
+}
