@@ -5,6 +5,7 @@
 
 mod support;
 
+mod hook;
 mod online;
 mod prune;
 mod scan;

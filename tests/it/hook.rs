@@ -1,0 +1,1 @@
+//! The pre-push gate and the CI report formats, end to end with a real `git push`.
