@@ -5,6 +5,7 @@
 
 mod support;
 
+mod actions;
 mod hook;
 mod online;
 mod prune;
