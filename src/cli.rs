@@ -201,6 +201,22 @@ pub struct PruneArgs {
     #[arg(long, requires = "dir")]
     pub purge: bool,
 
+    /// Server mode.
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// With --server, delete the files (after backing each one up locally) instead of disabling
+    #[arg(long, requires = "server")]
+    pub delete: bool,
+
+    /// With --server, re-enable these files (undoes a disable) and do nothing else
+    #[arg(long, value_name = "NAME", num_args = 1.., requires = "server", conflicts_with = "delete")]
+    pub enable: Vec<String>,
+
+    /// Backup directory for --server --delete (default ./credman-backup/<UTC time>/)
+    #[arg(long, value_name = "DIR", requires = "delete")]
+    pub backup_dir: Option<PathBuf>,
+
     /// Output format on stdout
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -310,6 +326,28 @@ pub struct SelectArgs {
     pub online: OnlineArgs,
 }
 
+/// Server mode: credentials loaded by a running CLIProxyAPI, through its Management API.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Server mode")]
+pub struct ServerArgs {
+    /// Work on the credentials a running CLIProxyAPI has loaded (e.g. http://127.0.0.1:8317)
+    ///
+    /// The management key comes from GIT_CREDMAN_MANAGEMENT_KEY, --management-key-file, or git
+    /// config `credman.managementKeyFile` (never the command line). It is checked once first: CPA
+    /// bans an IP for 30 minutes after 5 failed keys. Checks are relayed through CPA's
+    /// `api-call` (git-credman never holds the tokens) with at most 8 in flight by default.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Read the management key from FILE
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub management_key_file: Option<PathBuf>,
+
+    /// Download every file and check it directly, with the full offline analysis
+    #[arg(long, requires = "server")]
+    pub download: bool,
+}
+
 /// Arguments of `git credman scan`.
 #[derive(Debug, Args)]
 #[command(after_long_help = SCAN_AFTER_HELP)]
@@ -331,6 +369,10 @@ pub struct ScanArgs {
     /// Every *.json below PATH counts as a credential. Symlinks are reported, never followed.
     #[arg(long, value_name = "PATH", group = "source")]
     pub dir: Option<PathBuf>,
+
+    /// Server mode.
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// Output format on stdout
     ///

@@ -117,9 +117,24 @@ impl Repo {
         self.inner.work_dir().map(Path::to_owned)
     }
 
-    /// Returns the `.git` directory.
+    /// Returns the `.git` directory (a linked worktree's own one for linked worktrees).
     pub fn git_dir(&self) -> PathBuf {
         self.inner.git_dir().to_owned()
+    }
+
+    /// Returns the repository's common directory, shared by all worktrees (where `hooks/` is).
+    pub fn common_dir(&self) -> PathBuf {
+        self.local().common_dir().to_owned()
+    }
+
+    /// Peels an object to the commit it names (tags included); `None` if it names no commit.
+    pub fn peel_to_commit(&self, id: ObjectId) -> Option<ObjectId> {
+        let repo = self.local();
+        let object = repo.find_object(id).ok()?;
+        object
+            .peel_to_kind(gix::object::Kind::Commit)
+            .ok()
+            .map(|c| c.id)
     }
 
     /// Returns a copy of the repository's resolved configuration (system, global, local, env).

@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod exit;
 pub mod git;
 pub mod hook;
+pub mod management;
 pub mod message;
 pub mod probe;
 pub mod providers;

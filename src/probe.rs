@@ -54,6 +54,18 @@ pub struct Config {
     pub progress: bool,
     /// Base of the exponential backoff.
     pub backoff_base: Duration,
+    /// Relay every request through a CLIProxyAPI server's `POST /v0/management/api-call`
+    /// instead of sending it directly (server mode: git-credman never holds the token).
+    pub relay: Option<Relay>,
+}
+
+/// Where and how to relay probes through CPA's Management API.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    /// The server's base URL (`http://127.0.0.1:8317`).
+    pub base: String,
+    /// The management key.
+    pub key: Secret,
 }
 
 impl Default for Config {
@@ -68,6 +80,7 @@ impl Default for Config {
             proxy: None,
             progress: false,
             backoff_base: Duration::from_millis(500),
+            relay: None,
         }
     }
 }
@@ -80,6 +93,8 @@ pub struct Job {
     pub probe: Box<dyn Probe>,
     /// The file's own `proxy_url`.
     pub proxy_url: Option<Secret>,
+    /// The credential's `auth_index` on the server (relay mode).
+    pub auth_index: Option<String>,
 }
 
 /// The result of probing one credential.
@@ -325,6 +340,7 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
         Err(reason) => return Verdict::new(Status::CheckError, reason),
     };
     let mut probe = job.probe;
+    let job_auth_index = job.auth_index;
     let mut req = probe.start();
     let mut attempt: u32 = 0;
     loop {
@@ -339,7 +355,18 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
             let Ok(_host) = limit.sem.acquire().await else {
                 return Verdict::new(Status::CheckError, "internal: limiter closed");
             };
-            send(&client, &req, &sh.cfg.endpoints).await
+            match (&sh.cfg.relay, &job_auth_index) {
+                (Some(relay), Some(auth_index)) => {
+                    send_relayed(&client, relay, auth_index, &req, &sh.cfg.endpoints).await
+                }
+                (Some(_), None) => {
+                    return Verdict::new(
+                        Status::Unknown,
+                        "the server listed no auth_index for this file",
+                    );
+                }
+                (None, _) => send(&client, &req, &sh.cfg.endpoints).await,
+            }
         };
         let (fallback, retry_after) = match result {
             Ok(resp) => {
@@ -461,6 +488,131 @@ async fn send(
         content_type,
         body: String::from_utf8_lossy(&body).into_owned(),
         retry_after,
+    })
+}
+
+/// Relays one request through `POST /v0/management/api-call`: CPA substitutes `$TOKEN$` in the
+/// headers with the credential's token and answers `{status_code, header, body}`.
+async fn send_relayed(
+    client: &reqwest::Client,
+    relay: &Relay,
+    auth_index: &str,
+    req: &ProbeRequest,
+    endpoints: &Endpoints,
+) -> Result<ProbeResponse, String> {
+    let header: serde_json::Map<String, serde_json::Value> = req
+        .headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.expose())))
+        .collect();
+    let data = match &req.body {
+        Some(Body::Json(json)) => Some(json.expose().to_owned()),
+        Some(Body::Form(pairs)) => Some(
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", url_encode(v.expose())))
+                .collect::<Vec<_>>()
+                .join("&"),
+        ),
+        None => None,
+    };
+    let mut body = serde_json::json!({
+        "auth_index": auth_index,
+        "method": match req.method { Method::Get => "GET", Method::Post => "POST" },
+        "url": endpoints.rewrite(&req.url),
+        "header": header,
+    });
+    if let Some(data) = data {
+        body["data"] = serde_json::Value::from(data);
+    }
+    let mut auth =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", relay.key.expose())).map_err(
+            |_| "the management key holds characters that cannot go in a header".to_owned(),
+        )?;
+    auth.set_sensitive(true);
+    let url = format!(
+        "{}/v0/management/api-call",
+        relay.base.trim_end_matches('/')
+    );
+    let resp = client
+        .post(&url)
+        .header(reqwest::header::AUTHORIZATION, auth)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| transport_reason(&e))?;
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.map_err(|e| transport_reason(&e))?;
+    if bytes.len() > 4 * BODY_CAP {
+        return Err("the server's api-call answer is too large".into());
+    }
+    let envelope: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    match status {
+        200 => {
+            let code = envelope
+                .get("status_code")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok());
+            let Some(code) = code else {
+                return Err("the server's api-call answer has no status_code".into());
+            };
+            let content_type = envelope
+                .get("header")
+                .and_then(|h| h.as_object())
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                })
+                .and_then(|(_, v)| {
+                    v.get(0)
+                        .and_then(serde_json::Value::as_str)
+                        .or_else(|| v.as_str())
+                })
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let mut text = envelope
+                .get("body")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if text.len() > BODY_CAP {
+                let mut end = BODY_CAP;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+            }
+            Ok(ProbeResponse {
+                status: code,
+                content_type,
+                body: text,
+                retry_after: None,
+            })
+        }
+        502 => Err("the server could not reach the provider (api-call 502)".into()),
+        _ => {
+            let msg = envelope
+                .get("error")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("no message");
+            let msg: String = msg.chars().filter(|c| !c.is_control()).take(80).collect();
+            Err(format!(
+                "the server refused the relayed check (HTTP {status}: {msg})"
+            ))
+        }
+    }
+}
+
+/// Percent-encodes a form value.
+fn url_encode(s: &str) -> String {
+    use std::fmt::Write as _;
+    s.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
     })
 }
 

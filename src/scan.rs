@@ -42,6 +42,8 @@ pub struct Scanned {
     pub content_id: Option<crate::git::ObjectId>,
     /// The index of the candidate this came from (keys online outcomes).
     pub candidate: usize,
+    /// The server's handle for this credential (server mode).
+    pub auth_index: Option<String>,
     /// The offline verdict, kept when an online check replaces it (the pre-push gate falls
     /// back to it when the network does not answer in time).
     pub offline: Option<Verdict>,
@@ -76,6 +78,7 @@ fn finding(path: &str, blob: Option<String>, verdict: Verdict) -> Finding {
         worktree: None,
         reset_at: verdict.reset_at,
         checked_at: None,
+        server: None,
         elapsed_ms: None,
     }
 }
@@ -201,6 +204,7 @@ fn analyze_one(
         credential: opts.keep_credentials.then(|| Box::new(cred)),
         content_id,
         candidate: 0,
+        auth_index: None,
         offline: None,
         account_key,
         token_digests,
@@ -213,9 +217,40 @@ fn plain(finding: Finding, content_id: Option<crate::git::ObjectId>) -> Scanned 
         credential: None,
         content_id,
         candidate: 0,
+        auth_index: None,
         offline: None,
         account_key: None,
         token_digests: Vec::new(),
+    }
+}
+
+/// Builds a scanned entry from parts (server mode builds them from the server's listing).
+pub fn scanned_from(
+    finding: Finding,
+    credential: Option<Credential>,
+    content_id: Option<crate::git::ObjectId>,
+    candidate: usize,
+    auth_index: Option<String>,
+) -> Scanned {
+    let account_key = credential.as_ref().and_then(Credential::account_key);
+    let token_digests = credential
+        .as_ref()
+        .map(|c| {
+            c.secrets()
+                .filter(|s| s.expose() != "$TOKEN$")
+                .map(credential::Secret::digest)
+                .collect()
+        })
+        .unwrap_or_default();
+    Scanned {
+        finding,
+        credential: credential.map(Box::new),
+        content_id,
+        candidate,
+        auth_index,
+        offline: None,
+        account_key,
+        token_digests,
     }
 }
 
@@ -328,6 +363,7 @@ pub fn plan_online(
             index: s.candidate,
             probe,
             proxy_url: cred.proxy_url.clone(),
+            auth_index: s.auth_index.clone(),
         }),
     }
 }
@@ -354,7 +390,7 @@ fn apply(f: &mut Finding, v: Verdict) {
 }
 
 /// Fills each finding's `duplicates` with the other files holding the same account or token.
-fn mark_duplicates(scanned: &mut [Scanned]) {
+pub(crate) fn mark_duplicates(scanned: &mut [Scanned]) {
     // Sort (key, index) pairs and walk the runs: no per-key allocation, which matters at
     // 100,000 files. Account keys are compared as strings, token digests as numbers.
     let mut accounts: Vec<(&str, usize)> = scanned

@@ -53,7 +53,10 @@ impl Env {
         let vars = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .filter(|(k, _)| {
-                k.starts_with("GIT_CREDMAN_") || k == "NO_COLOR" || k == "GITHUB_STEP_SUMMARY"
+                k.starts_with("GIT_CREDMAN_")
+                    || k.starts_with("PRE_COMMIT_")
+                    || k == "NO_COLOR"
+                    || k == "GITHUB_STEP_SUMMARY"
             })
             .collect();
         Self { vars }
@@ -547,6 +550,7 @@ pub fn online(
             codex_probe,
             codex_model,
             google_client_secrets,
+            relay: false,
         },
     })
 }

@@ -49,7 +49,8 @@ fn hooks_dir(repo: &Repo, config: &GitConfig) -> PathBuf {
                 repo.workdir().unwrap_or_else(|| repo.git_dir()).join(p)
             }
         }
-        None => repo.git_dir().join("hooks"),
+        // git runs hooks from the common directory, also from linked worktrees.
+        None => repo.common_dir().join("hooks"),
     }
 }
 
@@ -149,6 +150,7 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         .context("cannot read the pre-push lines from stdin")?;
     let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
     let mut refs = hook::parse_pre_push(&input)?;
+    let mut remote_name = args.remote.clone();
     // The pre-commit framework gives no stdin but PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF.
     if refs.is_empty()
         && let Some(to) = ctx.env.get("PRE_COMMIT_TO_REF")
@@ -166,6 +168,9 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
             .get("PRE_COMMIT_REMOTE_BRANCH")
             .unwrap_or("HEAD")
             .to_owned();
+        if let Some(name) = ctx.env.get("PRE_COMMIT_REMOTE_NAME") {
+            remote_name = name.to_owned();
+        }
         refs.push(hook::PushedRef {
             local_ref: to.to_owned(),
             local,
@@ -200,18 +205,27 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
     let mut checked: Vec<Finding> = Vec::new();
     let mut fell_back = 0usize;
     for r in refs.iter().filter(|r| !r.is_deletion()) {
+        // Tags (annotated ones included) push the commit they name; a tag of a tree or blob
+        // pushes no credentials to check.
+        let Some(local) = repo.peel_to_commit(r.local) else {
+            continue;
+        };
+        let remote_commit = if r.is_new() {
+            None
+        } else {
+            repo.peel_to_commit(r.remote)
+        };
         // Hide what the remote already has: its old tip when we have it, else every
         // remote-tracking branch of this remote (a new branch whose history is already there).
-        let hidden = if !r.is_new() && repo.has_object(r.remote) {
-            vec![r.remote]
-        } else {
-            repo.remote_tips(&args.remote)?
+        let hidden = match remote_commit {
+            Some(c) => vec![c],
+            None => repo.remote_tips(&remote_name)?,
         };
-        let commits = repo.new_commits(r.local, &hidden)?;
+        let commits = repo.new_commits(local, &hidden)?;
         if commits.is_empty() {
             continue;
         }
-        let tip = repo.commit_info(&r.local.to_string())?;
+        let tip = repo.commit_info(&local.to_string())?;
         let prefix = repo
             .list_tree(tip.tree, Some(&auth_path))?
             .first()

@@ -6,6 +6,7 @@ pub mod hook;
 pub mod prune;
 pub mod restore;
 pub mod scan;
+pub mod server;
 pub mod show;
 
 use std::io::Write;

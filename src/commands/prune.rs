@@ -91,7 +91,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
             "--dir prunes a plain folder: --branch, --push and signing apply to repositories only"
         );
     }
-    let repo = open_repo(&ctx.cwd, args.dir.is_none())?;
+    let repo = open_repo(&ctx.cwd, args.dir.is_none() && args.server.server.is_none())?;
     let config = config_of(repo.as_ref());
     let settings = settings::prune(
         args,
@@ -101,6 +101,9 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         (ctx.stdout_is_tty, ctx.stderr_is_tty),
     )?;
     guard_statuses(&settings.statuses, args.force)?;
+    if let Some(server) = super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
+        return run_server(args, &settings, ctx, &server);
+    }
     match (&args.dir, repo) {
         (Some(dir), _) => run_dir(args, &settings, ctx, &ctx.cwd.join(dir)),
         (None, Some(repo)) => run_repo(args, &settings, ctx, &repo),
@@ -586,6 +589,145 @@ fn push_with_retry(
         }
     }
     bail!("invariant: push loop ended")
+}
+
+/// Server mode: disable (default) or back up and delete the selected files on the server.
+fn run_server(
+    args: &PruneArgs,
+    settings: &PruneSettings,
+    ctx: &mut Ctx<'_>,
+    server: &crate::management::Server,
+) -> anyhow::Result<Outcome> {
+    if !args.enable.is_empty() {
+        super::server::enable(server, &args.enable, ctx)?;
+        return Ok(Outcome::Clean);
+    }
+    let explicit = args.select.online.concurrency.is_some();
+    let collected =
+        super::server::collect(server, &settings.select, args.server.download, explicit)?;
+    let sel = select_server(&collected, &settings.statuses, args.delete);
+    if let Some(why) = breaker(&collected, &sel.chosen, settings.max_delete).filter(|_| !args.force)
+    {
+        let report = prune_report(
+            &collected,
+            &sel.chosen,
+            sel.skipped,
+            &settings.statuses,
+            true,
+        );
+        emit(
+            &report,
+            settings,
+            &format!("Refused by the mass-failure breaker: {why}. Nothing was changed."),
+            args,
+            ctx,
+        )?;
+        return Ok(Outcome::Breaker);
+    }
+    let verb = if args.delete { "delete" } else { "disable" };
+    if sel.chosen.is_empty() || args.dry_run {
+        let n = sel.chosen.len();
+        let report = prune_report(
+            &collected,
+            &sel.chosen,
+            sel.skipped,
+            &settings.statuses,
+            true,
+        );
+        let headline = if n == 0 {
+            format!(
+                "Nothing to {verb}: no file has a status in {}.",
+                settings.statuses
+            )
+        } else {
+            format!(
+                "Dry run: would {verb} {n} file(s) on {}; nothing was changed.",
+                server.url()
+            )
+        };
+        emit(&report, settings, &headline, args, ctx)?;
+        return Ok(Outcome::Clean);
+    }
+    let mut report = prune_report(
+        &collected,
+        &sel.chosen,
+        sel.skipped,
+        &settings.statuses,
+        false,
+    );
+    let names: Vec<String> = sel
+        .chosen
+        .iter()
+        .map(|&i| collected.scanned[i].finding.path.clone())
+        .collect();
+    let backup = args.delete.then(|| {
+        args.backup_dir.clone().map_or_else(
+            || {
+                ctx.cwd
+                    .join("credman-backup")
+                    .join(collected.now.format("%Y%m%dT%H%M%SZ").to_string())
+            },
+            |d| ctx.cwd.join(d),
+        )
+    });
+    let json = json_of(&report)?;
+    let applied = super::server::apply(server, &names, backup.as_deref(), &json)?;
+    let done: HashSet<&str> = applied.done.iter().map(String::as_str).collect();
+    report.results.retain(|f| done.contains(f.path.as_str()));
+    if let Some(p) = report.prune.as_mut() {
+        p.removed = applied.done.len();
+        p.skipped
+            .extend(applied.failed.iter().map(|(path, reason)| Skipped {
+                path: path.clone(),
+                reason: reason.clone(),
+            }));
+        p.quarantine = applied.backup.as_ref().map(|b| b.display().to_string());
+    }
+    let headline = match &applied.backup {
+        Some(b) => format!(
+            "Deleted {} file(s) on {} (backups in {}).",
+            applied.done.len(),
+            server.url(),
+            b.display()
+        ),
+        None => format!(
+            "Disabled {} file(s) on {} (undo with `git credman prune --server {} --enable NAME…`).",
+            applied.done.len(),
+            server.url(),
+            server.url()
+        ),
+    };
+    emit(&report, settings, &headline, args, ctx)?;
+    if !applied.failed.is_empty() {
+        bail!(
+            "{} file(s) could not be {verb}d; see the report",
+            applied.failed.len()
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Server-mode selection: files whose status is selected; already-disabled ones are skipped
+/// when disabling.
+fn select_server(collected: &Collected, statuses: &StatusSet, delete: bool) -> Selection {
+    let mut sel = Selection {
+        chosen: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for (i, s) in collected.scanned.iter().enumerate() {
+        if !statuses.contains(s.finding.status) {
+            continue;
+        }
+        if s.finding.disabled && !delete {
+            sel.skipped.push(Skipped {
+                path: s.finding.path.clone(),
+                reason: "already disabled".into(),
+            });
+        } else {
+            sel.chosen.push(i);
+        }
+    }
+    sel
 }
 
 /// Directory mode: move the selected files to a quarantine outside the auth dir (or delete

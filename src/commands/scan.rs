@@ -181,7 +181,11 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (None, None, true) => SourceSpec::Index,
         (None, None, false) => SourceSpec::Head,
     };
-    let repo = open_repo(&ctx.cwd, !matches!(spec, SourceSpec::Dir(_)))?;
+    let in_server_mode = args.server.server.is_some();
+    let repo = open_repo(
+        &ctx.cwd,
+        !in_server_mode && !matches!(spec, SourceSpec::Dir(_)),
+    )?;
     let config = config_of(repo.as_ref());
     let settings = settings::scan(
         args,
@@ -190,13 +194,19 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &config,
         (ctx.stdout_is_tty, ctx.stderr_is_tty),
     )?;
-    let collected = collect(
-        &spec,
-        repo.as_ref(),
-        &args.select.pathspecs,
-        &settings.select,
-        &ctx.cwd,
-    )?;
+    let collected = match super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
+        Some(server) => {
+            let explicit = args.select.online.concurrency.is_some();
+            super::server::collect(&server, &settings.select, args.server.download, explicit)?
+        }
+        None => collect(
+            &spec,
+            repo.as_ref(),
+            &args.select.pathspecs,
+            &settings.select,
+            &ctx.cwd,
+        )?,
+    };
     let findings = collected.scanned.into_iter().map(|s| s.finding).collect();
     let report = Report::new(
         collected.mode,

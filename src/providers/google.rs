@@ -24,6 +24,43 @@ pub const ANTIGRAVITY_CLIENT_ID: &str =
 pub const GEMINI_CLIENT_ID: &str =
     "681255809395-oo8ft2oprdrnp9e3aqf6av3hmdib135j.apps.googleusercontent.com";
 
+/// Google's userinfo endpoint (bearer token in a header; used when relaying through CPA).
+pub const USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v3/userinfo";
+
+struct UserInfo(ProbeRequest);
+
+/// Returns the probe used through CPA's `api-call`: userinfo with `Authorization: Bearer
+/// $TOKEN$`. CPA refreshes antigravity tokens itself before relaying.
+pub fn relayed(cred: &Credential) -> Option<Box<dyn Probe>> {
+    let token = cred.access_token.as_ref()?;
+    Some(Box::new(UserInfo(ProbeRequest::get_bearer(
+        USERINFO_URL,
+        token,
+    ))))
+}
+
+impl Probe for UserInfo {
+    fn start(&mut self) -> ProbeRequest {
+        self.0.clone()
+    }
+
+    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
+        match resp.status {
+            200 if resp.json().is_some() => Step::Done(verdict(
+                Status::Active,
+                200,
+                "userinfo accepted the access token",
+            )),
+            401 if !resp.is_html() => Step::Done(verdict(
+                Status::Unauthorized,
+                401,
+                "Google rejected the access token (HTTP 401)",
+            )),
+            _ => fallback(resp),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     TokenInfo,

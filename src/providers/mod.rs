@@ -148,6 +148,9 @@ pub struct ProbeOptions {
     /// Google OAuth client secrets by provider (`antigravity`, `gemini`), for refreshing files
     /// that do not carry their own client secret.
     pub google_client_secrets: Vec<(String, Secret)>,
+    /// Requests are relayed through CPA's `api-call`, which substitutes `$TOKEN$` in headers
+    /// only: probes must carry the token in a header.
+    pub relay: bool,
 }
 
 impl Default for ProbeOptions {
@@ -156,6 +159,7 @@ impl Default for ProbeOptions {
             codex_probe: CodexProbe::Usage,
             codex_model: "gpt-5".into(),
             google_client_secrets: Vec::new(),
+            relay: false,
         }
     }
 }
@@ -182,6 +186,7 @@ pub fn plan(cred: &Credential, offline: Verdict, now: DateTime<Utc>, opts: &Prob
     let probe: Option<Box<dyn Probe>> = match cred.kind {
         ProviderKind::Codex => codex::probe(cred, opts),
         ProviderKind::Claude => claude::probe(cred),
+        ProviderKind::Antigravity | ProviderKind::Gemini if opts.relay => google::relayed(cred),
         ProviderKind::Antigravity | ProviderKind::Gemini => google::probe(cred, expired, opts),
         ProviderKind::Kimi => kimi::probe(cred),
         ProviderKind::Xai => xai::probe(cred),

@@ -249,6 +249,7 @@ mod tests {
             worktree: None,
             reset_at: None,
             checked_at: None,
+            server: None,
             elapsed_ms: None,
         }
     }
@@ -261,6 +262,7 @@ mod tests {
             commit: None,
             tree: None,
             dir: None,
+            url: None,
             auth_path: Some("auths".into()),
             pathspecs: vec![],
         };

@@ -147,6 +147,7 @@ mod tests {
             worktree: None,
             reset_at: None,
             checked_at: None,
+            server: None,
             elapsed_ms: None,
         }
     }
@@ -159,6 +160,7 @@ mod tests {
             commit: None,
             tree: None,
             dir: Some("/x".into()),
+            url: None,
             auth_path: None,
             pathspecs: vec![],
         };

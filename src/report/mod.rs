@@ -61,6 +61,9 @@ pub struct Finding {
     /// When the online check ran (online).
     #[serde(serialize_with = "ser_time")]
     pub checked_at: Option<DateTime<Utc>>,
+    /// What the server says about it (server mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerState>,
     /// How long the online check took (online).
     pub elapsed_ms: Option<u64>,
 }
@@ -71,6 +74,21 @@ fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::
         Some(t) => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true)),
         None => s.serialize_none(),
     }
+}
+
+/// A server's own view of a credential (server mode), used as evidence.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ServerState {
+    /// The server's handle.
+    pub auth_index: Option<String>,
+    /// CPA's status.
+    pub status: Option<String>,
+    /// CPA's status message.
+    pub status_message: Option<String>,
+    /// Cooling down.
+    pub unavailable: bool,
+    /// When CPA retries it.
+    pub next_retry_after: Option<String>,
 }
 
 /// Counts by status, provider and class.

@@ -76,6 +76,9 @@ pub struct SourceInfo {
     /// The directory scanned (`dir` kind).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
+    /// The server (`server` kind), without any key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The auth path used, when the tree had it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_path: Option<String>,
@@ -297,6 +300,7 @@ pub fn list_repo(repo: Arc<Repo>, spec: &SourceSpec, sel: &Selection) -> Result<
         commit: None,
         tree: None,
         dir: None,
+        url: None,
         auth_path: None,
         pathspecs: sel.pathspecs.iter().map(|p| p.raw.clone()).collect(),
     };
@@ -365,6 +369,7 @@ pub fn list_tree_paths(
         commit: Some(commit.to_string()),
         tree: Some(tree.to_string()),
         dir: None,
+        url: None,
         auth_path,
         pathspecs: Vec::new(),
     };
@@ -446,6 +451,7 @@ pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
             commit: None,
             tree: None,
             dir: Some(canonical.display().to_string()),
+            url: None,
             auth_path: None,
             pathspecs: pathspecs.iter().map(|p| p.raw.clone()).collect(),
         },

@@ -1,0 +1,334 @@
+//! Server mode: scan and prune the credentials a running CLIProxyAPI has loaded, through its
+//! Management API. Checks are relayed through `api-call` (git-credman never holds the tokens)
+//! unless `--download` fetches each file for the full offline analysis and direct probes.
+//! Prune disables (reversible) by default; `--delete` backs every file up locally first.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use chrono::Utc;
+
+use super::Ctx;
+use super::scan::Collected;
+use crate::cli::ServerArgs;
+use crate::credential::{self, Credential, ProviderKind, Secret};
+use crate::management::{Entry, Server};
+use crate::report::{Finding, ServerState};
+use crate::scan::{self, Scanned};
+use crate::settings::{Env, GitConfig, SelectSettings};
+use crate::source::{Listing, Origin, SourceInfo};
+use crate::status::Status;
+use crate::verdict::{self, Verdict};
+
+/// How many relayed checks run at once by default (CPA does the real work).
+const RELAY_CONCURRENCY: usize = 8;
+
+/// Connects to the server and checks the key once.
+pub(crate) fn connect(
+    args: &ServerArgs,
+    env: &Env,
+    config: &GitConfig,
+    cwd: &Path,
+) -> anyhow::Result<Option<Server>> {
+    let Some(url) = &args.server else {
+        return Ok(None);
+    };
+    let key = match (
+        env.get("GIT_CREDMAN_MANAGEMENT_KEY"),
+        &args.management_key_file,
+    ) {
+        (Some(k), _) => k.to_owned(),
+        (None, Some(file)) => read_key(&cwd.join(file))?,
+        (None, None) => match config.string("credman.managementKeyFile") {
+            Some(file) => read_key(Path::new(&file))?,
+            None => bail!(
+                "server mode needs the management key: set GIT_CREDMAN_MANAGEMENT_KEY, or pass --management-key-file FILE \
+                 (never put it on the command line)"
+            ),
+        },
+    };
+    let server = Server::new(url, Secret::new(key), std::time::Duration::from_secs(60))?;
+    server.check_key()?;
+    Ok(Some(server))
+}
+
+fn read_key(path: &Path) -> anyhow::Result<String> {
+    let key = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the management key file {}", path.display()))?;
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        bail!("the management key file {} is empty", path.display());
+    }
+    Ok(key)
+}
+
+/// A credential standing for a listed entry in relay mode: `$TOKEN$` is what CPA replaces
+/// with the real token when it relays the request.
+fn stand_in(e: &Entry) -> Credential {
+    let (kind, provider) = ProviderKind::from_type(&e.provider);
+    let mut obj = serde_json::Map::new();
+    obj.insert("type".into(), provider.clone().into());
+    obj.insert("access_token".into(), "$TOKEN$".into());
+    let mut c = Credential::from_json(&obj);
+    c.kind = kind;
+    c.email.clone_from(&e.email);
+    c.account_id.clone_from(&e.account_id);
+    c.plan.clone_from(&e.plan);
+    c.disabled = e.disabled;
+    c
+}
+
+fn state(e: &Entry) -> ServerState {
+    ServerState {
+        auth_index: e.auth_index.clone(),
+        status: e.status.clone(),
+        status_message: e.status_message.clone(),
+        unavailable: e.unavailable,
+        next_retry_after: e.next_retry_after.clone(),
+    }
+}
+
+fn cpa_note(e: &Entry) -> String {
+    match (&e.status, &e.status_message) {
+        (Some(s), Some(m)) => format!("; CPA says {s}: {m}"),
+        (Some(s), None) => format!("; CPA says {s}"),
+        _ => String::new(),
+    }
+}
+
+/// Lists and classifies the server's credentials (online unless `--offline`).
+///
+/// Relayed checks run at most 8 at a time unless `explicit_concurrency` says the user chose.
+pub(crate) fn collect(
+    server: &Server,
+    select: &SelectSettings,
+    download: bool,
+    explicit_concurrency: bool,
+) -> anyhow::Result<Collected> {
+    let entries = server.list()?;
+    let now = Utc::now();
+    let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        if !select.providers.is_empty() && !select.providers.contains(&e.provider) {
+            continue;
+        }
+        let (mut finding, cred, content_id) = if download {
+            match server.download(&e.name) {
+                Ok(bytes) => match credential::parse_json(&bytes) {
+                    Ok(obj) => {
+                        let cred = Credential::from_json(&obj);
+                        let v = verdict::offline(&cred, now);
+                        let fp = cred.primary_secret().map(Secret::fingerprint);
+                        let f = scan::credential_finding(
+                            &e.name,
+                            None,
+                            &cred,
+                            v,
+                            fp,
+                            select.show_identities,
+                        );
+                        (f, Some(cred), crate::git::hash_blob(&bytes))
+                    }
+                    Err(err) => (
+                        plain_finding(
+                            &e.name,
+                            &e.provider,
+                            Verdict::new(Status::InvalidFile, err.to_string()),
+                        ),
+                        None,
+                        None,
+                    ),
+                },
+                Err(err) => (
+                    plain_finding(
+                        &e.name,
+                        &e.provider,
+                        Verdict::new(Status::CheckError, format!("cannot download: {err}")),
+                    ),
+                    None,
+                    None,
+                ),
+            }
+        } else {
+            let cred = stand_in(e);
+            let reason = format!("listed by the server{}; not checked online", cpa_note(e));
+            let f = scan::credential_finding(
+                &e.name,
+                None,
+                &cred,
+                Verdict::new(Status::Unverified, reason),
+                None,
+                select.show_identities,
+            );
+            (f, Some(cred), None)
+        };
+        finding.server = Some(state(e));
+        finding.disabled = e.disabled;
+        let keep = select.online.is_some();
+        let auth_index = if download { None } else { e.auth_index.clone() };
+        let mut s = scan::scanned_from(finding, cred, content_id, i, auth_index);
+        if !keep {
+            s.credential = None;
+        }
+        scanned.push(s);
+    }
+    scan::mark_duplicates(&mut scanned);
+    let mode = match &select.online {
+        Some(online) => {
+            let mut settings = online.clone();
+            if !download {
+                settings.engine.relay = Some(server.relay());
+                settings.probes.relay = true;
+                if !explicit_concurrency {
+                    settings.engine.concurrency = RELAY_CONCURRENCY;
+                    settings.engine.per_host = settings.engine.per_host.min(RELAY_CONCURRENCY);
+                }
+            }
+            let jobs: Vec<_> = scanned
+                .iter_mut()
+                .filter_map(|s| scan::plan_online(s, &settings, now))
+                .collect();
+            let outcomes = crate::probe::run(jobs, &settings.engine)?;
+            scan::apply_outcomes(&mut scanned, outcomes);
+            "online"
+        }
+        None => "offline",
+    };
+    let info = SourceInfo {
+        kind: "server",
+        repo: None,
+        rev: None,
+        commit: None,
+        tree: None,
+        dir: None,
+        url: Some(server.url().to_owned()),
+        auth_path: None,
+        pathspecs: Vec::new(),
+    };
+    let listing = Listing {
+        info,
+        candidates: Vec::new(),
+        origin: Origin::Dir {
+            root: std::path::PathBuf::new(),
+        },
+    };
+    Ok(Collected {
+        listing,
+        scanned,
+        mode,
+        now,
+    })
+}
+
+fn plain_finding(name: &str, provider: &str, v: Verdict) -> Finding {
+    let cred = {
+        let mut obj = serde_json::Map::new();
+        obj.insert("type".into(), provider.into());
+        Credential::from_json(&obj)
+    };
+    scan::credential_finding(name, None, &cred, v, None, false)
+}
+
+/// What server-mode prune did to each selected file.
+pub(crate) struct Applied {
+    /// Names done.
+    pub done: Vec<String>,
+    /// Names not done, with why.
+    pub failed: Vec<(String, String)>,
+    /// Where the backups went (delete mode).
+    pub backup: Option<std::path::PathBuf>,
+}
+
+/// Disables the named files, or (with `backup`) backs them up and deletes them.
+pub(crate) fn apply(
+    server: &Server,
+    names: &[String],
+    delete_into: Option<&Path>,
+    report_json: &str,
+) -> anyhow::Result<Applied> {
+    let mut out = Applied {
+        done: Vec::new(),
+        failed: Vec::new(),
+        backup: None,
+    };
+    let Some(dir) = delete_into else {
+        for n in names {
+            match server.set_disabled(n, true) {
+                Ok(()) => out.done.push(n.clone()),
+                Err(e) => out.failed.push((n.clone(), e.to_string())),
+            }
+        }
+        return Ok(out);
+    };
+    create_private_dir(dir)?;
+    let mut backed_up = Vec::new();
+    for n in names {
+        // Names were validated when listed: plain file names ending in .json.
+        match server.download(n) {
+            Ok(bytes) => {
+                write_private(&dir.join(n), &bytes)?;
+                backed_up.push(n.clone());
+            }
+            Err(e) => out
+                .failed
+                .push((n.clone(), format!("not deleted: backup failed: {e}"))),
+        }
+    }
+    write_private(&dir.join("credman-report.json"), report_json.as_bytes())?;
+    let deleted = server.delete(&backed_up)?;
+    out.done = deleted.deleted;
+    out.failed.extend(deleted.failed);
+    out.backup = Some(dir.to_owned());
+    Ok(out)
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .with_context(|| format!("cannot create the backup directory {}", dir.display()))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Re-enables files (`prune --server --enable NAME…`).
+pub(crate) fn enable(server: &Server, names: &[String], ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    for n in names {
+        if let Err(e) = server.set_disabled(n, false) {
+            failed.push(format!("{n}: {e}"));
+        }
+    }
+    let done = names.len() - failed.len();
+    crate::report::human::render_line(
+        &format!("Enabled {done} file(s) on {}.", server.url()),
+        ctx.out,
+    )?;
+    if !failed.is_empty() {
+        bail!(
+            "could not enable {} file(s): {}",
+            failed.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
+}
