@@ -10,3 +10,4 @@ mod hook;
 mod online;
 mod prune;
 mod scan;
+mod server;

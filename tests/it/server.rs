@@ -1,0 +1,1 @@
+//! Server mode against a mock CLIProxyAPI Management API that behaves as documented.
