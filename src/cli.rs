@@ -76,6 +76,11 @@ pub enum Command {
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Print the man page (roff) to stdout
+    ///
+    /// `git credman --help` opens `man git-credman`; install the page with
+    /// `git credman man > ~/.local/share/man/man1/git-credman.1`.
+    Man,
 }
 
 /// The `hook` subcommands.

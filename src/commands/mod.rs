@@ -38,5 +38,11 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
+        Command::Man => {
+            use clap::CommandFactory as _;
+            clap_mangen::Man::new(crate::cli::Cli::command().name("git-credman"))
+                .render(ctx.out)?;
+            Ok(Outcome::Clean)
+        }
     }
 }

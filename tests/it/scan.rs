@@ -608,3 +608,16 @@ fn help_explains_statuses_and_exit_codes() {
         assert!(r.stdout.contains(needle), "help lacks {needle}");
     }
 }
+
+#[test]
+fn man_page_renders() {
+    let t = TestRepo::bare_dir();
+    let r = run(t.credman_in(t.home()).arg("man"));
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH git-credman"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    assert!(r.stdout.contains("scan") && r.stdout.contains("prune"));
+}
