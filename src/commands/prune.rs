@@ -82,6 +82,30 @@ fn breaker(collected: &Collected, selected: &[usize], max: MaxDelete) -> Option<
     }
 }
 
+/// Reports and returns the breaker's refusal when it trips (and `--force` is not given).
+fn breaker_refusal(
+    collected: &Collected,
+    sel: &Selection,
+    settings: &PruneSettings,
+    args: &PruneArgs,
+    ctx: &mut Ctx<'_>,
+) -> anyhow::Result<Option<Outcome>> {
+    let Some(why) = breaker(collected, &sel.chosen, settings.max_delete).filter(|_| !args.force)
+    else {
+        return Ok(None);
+    };
+    let report = prune_report(
+        collected,
+        &sel.chosen,
+        sel.skipped.clone(),
+        &settings.statuses,
+        true,
+    );
+    let headline = format!("Refused by the mass-failure breaker: {why}. Nothing was changed.");
+    emit(&report, settings, &headline, args, ctx)?;
+    Ok(Some(Outcome::Breaker))
+}
+
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     if args.dir.is_some()
@@ -274,23 +298,8 @@ fn run_repo(
         (staged != s.content_id)
             .then(|| "staged change in the index (uncommitted change)".to_owned())
     });
-    if let Some(why) = breaker(&collected, &sel.chosen, settings.max_delete).filter(|_| !args.force)
-    {
-        let report = prune_report(
-            &collected,
-            &sel.chosen,
-            sel.skipped,
-            &settings.statuses,
-            true,
-        );
-        emit(
-            &report,
-            settings,
-            &format!("Refused by the mass-failure breaker: {why}. Nothing was changed."),
-            args,
-            ctx,
-        )?;
-        return Ok(Outcome::Breaker);
+    if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
+        return Ok(refused);
     }
     if sel.chosen.is_empty() {
         let report = prune_report(&collected, &[], sel.skipped, &settings.statuses, true);
@@ -606,23 +615,8 @@ fn run_server(
     let collected =
         super::server::collect(server, &settings.select, args.server.download, explicit)?;
     let sel = select_server(&collected, &settings.statuses, args.delete);
-    if let Some(why) = breaker(&collected, &sel.chosen, settings.max_delete).filter(|_| !args.force)
-    {
-        let report = prune_report(
-            &collected,
-            &sel.chosen,
-            sel.skipped,
-            &settings.statuses,
-            true,
-        );
-        emit(
-            &report,
-            settings,
-            &format!("Refused by the mass-failure breaker: {why}. Nothing was changed."),
-            args,
-            ctx,
-        )?;
-        return Ok(Outcome::Breaker);
+    if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
+        return Ok(refused);
     }
     let verb = if args.delete { "delete" } else { "disable" };
     if sel.chosen.is_empty() || args.dry_run {
@@ -746,23 +740,8 @@ fn run_dir(
         &ctx.cwd,
     )?;
     let sel = select(&collected, &settings.statuses, |_| None);
-    if let Some(why) = breaker(&collected, &sel.chosen, settings.max_delete).filter(|_| !args.force)
-    {
-        let report = prune_report(
-            &collected,
-            &sel.chosen,
-            sel.skipped,
-            &settings.statuses,
-            true,
-        );
-        emit(
-            &report,
-            settings,
-            &format!("Refused by the mass-failure breaker: {why}. Nothing was changed."),
-            args,
-            ctx,
-        )?;
-        return Ok(Outcome::Breaker);
+    if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
+        return Ok(refused);
     }
     if sel.chosen.is_empty() || args.dry_run {
         let n = sel.chosen.len();
@@ -900,7 +879,7 @@ fn resolve_existing_prefix(path: &Path) -> PathBuf {
     out
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]

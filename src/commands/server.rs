@@ -260,7 +260,7 @@ pub(crate) fn apply(
         }
         return Ok(out);
     };
-    create_private_dir(dir)?;
+    super::prune::create_private_dir(dir)?;
     let mut backed_up = Vec::new();
     for n in names {
         // Names were validated when listed: plain file names ending in .json.
@@ -280,18 +280,6 @@ pub(crate) fn apply(
     out.failed.extend(deleted.failed);
     out.backup = Some(dir.to_owned());
     Ok(out)
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        b.mode(0o700);
-    }
-    b.create(dir)
-        .with_context(|| format!("cannot create the backup directory {}", dir.display()))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
