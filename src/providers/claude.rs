@@ -3,14 +3,12 @@
 
 use serde_json::Value;
 
-use super::{Probe, ProbeRequest, ProbeResponse, Step, fallback, time_of, verdict};
+use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step, fallback, time_of, verdict};
 use crate::credential::Credential;
 use crate::status::Status;
 
 /// The usage endpoint.
 pub const USAGE_URL: &str = "https://api.anthropic.com/api/oauth/usage";
-
-struct Claude(ProbeRequest);
 
 /// Returns the claude probe, or `None` without an access token.
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
@@ -18,17 +16,7 @@ pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     let req = ProbeRequest::get_bearer(USAGE_URL, token)
         .header("anthropic-beta", "oauth-2025-04-20")
         .header("user-agent", "git-credman");
-    Some(Box::new(Claude(req)))
-}
-
-impl Probe for Claude {
-    fn start(&mut self) -> ProbeRequest {
-        self.0.clone()
-    }
-
-    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
-        classify(resp)
-    }
+    Some(OneShot::boxed(req, classify))
 }
 
 fn is_org_ban(resp: &ProbeResponse) -> bool {

@@ -27,37 +27,30 @@ pub const GEMINI_CLIENT_ID: &str =
 /// Google's userinfo endpoint (bearer token in a header; used when relaying through CPA).
 pub const USERINFO_URL: &str = "https://www.googleapis.com/oauth2/v3/userinfo";
 
-struct UserInfo(ProbeRequest);
-
 /// Returns the probe used through CPA's `api-call`: userinfo with `Authorization: Bearer
 /// $TOKEN$`. CPA refreshes antigravity tokens itself before relaying.
 pub fn relayed(cred: &Credential) -> Option<Box<dyn Probe>> {
     let token = cred.access_token.as_ref()?;
-    Some(Box::new(UserInfo(ProbeRequest::get_bearer(
-        USERINFO_URL,
-        token,
-    ))))
+    Some(super::OneShot::boxed(
+        ProbeRequest::get_bearer(USERINFO_URL, token),
+        classify_userinfo,
+    ))
 }
 
-impl Probe for UserInfo {
-    fn start(&mut self) -> ProbeRequest {
-        self.0.clone()
-    }
-
-    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
-        match resp.status {
-            200 if resp.json().is_some() => Step::Done(verdict(
-                Status::Active,
-                200,
-                "userinfo accepted the access token",
-            )),
-            401 if !resp.is_html() => Step::Done(verdict(
-                Status::Unauthorized,
-                401,
-                "Google rejected the access token (HTTP 401)",
-            )),
-            _ => fallback(resp),
-        }
+/// Classifies a userinfo answer: 200 → active, 401 → unauthorized.
+fn classify_userinfo(resp: &ProbeResponse) -> Step {
+    match resp.status {
+        200 if resp.json().is_some() => Step::Done(verdict(
+            Status::Active,
+            200,
+            "userinfo accepted the access token",
+        )),
+        401 if !resp.is_html() => Step::Done(verdict(
+            Status::Unauthorized,
+            401,
+            "Google rejected the access token (HTTP 401)",
+        )),
+        _ => fallback(resp),
     }
 }
 

@@ -1,30 +1,17 @@
 //! Kimi Code: `GET https://api.kimi.com/coding/v1/usages` with the bearer token.
 
-use super::{Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
+use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
 use crate::credential::Credential;
 use crate::status::Status;
 
 /// The usage endpoint.
 pub const USAGE_URL: &str = "https://api.kimi.com/coding/v1/usages";
 
-struct Kimi(ProbeRequest);
-
 /// Returns the kimi probe, or `None` without an access token.
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     let token = cred.access_token.as_ref()?;
-    Some(Box::new(Kimi(
-        ProbeRequest::get_bearer(USAGE_URL, token).header("user-agent", "git-credman"),
-    )))
-}
-
-impl Probe for Kimi {
-    fn start(&mut self) -> ProbeRequest {
-        self.0.clone()
-    }
-
-    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
-        classify(resp)
-    }
+    let request = ProbeRequest::get_bearer(USAGE_URL, token).header("user-agent", "git-credman");
+    Some(OneShot::boxed(request, classify))
 }
 
 /// Classifies a kimi usage answer.

@@ -129,6 +129,29 @@ pub trait Probe: Send {
     fn on_response(&mut self, response: &ProbeResponse) -> Step;
 }
 
+/// A probe of one request (retried as needed) and one classifier: most providers need no more.
+pub struct OneShot {
+    request: ProbeRequest,
+    classify: fn(&ProbeResponse) -> Step,
+}
+
+impl OneShot {
+    /// Boxes a one-request probe.
+    pub fn boxed(request: ProbeRequest, classify: fn(&ProbeResponse) -> Step) -> Box<dyn Probe> {
+        Box::new(Self { request, classify })
+    }
+}
+
+impl Probe for OneShot {
+    fn start(&mut self) -> ProbeRequest {
+        self.request.clone()
+    }
+
+    fn on_response(&mut self, response: &ProbeResponse) -> Step {
+        (self.classify)(response)
+    }
+}
+
 /// Which codex probe to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum CodexProbe {

@@ -1,14 +1,12 @@
 //! xAI (Grok CLI OAuth): `GET https://cli-chat-proxy.grok.com/v1/billing?format=credits` with the
 //! bearer token and `x-xai-token-auth: xai-grok-cli` (the CLI's own billing call; no model use).
 
-use super::{Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
+use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
 use crate::credential::Credential;
 use crate::status::Status;
 
 /// The billing endpoint.
 pub const BILLING_URL: &str = "https://cli-chat-proxy.grok.com/v1/billing?format=credits";
-
-struct Xai(ProbeRequest);
 
 /// Returns the xai probe, or `None` without an access token.
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
@@ -16,17 +14,7 @@ pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     let req = ProbeRequest::get_bearer(BILLING_URL, token)
         .header("x-xai-token-auth", "xai-grok-cli")
         .header("user-agent", "git-credman");
-    Some(Box::new(Xai(req)))
-}
-
-impl Probe for Xai {
-    fn start(&mut self) -> ProbeRequest {
-        self.0.clone()
-    }
-
-    fn on_response(&mut self, resp: &ProbeResponse) -> Step {
-        classify(resp)
-    }
+    Some(OneShot::boxed(req, classify))
 }
 
 /// Classifies an xai billing answer.
