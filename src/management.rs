@@ -141,18 +141,15 @@ impl Server {
     #[allow(clippy::disallowed_methods)]
     pub fn new(base: &str, key: Secret, timeout: Duration) -> Result<Self, Error> {
         let base = base.trim().trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::Setup(format!(
-                "--server must be an http(s) URL, not {base:?}"
-            )));
-        }
-        if base
-            .split("://")
-            .nth(1)
-            .is_some_and(|rest| rest.contains('@'))
-        {
+        // Never echo the value: it may hold userinfo (a password or the key itself).
+        if base.contains('@') {
             return Err(Error::Setup(
-                "put the management key in GIT_CREDMAN_MANAGEMENT_KEY, not in the URL".into(),
+                "--server must not contain credentials; put the management key in GIT_CREDMAN_MANAGEMENT_KEY".into(),
+            ));
+        }
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::Setup(
+                "--server must be an http(s) URL such as http://127.0.0.1:8317".into(),
             ));
         }
         let client = reqwest::Client::builder()

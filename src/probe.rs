@@ -31,6 +31,9 @@ pub enum Error {
     /// The async runtime could not start.
     #[error("cannot start the network runtime")]
     Runtime(#[source] std::io::Error),
+    /// The server refused the management key while relaying; the run stopped at once.
+    #[error("{0}; stopped at once because CPA bans an IP for 30 minutes after 5 failed keys")]
+    KeyRefused(String),
 }
 
 /// How to probe.
@@ -137,7 +140,22 @@ struct Shared {
     hosts: Mutex<HashMap<String, Arc<HostLimit>>>,
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     progress: Option<indicatif::ProgressBar>,
+    /// Set when the server refused the management key mid-run: every further request would
+    /// count toward CPA's IP ban, so nothing more is sent.
+    abort: Mutex<Option<String>>,
 }
+
+impl Shared {
+    fn aborted(&self) -> Option<String> {
+        self.abort
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Marks a relay error that must stop the whole run (the key was refused).
+const KEY_REFUSED: &str = "the server refused the management key during the checks";
 
 impl Shared {
     fn host(&self, origin: &str) -> Arc<HostLimit> {
@@ -217,13 +235,17 @@ pub fn run_stream(
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    Ok(rt.block_on(run_async(jobs, cfg.clone())))
+    let (outcomes, aborted) = rt.block_on(run_async(jobs, cfg.clone()));
+    match aborted {
+        Some(reason) => Err(Error::KeyRefused(reason)),
+        None => Ok(outcomes),
+    }
 }
 
 async fn run_async(
     mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job>,
     cfg: Config,
-) -> Vec<Outcome> {
+) -> (Vec<Outcome>, Option<String>) {
     let progress = cfg.progress.then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(0),
@@ -243,6 +265,7 @@ async fn run_async(
         clients: Mutex::new(HashMap::new()),
         progress,
         cfg,
+        abort: Mutex::new(None),
     });
     // Spawn at most `concurrency` checks at a time: futures are large, and 10,000 of them
     // parked on a semaphore cost memory and page faults for nothing.
@@ -271,7 +294,8 @@ async fn run_async(
     if let Some(bar) = &shared.progress {
         bar.finish_and_clear();
     }
-    out
+    let aborted = shared.aborted();
+    (out, aborted)
 }
 
 fn collect_outcome(res: Result<Outcome, tokio::task::JoinError>, out: &mut Vec<Outcome>) {
@@ -292,6 +316,15 @@ fn spawn_check(
 ) {
     if let Some(bar) = &shared.progress {
         bar.inc_length(1);
+    }
+    if let Some(reason) = shared.aborted() {
+        out.push(Outcome {
+            index: job.index,
+            verdict: Verdict::new(Status::CheckError, format!("not checked: {reason}")),
+            checked_at: Utc::now(),
+            elapsed_ms: 0,
+        });
+        return;
     }
     if deadline.is_some_and(|at| tokio::time::Instant::now() >= at) {
         out.push(Outcome {
@@ -344,6 +377,9 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
     let mut req = probe.start();
     let mut attempt: u32 = 0;
     loop {
+        if let Some(reason) = sh.aborted() {
+            return Verdict::new(Status::CheckError, format!("not checked: {reason}"));
+        }
         let origin = endpoint::split_origin(&req.url)
             .map(|(o, _)| o)
             .unwrap_or_default();
@@ -382,6 +418,14 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                     }
                     Step::Retry(v) => (v, resp.retry_after),
                 }
+            }
+            Err(reason) if reason.starts_with(KEY_REFUSED) => {
+                let mut abort = sh
+                    .abort
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                abort.get_or_insert_with(|| reason.clone());
+                return Verdict::new(Status::CheckError, reason);
             }
             Err(reason) => (Verdict::new(Status::CheckError, reason), None),
         };
@@ -590,6 +634,14 @@ async fn send_relayed(
             })
         }
         502 => Err("the server could not reach the provider (api-call 502)".into()),
+        401 | 403 => {
+            let msg = envelope
+                .get("error")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("no message");
+            let msg: String = msg.chars().filter(|c| !c.is_control()).take(120).collect();
+            Err(format!("{KEY_REFUSED} (HTTP {status}: {msg})"))
+        }
         _ => {
             let msg = envelope
                 .get("error")

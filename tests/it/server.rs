@@ -1,1 +1,1570 @@
 //! Server mode against a mock CLIProxyAPI Management API that behaves as documented.
+//!
+//! [`Cpa`] is a small HTTP/1.1 server (keep-alive, Content-Length bodies) on its own runtime in a
+//! background thread. It checks the management key like CPA (401, then a 403 ban after 5
+//! failures), serves the file store, and relays `api-call` to the mock providers (wiremock),
+//! substituting `$TOKEN$` with the file's real token the way CPA does.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::*;
+
+/// Failed keys after which CPA bans the client IP.
+const BAN_AFTER: u32 = 5;
+const BAN_MESSAGE: &str = "IP banned due to too many failed attempts. Try again in 29m59s";
+
+/// One request the mock received.
+#[derive(Clone, Debug)]
+struct Req {
+    method: String,
+    path: String,
+    /// Percent-decoded query pairs.
+    query: Vec<(String, String)>,
+    body: String,
+}
+
+impl Req {
+    fn query(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One auth file in the store.
+struct Stored {
+    bytes: Vec<u8>,
+    auth_index: Value,
+    disabled: bool,
+}
+
+#[derive(Default)]
+struct State {
+    key: String,
+    files: BTreeMap<String, Stored>,
+    /// Raw entries appended to the listing (e.g. a malicious name).
+    injected: Vec<Value>,
+    failures: u32,
+    /// Management API disabled: every route answers a bare 404.
+    api_disabled: bool,
+    /// No batch delete: a DELETE with a JSON array deletes the first name only.
+    old_server: bool,
+    /// Names whose deletion fails.
+    fail_delete: HashSet<String>,
+    requests: Vec<Req>,
+    /// Every `api-call` request body.
+    api_calls: Vec<Value>,
+    /// Relayed requests in flight now, and at most.
+    in_flight: usize,
+    max_in_flight: usize,
+    /// A new key that takes effect once the listing was served (the key is rotated mid-run).
+    rotate_key_after_listing: Option<String>,
+}
+
+/// The mock CPA.
+struct Cpa {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Cpa {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum Step {
+    Done(u16, &'static str, Vec<u8>),
+    Relay {
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        data: Option<String>,
+    },
+}
+
+fn json_answer(status: u16, v: &Value) -> Step {
+    Step::Done(status, "application/json", v.to_string().into_bytes())
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len()
+                && b[i + 1].is_ascii_hexdigit()
+                && b[i + 2].is_ascii_hexdigit() =>
+            {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn index_str(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn listing_entry(name: &str, f: &Stored) -> Value {
+    let v: Value = serde_json::from_slice(&f.bytes).unwrap_or(Value::Null);
+    json!({
+        "name": name,
+        "auth_index": f.auth_index,
+        "type": v["type"],
+        "provider": v["type"],
+        "email": v["email"],
+        "status": if f.disabled { "disabled" } else { "active" },
+        "status_message": "",
+        "disabled": f.disabled,
+        "unavailable": false,
+        "id_token": {"chatgpt_account_id": v["account_id"], "plan_type": v["plan_type"]},
+    })
+}
+
+/// Everything under the key middleware, with the state locked (no await).
+fn route(s: &mut State, req: &Req) -> Step {
+    let names_of = |body: &str| -> Vec<String> { serde_json::from_str(body).unwrap_or_default() };
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/v0/management/auth-files") => {
+            let mut files: Vec<Value> = s.files.iter().map(|(n, f)| listing_entry(n, f)).collect();
+            files.extend(s.injected.iter().cloned());
+            if req.query("name").is_none()
+                && let Some(k) = s.rotate_key_after_listing.take()
+            {
+                s.key = k;
+            }
+            json_answer(200, &json!({ "files": files }))
+        }
+        ("GET", "/v0/management/auth-files/download") => {
+            match req.query("name").and_then(|n| s.files.get(n)) {
+                Some(f) => Step::Done(200, "application/json", f.bytes.clone()),
+                None => json_answer(404, &json!({"error": "file not found"})),
+            }
+        }
+        ("PATCH", "/v0/management/auth-files/status") => {
+            let v: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+            let (Some(name), Some(disabled)) = (v["name"].as_str(), v["disabled"].as_bool()) else {
+                return json_answer(400, &json!({"error": "invalid body"}));
+            };
+            match s.files.get_mut(name) {
+                Some(f) => {
+                    f.disabled = disabled;
+                    json_answer(200, &json!({"status": "ok", "disabled": disabled}))
+                }
+                None => json_answer(404, &json!({"error": "auth file not found"})),
+            }
+        }
+        ("DELETE", "/v0/management/auth-files") => {
+            if let Some(name) = req.query("name") {
+                return match s.files.remove(name) {
+                    Some(_) => json_answer(200, &json!({"status": "ok"})),
+                    None => json_answer(404, &json!({"error": "file not found"})),
+                };
+            }
+            let names = names_of(&req.body);
+            if s.old_server {
+                if let Some(first) = names.first() {
+                    s.files.remove(first);
+                }
+                return json_answer(200, &json!({"status": "ok"}));
+            }
+            let (mut deleted, mut failed) = (Vec::new(), Vec::new());
+            for n in names {
+                if s.fail_delete.contains(&n) {
+                    failed.push(json!({"name": n, "error": "permission denied"}));
+                } else if s.files.remove(&n).is_some() {
+                    deleted.push(n);
+                } else {
+                    failed.push(json!({"name": n, "error": "file not found"}));
+                }
+            }
+            if failed.is_empty() {
+                json_answer(
+                    200,
+                    &json!({"status": "ok", "deleted": deleted.len(), "files": deleted}),
+                )
+            } else {
+                json_answer(
+                    207,
+                    &json!({"status": "partial", "deleted": deleted.len(), "files": deleted,
+                        "failed": failed}),
+                )
+            }
+        }
+        ("POST", "/v0/management/api-call") => {
+            let v: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+            s.api_calls.push(v.clone());
+            let wanted = index_str(&v["auth_index"]);
+            // An unknown auth_index: CPA v7 sends the literal `$TOKEN$`.
+            let token = s
+                .files
+                .values()
+                .find(|f| index_str(&f.auth_index).is_some() && index_str(&f.auth_index) == wanted)
+                .and_then(|f| serde_json::from_slice::<Value>(&f.bytes).ok())
+                .and_then(|c| c["access_token"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "$TOKEN$".to_owned());
+            let headers = v["header"]
+                .as_object()
+                .map(|h| {
+                    h.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str().unwrap_or("").replace("$TOKEN$", &token),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Step::Relay {
+                method: v["method"].as_str().unwrap_or("GET").to_owned(),
+                url: v["url"].as_str().unwrap_or("").to_owned(),
+                headers,
+                data: v["data"].as_str().map(str::to_owned),
+            }
+        }
+        _ => json_answer(404, &json!({"error": "not found"})),
+    }
+}
+
+async fn handle(
+    state: &Mutex<State>,
+    client: &reqwest::Client,
+    req: Req,
+    auth: Option<String>,
+) -> (u16, &'static str, Vec<u8>) {
+    let step = {
+        let mut s = state.lock().unwrap();
+        s.requests.push(req.clone());
+        if s.api_disabled || !req.path.starts_with("/v0/management/") {
+            return (404, "text/plain", b"404 page not found".to_vec());
+        }
+        if s.failures >= BAN_AFTER {
+            json_answer(403, &json!({ "error": BAN_MESSAGE }))
+        } else if auth.as_deref() != Some(format!("Bearer {}", s.key).as_str()) {
+            s.failures += 1;
+            json_answer(401, &json!({"error": "invalid management key"}))
+        } else {
+            route(&mut s, &req)
+        }
+    };
+    match step {
+        Step::Done(status, ct, body) => (status, ct, body),
+        Step::Relay {
+            method,
+            url,
+            headers,
+            data,
+        } => {
+            let mut rb = client.request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET),
+                &url,
+            );
+            for (k, v) in &headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            if let Some(d) = data {
+                rb = rb.body(d);
+            }
+            {
+                let mut s = state.lock().unwrap();
+                s.in_flight += 1;
+                s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            }
+            let sent = rb.send().await;
+            state.lock().unwrap().in_flight -= 1;
+            match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let mut hmap = serde_json::Map::new();
+                    for (k, v) in resp.headers() {
+                        let e = hmap
+                            .entry(canonical(k.as_str()))
+                            .or_insert_with(|| Value::Array(Vec::new()));
+                        if let Value::Array(a) = e {
+                            a.push(Value::from(v.to_str().unwrap_or("")));
+                        }
+                    }
+                    let body = resp.text().await.unwrap_or_default();
+                    (
+                        200,
+                        "application/json",
+                        json!({"status_code": status, "header": hmap, "body": body})
+                            .to_string()
+                            .into_bytes(),
+                    )
+                }
+                Err(_) => (
+                    502,
+                    "application/json",
+                    json!({"error": "request failed"}).to_string().into_bytes(),
+                ),
+            }
+        }
+    }
+}
+
+/// `content-type` → `Content-Type`, like Go's header map.
+fn canonical(name: &str) -> String {
+    name.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        207 => "Multi-Status",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        502 => "Bad Gateway",
+        _ => "Status",
+    }
+}
+
+async fn connection(
+    mut sock: tokio::net::TcpStream,
+    state: Arc<Mutex<State>>,
+    client: reqwest::Client,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let head_end = loop {
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut request_line = lines.next().unwrap_or("").split(' ');
+        let method = request_line.next().unwrap_or("").to_owned();
+        let target = request_line.next().unwrap_or("").to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let len: usize = get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            match sock.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned();
+        buf.drain(..head_end + len);
+        let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
+        let query = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (pct_decode(k), pct_decode(v))
+            })
+            .collect();
+        let req = Req {
+            method,
+            path: pct_decode(path),
+            query,
+            body,
+        };
+        let close = get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let (status, ct, body) = handle(&state, &client, req, get("authorization")).await;
+        let head = format!(
+            "HTTP/1.1 {status} {}\r\ncontent-type: {ct}\r\ncontent-length: {}\r\n\r\n",
+            reason_phrase(status),
+            body.len()
+        );
+        if sock.write_all(head.as_bytes()).await.is_err() || sock.write_all(&body).await.is_err() {
+            return;
+        }
+        if close {
+            return;
+        }
+    }
+}
+
+impl Cpa {
+    fn start(key: &str) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            key: key.to_owned(),
+            ..State::default()
+        }));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let st = Arc::clone(&state);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                #[allow(clippy::disallowed_methods)]
+                let client = reqwest::Client::builder()
+                    .no_proxy()
+                    .timeout(std::time::Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                let serve = async {
+                    loop {
+                        let Ok((sock, _)) = listener.accept().await else {
+                            break;
+                        };
+                        tokio::spawn(connection(sock, Arc::clone(&st), client.clone()));
+                    }
+                };
+                tokio::select! {
+                    () = serve => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    /// Stores a credential; returns its exact bytes.
+    fn put(&self, name: &str, auth_index: Value, cred: &Value) -> Vec<u8> {
+        let bytes = serde_json::to_vec_pretty(cred).unwrap();
+        let disabled = cred["disabled"].as_bool().unwrap_or(false);
+        self.with(|s| {
+            s.files.insert(
+                name.to_owned(),
+                Stored {
+                    bytes: bytes.clone(),
+                    auth_index,
+                    disabled,
+                },
+            )
+        });
+        bytes
+    }
+
+    fn requests(&self) -> Vec<Req> {
+        self.with(|s| s.requests.clone())
+    }
+
+    fn requests_to(&self, method: &str, path: &str) -> Vec<Req> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.path == path)
+            .collect()
+    }
+
+    fn api_calls(&self) -> Vec<Value> {
+        self.with(|s| s.api_calls.clone())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.with(|s| s.files.contains_key(name))
+    }
+
+    fn is_disabled(&self, name: &str) -> bool {
+        self.with(|s| s.files[name].disabled)
+    }
+}
+
+const FILES: &str = "/v0/management/auth-files";
+const STATUS: &str = "/v0/management/auth-files/status";
+const DOWNLOAD: &str = "/v0/management/auth-files/download";
+
+/// A management key built at run time.
+fn mgmt_key() -> String {
+    format!("mk-{}", noise("management-key", 48))
+}
+
+/// `--endpoint` arguments for every provider origin, Google's userinfo included.
+fn endpoints(base: &str) -> Vec<String> {
+    let mut v = endpoint_args(base);
+    v.push("--endpoint".into());
+    v.push(format!("https://www.googleapis.com={base}"));
+    v
+}
+
+/// Runs git-credman in the temp home (no repository) with the management key in the env.
+fn credman(t: &TestRepo, key: Option<&str>, args: &[&str], extra: &[String]) -> Run {
+    let mut cmd = t.credman_in(t.home());
+    if let Some(k) = key {
+        cmd.env("GIT_CREDMAN_MANAGEMENT_KEY", k);
+    }
+    cmd.args(args).args(extra);
+    run(&mut cmd)
+}
+
+fn bearer(tok: &str) -> String {
+    format!("Bearer {tok}")
+}
+
+fn access_of(v: &Value) -> String {
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+fn json_resp(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+const USAGE_OK: &str =
+    r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false}}"#;
+
+/// Mounts the codex usage answer for one token, expecting `expect` requests.
+async fn codex_answers(server: &MockServer, cred: &Value, status: u16, expect: u64) {
+    let body = if status == 200 {
+        serde_json::from_str(USAGE_OK).unwrap()
+    } else {
+        json!({"error":{"message":"Your authentication token has been invalidated.",
+            "code":"token_invalidated"}})
+    };
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .and(header("authorization", bearer(&access_of(cred)).as_str()))
+        .respond_with(json_resp(status, body))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+fn codex_named(name: &str) -> Value {
+    codex_live(
+        &format!("{name}@example.com"),
+        &format!("acct-{name}"),
+        "plus",
+    )
+}
+
+/// Every file below `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p.strip_prefix(dir).unwrap().to_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(unix)]
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn skipped_reason(report: &Value, name: &str) -> String {
+    report["prune"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"] == name)
+        .unwrap_or_else(|| panic!("{name} not skipped in {report:#}"))["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_relays_checks_through_api_call_with_token_placeholder() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+
+    let ok = codex_named("ok");
+    let dead = codex_named("dead");
+    let claude = json!({"type":"claude","email":"c@example.com","access_token": claude_access(),
+        "refresh_token": claude_refresh(), "expired": rfc_in(7200)});
+    let google = json!({"type":"antigravity","email":"g@example.com",
+        "access_token": google_access(), "expired": rfc_in(1800)});
+    cpa.put("codex-ok@example.com-plus.json", json!("a1"), &ok);
+    // Old servers list auth_index as an integer.
+    cpa.put("codex-dead@example.com-plus.json", json!(2), &dead);
+    cpa.put("claude-c@example.com.json", json!("c3"), &claude);
+    cpa.put("antigravity-g@example.com.json", json!("g4"), &google);
+
+    // The providers only answer the REAL tokens: CPA substituted them, not git-credman.
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .and(header("authorization", bearer(&access_of(&ok)).as_str()))
+        .and(header("chatgpt-account-id", "acct-ok"))
+        .respond_with(json_resp(200, serde_json::from_str(USAGE_OK).unwrap()))
+        .expect(1)
+        .mount(&providers)
+        .await;
+    codex_answers(&providers, &dead, 401, 1).await;
+    Mock::given(method("GET"))
+        .and(path("/api/oauth/usage"))
+        .and(header(
+            "authorization",
+            bearer(&access_of(&claude)).as_str(),
+        ))
+        .and(header("anthropic-beta", "oauth-2025-04-20"))
+        .respond_with(json_resp(
+            401,
+            json!({"type":"error","error":{"type":"authentication_error"}}),
+        ))
+        .expect(1)
+        .mount(&providers)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/oauth2/v3/userinfo"))
+        .and(header(
+            "authorization",
+            bearer(&access_of(&google)).as_str(),
+        ))
+        .respond_with(json_resp(200, json!({"sub":"1","email":"g@example.com"})))
+        .expect(1)
+        .mount(&providers)
+        .await;
+
+    let r = credman(
+        &t,
+        Some(&key),
+        &["scan", "--server", &cpa.url(), "--format", "json"],
+        &endpoints(&providers.uri()),
+    );
+    assert_eq!(r.code, 1, "invalidated/unauthorized fail: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["mode"], "online");
+    assert_eq!(report["source"]["kind"], "server");
+    assert_eq!(report["source"]["url"], cpa.url());
+    let want = [
+        ("codex-ok@example.com-plus.json", "active", "a1", 200),
+        ("codex-dead@example.com-plus.json", "invalidated", "2", 401),
+        ("claude-c@example.com.json", "unauthorized", "c3", 401),
+        ("antigravity-g@example.com.json", "active", "g4", 200),
+    ];
+    assert_eq!(report["results"].as_array().unwrap().len(), want.len());
+    for (name, status, index, http) in want {
+        let res = result(&report, name);
+        assert_eq!(res["status"], status, "{name}: {res}");
+        assert_eq!(res["http_status"], http, "{name}");
+        assert_eq!(res["server"]["auth_index"], index, "{name}");
+        assert_eq!(res["server"]["status"], "active", "{name}");
+        // Every stand-in holds `$TOKEN$`: that is not a shared token.
+        assert_eq!(res["duplicates"], json!([]), "{name}");
+    }
+
+    // git-credman sent `$TOKEN$`, never a real token, and CPA did the substitution.
+    let calls = cpa.api_calls();
+    assert_eq!(calls.len(), 4);
+    let mut indices: Vec<String> = calls
+        .iter()
+        .map(|c| c["auth_index"].as_str().unwrap().to_owned())
+        .collect();
+    indices.sort();
+    assert_eq!(indices, ["2", "a1", "c3", "g4"]);
+    for c in &calls {
+        assert_eq!(c["method"], "GET");
+        assert!(
+            c["url"].as_str().unwrap().starts_with(&providers.uri()),
+            "{c}"
+        );
+        assert_eq!(c["header"]["authorization"], "Bearer $TOKEN$", "{c}");
+    }
+    let everything: String = cpa
+        .requests()
+        .iter()
+        .map(|r| format!("{} {:?} {}", r.path, r.query, r.body))
+        .collect();
+    for cred in [&ok, &dead, &claude, &google] {
+        for secret in secrets_of(cred) {
+            assert!(!everything.contains(&secret), "a token reached the server");
+            assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relay_unknown_index_and_unreachable_provider() {
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let providers = MockServer::start().await;
+    // A listed auth_index api-call does not know (CPA reloaded in between): CPA v7 relays the
+    // literal `$TOKEN$`, which the provider refuses.
+    cpa.with(|s| {
+        s.injected.push(
+            json!({"name":"codex-stale.json","type":"codex","auth_index":"gone",
+            "id_token":{"chatgpt_account_id":"acct-stale"}}),
+        );
+    });
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .and(header("authorization", "Bearer $TOKEN$"))
+        .and(header("chatgpt-account-id", "acct-stale"))
+        .respond_with(json_resp(401, json!({"error":{"code":"invalid_api_key"}})))
+        .expect(1)
+        .mount(&providers)
+        .await;
+    let url = cpa.url();
+    let args = |base: &str| {
+        vec![
+            "--endpoint".to_owned(),
+            format!("https://chatgpt.com={base}"),
+            "--retries".to_owned(),
+            "0".to_owned(),
+        ]
+    };
+    let r = credman(
+        &t,
+        Some(&key),
+        &["scan", "--server", &url, "--format", "json"],
+        &args(&providers.uri()),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        result(&r.json(), "codex-stale.json")["status"],
+        "unauthorized"
+    );
+
+    // The server cannot reach the provider (api-call answers 502): a check_error.
+    cpa.with(|s| s.injected.clear());
+    cpa.put("codex-lost.json", json!("7"), &codex_named("lost"));
+    let dead = format!("http://127.0.0.1:{}", dead_port());
+    let r = credman(
+        &t,
+        Some(&key),
+        &["scan", "--server", &url, "--format", "json"],
+        &args(&dead),
+    );
+    assert_eq!(
+        r.code, 0,
+        "check_error is not in the fail set: {}",
+        r.stderr
+    );
+    let res = result(&r.json(), "codex-lost.json").clone();
+    assert_eq!(res["status"], "check_error", "{res}");
+    assert!(
+        res["reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not reach the provider"),
+        "{res}"
+    );
+}
+
+#[test]
+fn wrong_key_stops_after_one_request_and_ban_is_reported() {
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    cpa.put("codex-a.json", json!("1"), &codex_named("a"));
+
+    let wrong = format!("{key}-wrong");
+    let r = credman(&t, Some(&wrong), &["scan", "--server", &cpa.url()], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("refused the management key"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("HTTP 401"), "{}", r.stderr);
+    assert!(r.stderr.contains("invalid management key"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stopped after one try") && r.stderr.contains("5 failed"),
+        "the ban policy is explained: {}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(&wrong) && !r.stdout.contains(&wrong));
+    assert_eq!(
+        cpa.requests().len(),
+        1,
+        "exactly one request with a wrong key"
+    );
+    assert_eq!(cpa.with(|s| s.failures), 1);
+
+    // prune refuses the same way, before anything else.
+    let r = credman(
+        &t,
+        Some(&wrong),
+        &["prune", "--server", &cpa.url(), "--delete"],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(cpa.requests().len(), 2);
+
+    // A server that already banned this IP: CPA's own message is shown, one request only.
+    cpa.with(|s| s.failures = BAN_AFTER);
+    let r = credman(&t, Some(&key), &["scan", "--server", &cpa.url()], &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("HTTP 403"), "{}", r.stderr);
+    assert!(r.stderr.contains(BAN_MESSAGE), "{}", r.stderr);
+    assert_eq!(cpa.requests().len(), 3);
+}
+
+#[test]
+fn disabled_management_api_is_explained() {
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    cpa.with(|s| s.api_disabled = true);
+    let url = cpa.url();
+    for args in [
+        vec!["scan", "--server", &url],
+        vec!["prune", "--server", &url],
+        vec!["prune", "--server", &url, "--enable", "codex-a.json"],
+    ] {
+        let before = cpa.requests().len();
+        let r = credman(&t, Some(&key), &args, &[]);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("disabled"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("remote-management.secret-key"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(cpa.requests().len(), before + 1, "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_checks_files_directly() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let live = codex_named("live");
+    let expired = codex_dead("old@example.com", "acct-old");
+    let live_bytes = cpa.put("codex-live@example.com.json", json!("1"), &live);
+    cpa.put("codex-old@example.com.json", json!("2"), &expired);
+    cpa.with(|s| {
+        s.files.insert(
+            "broken.json".into(),
+            Stored {
+                bytes: b"{not json".to_vec(),
+                auth_index: json!("3"),
+                disabled: false,
+            },
+        );
+    });
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .and(header("authorization", bearer(&access_of(&live)).as_str()))
+        .and(header("chatgpt-account-id", "acct-live"))
+        .respond_with(json_resp(200, serde_json::from_str(USAGE_OK).unwrap()))
+        .expect(1)
+        .mount(&providers)
+        .await;
+
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "scan",
+            "--server",
+            &cpa.url(),
+            "--download",
+            "--format",
+            "json",
+        ],
+        &endpoints(&providers.uri()),
+    );
+    assert_eq!(r.code, 1, "expired_by_time fails: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["source"]["kind"], "server");
+    let res = result(&report, "codex-live@example.com.json");
+    assert_eq!(res["status"], "active", "{res}");
+    assert!(
+        res["fingerprint"].is_string(),
+        "downloaded files are fingerprinted"
+    );
+    assert_eq!(res["has_refresh_token"], true);
+    assert_eq!(res["server"]["auth_index"], "1");
+    let old = result(&report, "codex-old@example.com.json");
+    assert_eq!(old["status"], "expired_by_time", "{old}");
+    assert_eq!(old["http_status"], Value::Null);
+    assert_eq!(result(&report, "broken.json")["status"], "invalid_file");
+
+    // One provider request (the live file), nothing relayed, each file downloaded once.
+    assert_eq!(providers.received_requests().await.unwrap().len(), 1);
+    assert!(cpa.api_calls().is_empty());
+    let mut downloaded: Vec<String> = cpa
+        .requests_to("GET", DOWNLOAD)
+        .iter()
+        .map(|r| r.query("name").unwrap().to_owned())
+        .collect();
+    downloaded.sort();
+    assert_eq!(
+        downloaded,
+        [
+            "broken.json",
+            "codex-live@example.com.json",
+            "codex-old@example.com.json"
+        ]
+    );
+    assert_eq!(
+        cpa.with(|s| s.files["codex-live@example.com.json"].bytes.clone()),
+        live_bytes
+    );
+    for secret in secrets_of(&live).iter().chain(&secrets_of(&expired)) {
+        assert!(!r.stdout.contains(secret.as_str()) && !r.stderr.contains(secret.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_disables_dead_files_and_enable_undoes_it() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let alive = codex_named("alive");
+    let dead = codex_named("dead");
+    let mut off = codex_named("off");
+    off["disabled"] = json!(true);
+    cpa.put("codex-alive@example.com.json", json!("1"), &alive);
+    cpa.put("codex-dead@example.com.json", json!("2"), &dead);
+    cpa.put("codex-off@example.com.json", json!("3"), &off);
+    assert!(cpa.is_disabled("codex-off@example.com.json"));
+    // Three runs check every file: dry run, real run, second run.
+    codex_answers(&providers, &alive, 200, 3).await;
+    codex_answers(&providers, &dead, 401, 3).await;
+    codex_answers(&providers, &off, 401, 3).await;
+    let url = cpa.url();
+    let eps = endpoints(&providers.uri());
+
+    let r = credman(
+        &t,
+        Some(&key),
+        &["prune", "--server", &url, "--dry-run", "--format", "json"],
+        &eps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["prune"]["dry_run"], true);
+    assert_eq!(report["prune"]["removed"], 0);
+    assert_eq!(paths(&report), ["codex-dead@example.com.json"]);
+    assert_eq!(
+        skipped_reason(&report, "codex-off@example.com.json"),
+        "already disabled"
+    );
+    assert!(
+        cpa.requests_to("PATCH", STATUS).is_empty(),
+        "dry run changes nothing"
+    );
+    assert!(!cpa.is_disabled("codex-dead@example.com.json"));
+
+    let r = credman(
+        &t,
+        Some(&key),
+        &["prune", "--server", &url, "--format", "json"],
+        &eps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["prune"]["removed"], 1);
+    assert_eq!(paths(&report), ["codex-dead@example.com.json"]);
+    let patches = cpa.requests_to("PATCH", STATUS);
+    assert_eq!(patches.len(), 1);
+    let body: Value = serde_json::from_str(&patches[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!({"name":"codex-dead@example.com.json","disabled":true})
+    );
+    assert!(cpa.is_disabled("codex-dead@example.com.json"));
+    assert!(!cpa.is_disabled("codex-alive@example.com.json"));
+    assert!(cpa.is_disabled("codex-off@example.com.json"));
+    assert!(
+        cpa.requests_to("DELETE", FILES).is_empty(),
+        "disable never deletes"
+    );
+    assert!(cpa.has("codex-dead@example.com.json"));
+
+    // Running again: both dead files are now disabled on the server, nothing to do.
+    let r = credman(
+        &t,
+        Some(&key),
+        &["prune", "--server", &url, "--format", "json"],
+        &eps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        skipped_reason(&r.json(), "codex-dead@example.com.json"),
+        "already disabled"
+    );
+    assert_eq!(cpa.requests_to("PATCH", STATUS).len(), 1);
+
+    // Undo.
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "prune",
+            "--server",
+            &url,
+            "--enable",
+            "codex-dead@example.com.json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Enabled 1 file(s)"), "{}", r.stdout);
+    assert!(!cpa.is_disabled("codex-dead@example.com.json"));
+    let patches = cpa.requests_to("PATCH", STATUS);
+    assert_eq!(
+        serde_json::from_str::<Value>(&patches[1].body).unwrap(),
+        json!({"name":"codex-dead@example.com.json","disabled":false})
+    );
+
+    // Enabling a file the server does not have, or an unsafe name, is an error.
+    let r = credman(
+        &t,
+        Some(&key),
+        &["prune", "--server", &url, "--enable", "nope.json"],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("nope.json") && r.stderr.contains("404"),
+        "{}",
+        r.stderr
+    );
+    let r = credman(
+        &t,
+        Some(&key),
+        &["prune", "--server", &url, "--enable", "../x.json"],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unsafe"), "{}", r.stderr);
+    assert_eq!(
+        cpa.requests_to("PATCH", STATUS).len(),
+        3,
+        "no PATCH for an unsafe name"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_delete_backs_up_then_batch_deletes_and_reports_partial_failure() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let a = codex_named("a");
+    let b = codex_named("b");
+    let c = codex_named("c");
+    cpa.put("codex-a.json", json!("1"), &a);
+    let b_bytes = cpa.put("codex-b@example.com.json", json!("2"), &b);
+    let c_bytes = cpa.put("codex-c.json", json!("3"), &c);
+    cpa.with(|s| {
+        s.fail_delete.insert("codex-c.json".into());
+    });
+    codex_answers(&providers, &a, 200, 1).await;
+    codex_answers(&providers, &b, 401, 1).await;
+    codex_answers(&providers, &c, 401, 1).await;
+
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "prune",
+            "--server",
+            &cpa.url(),
+            "--delete",
+            "--backup-dir",
+            "bk",
+            "--format",
+            "json",
+        ],
+        &endpoints(&providers.uri()),
+    );
+    assert_eq!(r.code, 2, "a partial delete is an error: {}", r.stderr);
+    assert!(
+        r.stderr.contains("1 file(s) could not be deleted"),
+        "{}",
+        r.stderr
+    );
+    let report = r.json();
+    assert_eq!(paths(&report), ["codex-b@example.com.json"]);
+    assert_eq!(report["prune"]["removed"], 1);
+    assert!(
+        skipped_reason(&report, "codex-c.json").contains("permission denied"),
+        "{report:#}"
+    );
+    let bk = t.home().join("bk");
+    assert_eq!(report["prune"]["quarantine"], bk.display().to_string());
+
+    // The server: b deleted, c failed, a untouched.
+    assert!(cpa.has("codex-a.json") && cpa.has("codex-c.json"));
+    assert!(!cpa.has("codex-b@example.com.json"));
+    let deletes = cpa.requests_to("DELETE", FILES);
+    assert_eq!(deletes.len(), 1, "one batch request");
+    assert!(deletes[0].query.is_empty());
+    let mut names: Vec<String> = serde_json::from_str(&deletes[0].body).unwrap();
+    names.sort();
+    assert_eq!(names, ["codex-b@example.com.json", "codex-c.json"]);
+
+    // The backups: private, exact bytes, plus the report.
+    assert_eq!(mode_of(&bk), 0o700);
+    assert_eq!(
+        tree(&bk),
+        [
+            PathBuf::from("codex-b@example.com.json"),
+            PathBuf::from("codex-c.json"),
+            PathBuf::from("credman-report.json")
+        ]
+    );
+    for (name, bytes) in [
+        ("codex-b@example.com.json", &b_bytes),
+        ("codex-c.json", &c_bytes),
+    ] {
+        assert_eq!(&std::fs::read(bk.join(name)).unwrap(), bytes, "{name}");
+        assert_eq!(mode_of(&bk.join(name)), 0o600, "{name}");
+    }
+    let saved = bk.join("credman-report.json");
+    assert_eq!(mode_of(&saved), 0o600);
+    let saved: Value = serde_json::from_slice(&std::fs::read(saved).unwrap()).unwrap();
+    assert_eq!(saved["source"]["kind"], "server");
+    let mut saved_paths = paths(&saved);
+    saved_paths.sort();
+    assert_eq!(saved_paths, ["codex-b@example.com.json", "codex-c.json"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_server_without_batch_delete_gets_one_by_one_deletes() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    cpa.with(|s| s.old_server = true);
+    let alive = codex_named("alive");
+    cpa.put("codex-alive.json", json!("0"), &alive);
+    codex_answers(&providers, &alive, 200, 1).await;
+    let names = ["codex-b.json", "codex-c.json", "codex-d.json"];
+    for (i, n) in names.iter().enumerate() {
+        let cred = codex_named(n.trim_end_matches(".json"));
+        cpa.put(n, json!(i + 1), &cred);
+        codex_answers(&providers, &cred, 401, 1).await;
+    }
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "prune",
+            "--server",
+            &cpa.url(),
+            "--delete",
+            "--backup-dir",
+            "bk",
+            "--format",
+            "json",
+        ],
+        &endpoints(&providers.uri()),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["prune"]["removed"], 3, "{report:#}");
+    for n in names {
+        assert!(!cpa.has(n), "{n} still on the server");
+        assert!(t.home().join("bk").join(n).is_file());
+    }
+    assert!(cpa.has("codex-alive.json"));
+    let deletes = cpa.requests_to("DELETE", FILES);
+    assert_eq!(deletes.len(), 1 + names.len(), "one batch, then one by one");
+    let mut one_by_one: Vec<&str> = deletes[1..]
+        .iter()
+        .map(|r| r.query("name").unwrap())
+        .collect();
+    one_by_one.sort_unstable();
+    assert_eq!(one_by_one, names);
+}
+
+#[test]
+fn malicious_name_in_listing_is_refused_and_nothing_is_written() {
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    cpa.put(
+        "codex-dead.json",
+        json!("1"),
+        &codex_dead("d@example.com", "acct-d"),
+    );
+    cpa.with(|s| {
+        s.injected.push(
+            json!({"name":"../../etc/passwd","type":"codex","auth_index":"9",
+            "status":"error","disabled":false}),
+        );
+    });
+    let before = tree(t.home());
+    let url = cpa.url();
+    for args in [
+        vec!["scan", "--server", &url, "--offline"],
+        vec!["scan", "--server", &url, "--download"],
+        vec![
+            "prune",
+            "--server",
+            &url,
+            "--offline",
+            "--status",
+            "expired_by_time",
+        ],
+        vec![
+            "prune",
+            "--server",
+            &url,
+            "--delete",
+            "--backup-dir",
+            "bk",
+            "--status",
+            "expired_by_time",
+            "--offline",
+        ],
+    ] {
+        let r = credman(&t, Some(&key), &args, &[]);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("unsafe file name") && r.stderr.contains("../../etc/passwd"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(tree(t.home()), before, "nothing written");
+    for (m, p) in [("GET", DOWNLOAD), ("PATCH", STATUS), ("DELETE", FILES)] {
+        assert!(cpa.requests_to(m, p).is_empty(), "{m} {p}");
+    }
+    assert!(cpa.api_calls().is_empty());
+    assert!(cpa.has("codex-dead.json"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn management_key_never_leaks_and_key_file_works() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let alive = codex_named("alive");
+    let dead = codex_named("dead");
+    cpa.put("codex-alive.json", json!("1"), &alive);
+    cpa.put("codex-dead.json", json!("2"), &dead);
+    codex_answers(&providers, &alive, 200, 3).await;
+    // The dead one is checked by scan and prune, then it is gone.
+    codex_answers(&providers, &dead, 401, 2).await;
+    let url = cpa.url();
+    let eps = endpoints(&providers.uri());
+
+    let scan = credman(
+        &t,
+        Some(&key),
+        &["scan", "--server", &url, "--report", "scan.json", "-vvv"],
+        &eps,
+    );
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    let prune = credman(
+        &t,
+        Some(&key),
+        &[
+            "prune",
+            "--server",
+            &url,
+            "--delete",
+            "--backup-dir",
+            "bk",
+            "--report",
+            "prune.json",
+            "-vvv",
+        ],
+        &eps,
+    );
+    assert_eq!(prune.code, 0, "{}", prune.stderr);
+    assert!(!cpa.has("codex-dead.json"));
+
+    // The key file: trimmed; the env wins when both are set (here: only the file).
+    std::fs::write(t.home().join("key.txt"), format!("{key}\n")).unwrap();
+    let from_file = credman(
+        &t,
+        None,
+        &[
+            "scan",
+            "--server",
+            &url,
+            "--management-key-file",
+            "key.txt",
+            "--format",
+            "json",
+        ],
+        &eps,
+    );
+    assert_eq!(from_file.code, 0, "{}", from_file.stderr);
+    assert_eq!(
+        result(&from_file.json(), "codex-alive.json")["status"],
+        "active"
+    );
+
+    let mut texts = vec![
+        scan.stdout,
+        scan.stderr,
+        prune.stdout,
+        prune.stderr,
+        from_file.stdout,
+        from_file.stderr,
+    ];
+    for f in tree(t.home()) {
+        let p = t.home().join(&f);
+        if p.is_file() && f != Path::new("key.txt") {
+            texts.push(String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned());
+        }
+    }
+    assert!(t.home().join("bk/credman-report.json").is_file());
+    assert!(t.home().join("scan.json").is_file() && t.home().join("prune.json").is_file());
+    for text in &texts {
+        assert!(!text.contains(&key), "the management key leaked");
+        assert!(
+            !text.contains(&key[3..20]),
+            "a part of the management key leaked"
+        );
+    }
+    // Not in any request body either (it travels only in the Authorization header).
+    assert!(cpa.requests().iter().all(|r| !r.body.contains(&key)));
+    assert_eq!(cpa.with(|s| s.failures), 0);
+
+    // An empty key file, a missing key, or a key in the URL: errors before any request.
+    let before = cpa.requests().len();
+    std::fs::write(t.home().join("empty.txt"), "  \n").unwrap();
+    let r = credman(
+        &t,
+        None,
+        &[
+            "scan",
+            "--server",
+            &url,
+            "--management-key-file",
+            "empty.txt",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is empty"), "{}", r.stderr);
+    let r = credman(&t, None, &["scan", "--server", &url], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("GIT_CREDMAN_MANAGEMENT_KEY"),
+        "{}",
+        r.stderr
+    );
+    let in_url = url.replace("http://", &format!("http://admin:{key}@"));
+    let r = credman(&t, Some(&key), &["scan", "--server", &in_url], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("must not contain credentials"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains(&key),
+        "the key in the URL is echoed back"
+    );
+    assert_eq!(
+        cpa.requests().len(),
+        before,
+        "no request without a usable key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relayed_checks_are_capped_at_8_and_the_breaker_protects_the_pool() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let delay = std::time::Duration::from_millis(300);
+    // 20 codex files, 12 of them dead: more than half of a pool of at least 20.
+    for i in 0..20 {
+        let name = format!("n{i:02}");
+        let cred = codex_named(&name);
+        cpa.put(&format!("codex-{name}.json"), json!(i), &cred);
+        let (status, body) = if i < 12 {
+            (401, json!({"error":{"code":"token_invalidated"}}))
+        } else {
+            (200, serde_json::from_str(USAGE_OK).unwrap())
+        };
+        Mock::given(method("GET"))
+            .and(path("/backend-api/wham/usage"))
+            .and(header("authorization", bearer(&access_of(&cred)).as_str()))
+            .respond_with(json_resp(status, body).set_delay(delay))
+            .mount(&providers)
+            .await;
+    }
+    let url = cpa.url();
+    let eps = endpoints(&providers.uri());
+
+    let r = credman(
+        &t,
+        Some(&key),
+        &["prune", "--server", &url, "--format", "json"],
+        &eps,
+    );
+    assert_eq!(r.code, 3, "the breaker trips: {}", r.stderr);
+    assert_eq!(r.json()["prune"]["dry_run"], true);
+    assert!(
+        cpa.requests_to("PATCH", STATUS).is_empty(),
+        "nothing changed"
+    );
+    let max = cpa.with(|s| s.max_in_flight);
+    assert!(
+        (2..=8).contains(&max),
+        "at most 8 relayed checks at once by default (saw {max})"
+    );
+    assert_eq!(cpa.api_calls().len(), 20);
+    let key_checks = cpa
+        .requests_to("GET", FILES)
+        .iter()
+        .filter(|r| r.query("name") == Some("__credman_key_check__.json"))
+        .count();
+    assert_eq!(key_checks, 1, "the key is checked once");
+
+    // An explicit --concurrency is honoured; --force overrides the breaker.
+    cpa.with(|s| s.max_in_flight = 0);
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "prune",
+            "--server",
+            &url,
+            "--format",
+            "json",
+            "--force",
+            "--concurrency",
+            "20",
+        ],
+        &eps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["prune"]["removed"], 12);
+    assert_eq!(cpa.requests_to("PATCH", STATUS).len(), 12);
+    let max = cpa.with(|s| s.max_in_flight);
+    assert!(
+        max > 8,
+        "--concurrency 20 lifts the default cap (saw {max})"
+    );
+}
+
+/// The key is rotated after the listing: every relayed check is refused with 401. git-credman
+/// must stop at once (CPA bans the IP after 5 refused keys) instead of retrying per file.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_refused_during_relayed_checks_stops_before_the_ban() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    for name in ["a", "b", "c"] {
+        cpa.put(
+            &format!("codex-{name}.json"),
+            json!(name),
+            &codex_named(name),
+        );
+    }
+    cpa.with(|s| s.rotate_key_after_listing = Some(mgmt_key()));
+    let r = credman(
+        &t,
+        Some(&key),
+        &["scan", "--server", &cpa.url(), "--format", "json"],
+        &endpoints(&providers.uri()),
+    );
+    let failures = cpa.with(|s| s.failures);
+    assert!(
+        failures < BAN_AFTER,
+        "{failures} refused keys sent ({} api-calls): the IP is now banned; exit {}, stdout: {}",
+        cpa.requests_to("POST", "/v0/management/api-call").len(),
+        r.code,
+        r.stdout
+    );
+    // Checks already in flight when the key changed may be refused too (here all 3 run at
+    // once); nothing is sent after the first refusal comes back.
+    assert!(
+        failures <= 3,
+        "stopped after the refusals already in flight: {failures}"
+    );
+    assert_eq!(
+        cpa.requests_to("POST", "/v0/management/api-call").len(),
+        failures as usize,
+        "no request after a refusal"
+    );
+    assert_eq!(r.code, 2, "a refused key is an error, not a check_error");
+    assert!(
+        r.stderr.contains("refused the management key"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `--server` without a scheme but with userinfo (`admin:KEY@host`): the error message quotes
+/// the whole value, so the key lands in stderr (CI logs). With a scheme, the same mistake is
+/// refused without echoing it.
+#[test]
+fn schemeless_server_url_with_key_is_not_echoed() {
+    let key = mgmt_key();
+    let t = TestRepo::bare_dir();
+    let server = format!("admin:{key}@127.0.0.1:{}", dead_port());
+    let r = credman(&t, Some(&key), &["scan", "--server", &server], &[]);
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains(&key), "key leaked: {}", r.stderr);
+}
