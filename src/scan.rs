@@ -27,6 +27,9 @@ pub struct Options {
     pub show_identities: bool,
     /// Keep the parsed credentials (for online probes).
     pub keep_credentials: bool,
+    /// Hash directory files (git blob ids) so that prune can notice a later change; a plain
+    /// scan does not need it. Repository blobs always carry their id.
+    pub content_ids: bool,
     /// Reader threads; 0 means one per core.
     pub jobs: usize,
 }
@@ -158,7 +161,13 @@ fn analyze_one(
     let content_id = if c.kind == EntryKind::Symlink {
         None
     } else {
-        c.blob.or_else(|| crate::git::hash_blob(bytes))
+        c.blob.or_else(|| {
+            if opts.content_ids {
+                crate::git::hash_blob(bytes)
+            } else {
+                None
+            }
+        })
     };
     if c.kind == EntryKind::Symlink {
         let target = String::from_utf8_lossy(bytes);

@@ -246,7 +246,7 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
             &changed,
             &sel,
         )?;
-        let collected = classify(listing, &select, std::time::Instant::now())?;
+        let collected = classify(listing, &select, std::time::Instant::now(), false)?;
         for mut s in collected.scanned {
             // Past the deadline (or on a network failure) the offline verdict stands.
             if s.finding.class == Class::Transient

@@ -263,6 +263,7 @@ fn run_repo(
         &args.select.pathspecs,
         &settings.select,
         &ctx.cwd,
+        true,
     )?;
     if collected.listing.info.commit.as_deref() != Some(head.commit.to_string().as_str()) {
         bail!(
@@ -738,6 +739,7 @@ fn run_dir(
         &args.select.pathspecs,
         &settings.select,
         &ctx.cwd,
+        true,
     )?;
     let sel = select(&collected, &settings.statuses, |_| None);
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {

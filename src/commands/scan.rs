@@ -72,6 +72,7 @@ pub(crate) fn collect(
     raw_pathspecs: &[String],
     select: &SelectSettings,
     cwd: &Path,
+    content_ids: bool,
 ) -> anyhow::Result<Collected> {
     let started = std::time::Instant::now();
     let listing = match (spec, repo) {
@@ -92,7 +93,7 @@ pub(crate) fn collect(
         }
         (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
     };
-    classify(listing, select, started)
+    classify(listing, select, started, content_ids)
 }
 
 /// Parses and classifies a listing (offline, then online unless `--offline`) and filters by
@@ -101,6 +102,7 @@ pub(crate) fn classify(
     listing: Listing,
     select: &SelectSettings,
     started: std::time::Instant,
+    content_ids: bool,
 ) -> anyhow::Result<Collected> {
     tracing::info!(
         candidates = listing.candidates.len(),
@@ -112,6 +114,7 @@ pub(crate) fn classify(
         now,
         show_identities: select.show_identities,
         keep_credentials: select.online.is_some(),
+        content_ids,
         jobs: select.jobs,
     };
     // Online checks run on their own thread and start as soon as the first files are parsed.
@@ -205,6 +208,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
             &args.select.pathspecs,
             &settings.select,
             &ctx.cwd,
+            false,
         )?,
     };
     let findings = collected.scanned.into_iter().map(|s| s.finding).collect();
