@@ -106,6 +106,39 @@ fn breaker_refusal(
     Ok(Some(Outcome::Breaker))
 }
 
+/// Reports the plan and returns `Clean` when nothing is selected, or with `--dry-run`.
+fn plan_only(
+    collected: &Collected,
+    sel: &Selection,
+    settings: &PruneSettings,
+    args: &PruneArgs,
+    ctx: &mut Ctx<'_>,
+    verb: &str,
+    place: &str,
+) -> anyhow::Result<Option<Outcome>> {
+    if !sel.chosen.is_empty() && !args.dry_run {
+        return Ok(None);
+    }
+    let n = sel.chosen.len();
+    let report = prune_report(
+        collected,
+        &sel.chosen,
+        sel.skipped.clone(),
+        &settings.statuses,
+        true,
+    );
+    let headline = if n == 0 {
+        format!(
+            "Nothing to {verb}: no file has a status in {}.",
+            settings.statuses
+        )
+    } else {
+        format!("Dry run: would {verb} {n} file(s){place}; nothing was changed.")
+    };
+    emit(&report, settings, &headline, args, ctx)?;
+    Ok(Some(Outcome::Clean))
+}
+
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     if args.dir.is_some()
@@ -302,37 +335,16 @@ fn run_repo(
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
         return Ok(refused);
     }
-    if sel.chosen.is_empty() {
-        let report = prune_report(&collected, &[], sel.skipped, &settings.statuses, true);
-        emit(
-            &report,
-            settings,
-            &format!(
-                "Nothing to remove: no file has a status in {}.",
-                settings.statuses
-            ),
-            args,
-            ctx,
-        )?;
-        return Ok(Outcome::Clean);
-    }
-    if args.dry_run {
-        let n = sel.chosen.len();
-        let report = prune_report(
-            &collected,
-            &sel.chosen,
-            sel.skipped,
-            &settings.statuses,
-            true,
-        );
-        emit(
-            &report,
-            settings,
-            &format!("Dry run: would remove {n} file(s) in one commit; nothing was written."),
-            args,
-            ctx,
-        )?;
-        return Ok(Outcome::Clean);
+    if let Some(done) = plan_only(
+        &collected,
+        &sel,
+        settings,
+        args,
+        ctx,
+        "remove",
+        " in one commit",
+    )? {
+        return Ok(done);
     }
 
     let t0 = std::time::Instant::now();
@@ -620,28 +632,9 @@ fn run_server(
         return Ok(refused);
     }
     let verb = if args.delete { "delete" } else { "disable" };
-    if sel.chosen.is_empty() || args.dry_run {
-        let n = sel.chosen.len();
-        let report = prune_report(
-            &collected,
-            &sel.chosen,
-            sel.skipped,
-            &settings.statuses,
-            true,
-        );
-        let headline = if n == 0 {
-            format!(
-                "Nothing to {verb}: no file has a status in {}.",
-                settings.statuses
-            )
-        } else {
-            format!(
-                "Dry run: would {verb} {n} file(s) on {}; nothing was changed.",
-                server.url()
-            )
-        };
-        emit(&report, settings, &headline, args, ctx)?;
-        return Ok(Outcome::Clean);
+    let on = format!(" on {}", server.url());
+    if let Some(done) = plan_only(&collected, &sel, settings, args, ctx, verb, &on)? {
+        return Ok(done);
     }
     let mut report = prune_report(
         &collected,
@@ -745,28 +738,9 @@ fn run_dir(
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
         return Ok(refused);
     }
-    if sel.chosen.is_empty() || args.dry_run {
-        let n = sel.chosen.len();
-        let report = prune_report(
-            &collected,
-            &sel.chosen,
-            sel.skipped,
-            &settings.statuses,
-            true,
-        );
-        let headline = if n == 0 {
-            format!(
-                "Nothing to remove: no file has a status in {}.",
-                settings.statuses
-            )
-        } else {
-            format!(
-                "Dry run: would {} {n} file(s); nothing was changed.",
-                if args.purge { "delete" } else { "quarantine" }
-            )
-        };
-        emit(&report, settings, &headline, args, ctx)?;
-        return Ok(Outcome::Clean);
+    let verb = if args.purge { "delete" } else { "quarantine" };
+    if let Some(done) = plan_only(&collected, &sel, settings, args, ctx, verb, "")? {
+        return Ok(done);
     }
     let root =
         std::fs::canonicalize(dir).with_context(|| format!("cannot read {}", dir.display()))?;

@@ -1,8 +1,7 @@
 //! Kimi Code: `GET https://api.kimi.com/coding/v1/usages` with the bearer token.
 
-use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
+use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step};
 use crate::credential::Credential;
-use crate::status::Status;
 
 /// The usage endpoint.
 pub const USAGE_URL: &str = "https://api.kimi.com/coding/v1/usages";
@@ -16,26 +15,14 @@ pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
 
 /// Classifies a kimi usage answer.
 pub fn classify(resp: &ProbeResponse) -> Step {
-    match resp.status {
-        200 if resp.json().is_some() => Step::Done(verdict(
-            Status::Active,
-            200,
-            "usage endpoint accepted the token",
-        )),
-        200 => Step::Retry(verdict(Status::CheckError, 200, "usage answer is not JSON")),
-        401 if !resp.is_html() => Step::Done(verdict(
-            Status::Unauthorized,
-            401,
-            "token rejected (HTTP 401)",
-        )),
-        _ => fallback(resp),
-    }
+    super::classify_accepted(resp, "usage endpoint accepted the token")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::providers::test_support::*;
+    use crate::status::Status;
 
     #[test]
     fn classify_table() {

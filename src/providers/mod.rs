@@ -265,6 +265,22 @@ pub fn fallback(resp: &ProbeResponse) -> Step {
     }
 }
 
+/// The classification of a plain "is this token accepted" endpoint: 200 with a JSON body →
+/// `active`; 200 with anything else → retry, then `check_error`; 401 → `unauthorized`;
+/// everything else → [`fallback`].
+pub fn classify_accepted(resp: &ProbeResponse, accepted: &'static str) -> Step {
+    match resp.status {
+        200 if resp.json().is_some() => Step::Done(verdict(Status::Active, 200, accepted)),
+        200 => Step::Retry(verdict(Status::CheckError, 200, "the answer is not JSON")),
+        401 if !resp.is_html() => Step::Done(verdict(
+            Status::Unauthorized,
+            401,
+            "token rejected (HTTP 401)",
+        )),
+        _ => fallback(resp),
+    }
+}
+
 /// A short, safe excerpt of an error body for reasons: only an error code/message from JSON.
 pub fn snippet(resp: &ProbeResponse) -> String {
     let Some(json) = resp.json() else {

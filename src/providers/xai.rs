@@ -1,9 +1,8 @@
 //! xAI (Grok CLI OAuth): `GET https://cli-chat-proxy.grok.com/v1/billing?format=credits` with the
 //! bearer token and `x-xai-token-auth: xai-grok-cli` (the CLI's own billing call; no model use).
 
-use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step, fallback, verdict};
+use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step};
 use crate::credential::Credential;
-use crate::status::Status;
 
 /// The billing endpoint.
 pub const BILLING_URL: &str = "https://cli-chat-proxy.grok.com/v1/billing?format=credits";
@@ -19,30 +18,14 @@ pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
 
 /// Classifies an xai billing answer.
 pub fn classify(resp: &ProbeResponse) -> Step {
-    match resp.status {
-        200 if resp.json().is_some() => Step::Done(verdict(
-            Status::Active,
-            200,
-            "billing endpoint accepted the token",
-        )),
-        200 => Step::Retry(verdict(
-            Status::CheckError,
-            200,
-            "billing answer is not JSON",
-        )),
-        401 if !resp.is_html() => Step::Done(verdict(
-            Status::Unauthorized,
-            401,
-            "token rejected (HTTP 401)",
-        )),
-        _ => fallback(resp),
-    }
+    super::classify_accepted(resp, "billing endpoint accepted the token")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::providers::test_support::*;
+    use crate::status::Status;
 
     #[test]
     fn classify_table() {
