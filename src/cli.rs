@@ -210,6 +210,10 @@ pub struct PruneArgs {
     #[command(flatten)]
     pub server: ServerArgs,
 
+    /// Remote repository mode.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server")]
     pub delete: bool,
@@ -353,6 +357,43 @@ pub struct ServerArgs {
     pub download: bool,
 }
 
+/// Remote repository mode: clone an auth repository first (for servers and cron jobs without a
+/// checkout).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Remote repository mode")]
+pub struct RemoteArgs {
+    /// Clone this repository (https, ssh or file URL) and work on the clone
+    ///
+    /// HTTPS tokens come from GIT_CREDMAN_GIT_TOKEN (user GIT_CREDMAN_GIT_USER, default
+    /// x-access-token) and never appear in a URL, argv or .git/config; they are sent over plain
+    /// http:// only to loopback addresses. Without a token or --git-key, git's own credential
+    /// helpers and ssh setup apply. The clone lives in a private temporary directory that is
+    /// removed afterwards, unless --workdir.
+    #[arg(long, value_name = "URL")]
+    pub repo_url: Option<String>,
+
+    /// Branch to check out (default: the remote's HEAD branch)
+    #[arg(long, value_name = "BRANCH", requires = "repo_url")]
+    pub repo_branch: Option<String>,
+
+    /// Directory of the repository that holds the auth files (default: auths)
+    #[arg(long, value_name = "PATH", requires = "repo_url")]
+    pub auth_subdir: Option<String>,
+
+    /// Use only this SSH private key (IdentitiesOnly=yes, BatchMode=yes)
+    #[arg(long, value_name = "FILE", requires = "repo_url")]
+    pub git_key: Option<PathBuf>,
+
+    /// Pass `-o OPTION` to ssh, e.g. StrictHostKeyChecking=accept-new (can be repeated)
+    #[arg(long, value_name = "OPTION", requires = "repo_url")]
+    pub ssh_option: Vec<String>,
+
+    /// Keep the clone in DIR and reuse it next time (fetched and fast-forwarded); a DIR with
+    /// local changes or another remote is refused, never wiped
+    #[arg(long, value_name = "DIR", requires = "repo_url")]
+    pub workdir: Option<PathBuf>,
+}
+
 /// Arguments of `git credman scan`.
 #[derive(Debug, Args)]
 #[command(after_long_help = SCAN_AFTER_HELP)]
@@ -378,6 +419,10 @@ pub struct ScanArgs {
     /// Server mode.
     #[command(flatten)]
     pub server: ServerArgs,
+
+    /// Remote repository mode.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 
     /// Output format on stdout
     ///

@@ -33,8 +33,9 @@ pub enum Pushed {
     Rejected(String),
 }
 
-fn git(workdir: &Path) -> Command {
+fn git(workdir: &Path, env: &[(String, String)]) -> Command {
     let mut c = Command::new("git");
+    c.envs(env.iter().map(|(k, v)| (k, v)));
     c.arg("-C")
         .arg(workdir)
         .env("GIT_TERMINAL_PROMPT", "0")
@@ -53,8 +54,14 @@ fn stderr_of(out: &std::process::Output) -> String {
 }
 
 /// Pushes `commit` to `dst` (a full ref) on `remote`, never forced.
-pub fn push(workdir: &Path, remote: &str, commit: ObjectId, dst: &str) -> Result<Pushed, Error> {
-    let out = git(workdir)
+pub fn push(
+    workdir: &Path,
+    remote: &str,
+    commit: ObjectId,
+    dst: &str,
+    env: &[(String, String)],
+) -> Result<Pushed, Error> {
+    let out = git(workdir, env)
         .args(["push", "--porcelain", remote, &format!("{commit}:{dst}")])
         .output()
         .map_err(Error::Spawn)?;
@@ -84,8 +91,13 @@ pub fn push(workdir: &Path, remote: &str, commit: ObjectId, dst: &str) -> Result
 }
 
 /// Fetches `src` (a full ref) from `remote`; returns the fetched commit.
-pub fn fetch(workdir: &Path, remote: &str, src: &str) -> Result<ObjectId, Error> {
-    let out = git(workdir)
+pub fn fetch(
+    workdir: &Path,
+    remote: &str,
+    src: &str,
+    env: &[(String, String)],
+) -> Result<ObjectId, Error> {
+    let out = git(workdir, env)
         .args(["fetch", "--quiet", "--no-tags", remote, src])
         .output()
         .map_err(Error::Spawn)?;
@@ -95,7 +107,7 @@ pub fn fetch(workdir: &Path, remote: &str, src: &str) -> Result<ObjectId, Error>
             stderr: stderr_of(&out),
         });
     }
-    let out = git(workdir)
+    let out = git(workdir, env)
         .args(["rev-parse", "--verify", "FETCH_HEAD^{commit}"])
         .output()
         .map_err(Error::Spawn)?;
@@ -120,7 +132,7 @@ pub enum Signature {
 
 /// Verifies a commit's signature with git's own verification configuration.
 pub fn verify_commit(workdir: &Path, commit: ObjectId) -> Result<Signature, Error> {
-    let raw = git(workdir)
+    let raw = git(workdir, &[])
         .args(["cat-file", "commit", &commit.to_string()])
         .output()
         .map_err(Error::Spawn)?;
@@ -129,7 +141,7 @@ pub fn verify_commit(workdir: &Path, commit: ObjectId) -> Result<Signature, Erro
     if !header.lines().any(|l| l.starts_with("gpgsig")) {
         return Ok(Signature::Unsigned);
     }
-    let out = git(workdir)
+    let out = git(workdir, &[])
         .args(["verify-commit", "-v", &commit.to_string()])
         .output()
         .map_err(Error::Spawn)?;

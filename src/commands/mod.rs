@@ -4,6 +4,7 @@
 
 pub mod hook;
 pub mod prune;
+pub mod remote;
 pub mod restore;
 pub mod scan;
 pub mod server;

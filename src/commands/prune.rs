@@ -148,6 +148,22 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
             "--dir prunes a plain folder: --branch, --push and signing apply to repositories only"
         );
     }
+    if let Some(checkout) = super::remote::prepare(&args.remote, &ctx.env, &ctx.cwd)? {
+        let config = config_of(Some(&checkout.repo));
+        let mut settings = settings::prune(
+            args,
+            global,
+            &ctx.env,
+            &config,
+            (ctx.stdout_is_tty, ctx.stderr_is_tty),
+        )?;
+        if let Some(sub) = &args.remote.auth_subdir {
+            settings.select.auth_path.clone_from(sub);
+        }
+        guard_statuses(&settings.statuses, args.force)?;
+        let repo = Arc::clone(&checkout.repo);
+        return run_repo(args, &settings, ctx, &repo, Some(&checkout));
+    }
     let repo = open_repo(&ctx.cwd, args.dir.is_none() && args.server.server.is_none())?;
     let config = config_of(repo.as_ref());
     let settings = settings::prune(
@@ -163,7 +179,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
     }
     match (&args.dir, repo) {
         (Some(dir), _) => run_dir(args, &settings, ctx, &ctx.cwd.join(dir)),
-        (None, Some(repo)) => run_repo(args, &settings, ctx, &repo),
+        (None, Some(repo)) => run_repo(args, &settings, ctx, &repo, None),
         (None, None) => bail!("invariant: no repository"),
     }
 }
@@ -286,7 +302,9 @@ fn run_repo(
     settings: &PruneSettings,
     ctx: &mut Ctx<'_>,
     repo: &Arc<Repo>,
+    remote: Option<&super::remote::Checkout>,
 ) -> anyhow::Result<Outcome> {
+    let push_env: &[(String, String)] = remote.map_or(&[], |c| c.push_env.as_slice());
     let on_branch = args.branch.is_none();
     // Refuse detached HEAD, unborn branch, merge/rebase in progress up front.
     let head = repo.branch_head()?;
@@ -298,6 +316,12 @@ fn run_repo(
         &ctx.cwd,
         true,
     )?;
+    let mut collected = collected;
+    if let Some(c) = remote {
+        collected.listing.info.kind = "remote";
+        collected.listing.info.url = Some(c.url.clone());
+        collected.listing.info.repo = None;
+    }
     if collected.listing.info.commit.as_deref() != Some(head.commit.to_string().as_str()) {
         bail!(
             "{} moved while it was being scanned; nothing was changed (run it again)",
@@ -424,16 +448,13 @@ fn run_repo(
     if let Some(remote_arg) = &args.push {
         let workdir = repo.workdir().unwrap_or_else(|| repo.git_dir());
         let (remote, dst) = upstream(&config_of(Some(repo)), &branch_name, remote_arg);
-        let pushed = push_with_retry(
-            repo,
-            &workdir,
-            &remote,
-            &dst,
-            commit_id,
-            &removals,
-            &signer,
-            &mut report,
-        );
+        let target = PushTarget {
+            workdir,
+            remote: remote.clone(),
+            dst: dst.clone(),
+            env: push_env,
+        };
+        let pushed = push_with_retry(repo, &target, commit_id, &removals, &signer, &mut report);
         let outcome = match pushed {
             Ok(outcome) => outcome,
             Err(err) => {
@@ -566,19 +587,30 @@ fn upstream(config: &settings::GitConfig, branch: &str, remote_arg: &str) -> (St
 /// Pushes; on a non-fast-forward rejection fetches, rebuilds the deletion on the new tip
 /// (dropping files that changed there), signs again and retries. Never forces.
 #[allow(clippy::too_many_arguments)]
+/// Where a push goes, and the environment its git processes need.
+struct PushTarget<'a> {
+    workdir: PathBuf,
+    remote: String,
+    dst: String,
+    env: &'a [(String, String)],
+}
+
 fn push_with_retry(
     repo: &Repo,
-    workdir: &Path,
-    remote: &str,
-    dst: &str,
+    target: &PushTarget<'_>,
     first: ObjectId,
     removals: &[(String, ObjectId)],
     signer: &Signer,
     report: &mut Report,
 ) -> anyhow::Result<String> {
+    let (workdir, remote, dst) = (
+        target.workdir.as_path(),
+        target.remote.as_str(),
+        target.dst.as_str(),
+    );
     let mut commit = first;
     for attempt in 0..=PUSH_RETRIES {
-        match push::push(workdir, remote, commit, dst)? {
+        match push::push(workdir, remote, commit, dst, target.env)? {
             Pushed::Accepted if commit == first => return Ok(format!("Pushed to {remote} {dst}.")),
             Pushed::Accepted => {
                 return Ok(format!(
@@ -592,7 +624,7 @@ fn push_with_retry(
                     attempt = attempt + 1,
                     "push rejected ({why}); rebuilding on the remote's tip"
                 );
-                let tip = push::fetch(workdir, remote, dst)?;
+                let tip = push::fetch(workdir, remote, dst, target.env)?;
                 let tip_tree = repo.commit_info(&tip.to_string())?.tree;
                 let (rebuilt, applied, _) =
                     build_commit(repo, signer, tip_tree, tip, removals, report)

@@ -185,10 +185,14 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (None, None, false) => SourceSpec::Head,
     };
     let in_server_mode = args.server.server.is_some();
-    let repo = open_repo(
-        &ctx.cwd,
-        !in_server_mode && !matches!(spec, SourceSpec::Dir(_)),
-    )?;
+    let checkout = super::remote::prepare(&args.remote, &ctx.env, &ctx.cwd)?;
+    let repo = match &checkout {
+        Some(c) => Some(Arc::clone(&c.repo)),
+        None => open_repo(
+            &ctx.cwd,
+            !in_server_mode && !matches!(spec, SourceSpec::Dir(_)),
+        )?,
+    };
     let config = config_of(repo.as_ref());
     let settings = settings::scan(
         args,
@@ -197,7 +201,11 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &config,
         (ctx.stdout_is_tty, ctx.stderr_is_tty),
     )?;
-    let collected = match super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
+    let mut settings = settings;
+    if let Some(sub) = &args.remote.auth_subdir {
+        settings.select.auth_path.clone_from(sub);
+    }
+    let mut collected = match super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
         Some(server) => {
             let explicit = args.select.online.concurrency.is_some();
             super::server::collect(&server, &settings.select, args.server.download, explicit)?
@@ -211,6 +219,11 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
             false,
         )?,
     };
+    if let Some(c) = &checkout {
+        collected.listing.info.kind = "remote";
+        collected.listing.info.url = Some(c.url.clone());
+        collected.listing.info.repo = None;
+    }
     let findings = collected.scanned.into_iter().map(|s| s.finding).collect();
     let report = Report::new(
         collected.mode,

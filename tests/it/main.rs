@@ -9,5 +9,6 @@ mod actions;
 mod hook;
 mod online;
 mod prune;
+mod remote;
 mod scan;
 mod server;

@@ -1,0 +1,237 @@
+//! Remote repository mode: clone (or reuse) an auth repository, then let `scan` and `prune`
+//! work on it as on a local checkout. The clone goes through gix; pushing and refreshing a reused
+//! workdir spawn git (gix cannot push). Secrets: the HTTPS token reaches gix through its
+//! credential callback and git through `GIT_ASKPASS` in the child's environment only, never a
+//! URL, argv or `.git/config`.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::RemoteArgs;
+use crate::credential::Secret;
+use crate::git::{CloneSpec, Repo};
+use crate::settings::Env;
+
+/// A checked-out remote repository.
+pub(crate) struct Checkout {
+    /// The repository.
+    pub repo: Arc<Repo>,
+    /// The URL as given (no userinfo), for reports.
+    pub url: String,
+    /// Environment for `git push`/`git fetch` children (ssh command, askpass).
+    pub push_env: Vec<(String, String)>,
+    /// Keeps the temporary clone (removed on drop, also on errors).
+    _clone: Option<tempfile::TempDir>,
+    /// Keeps the askpass helper.
+    _askpass: Option<tempfile::TempDir>,
+}
+
+/// Returns whether a URL's host is a loopback address (127.0.0.0/8, ::1, localhost).
+fn is_loopback(url: &str) -> bool {
+    let after = url.split("://").nth(1).unwrap_or("");
+    let hostport = after.split('/').next().unwrap_or("");
+    let host = if let Some(rest) = hostport.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        hostport.split(':').next().unwrap_or("")
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Clones (or reuses) the repository named by `--repo-url`.
+pub(crate) fn prepare(
+    args: &RemoteArgs,
+    env: &Env,
+    cwd: &Path,
+) -> anyhow::Result<Option<Checkout>> {
+    let Some(url) = args.repo_url.as_deref().map(str::trim) else {
+        return Ok(None);
+    };
+    let lower = url.to_ascii_lowercase();
+    let http = lower.starts_with("http://") || lower.starts_with("https://");
+    if http
+        && url
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .is_some_and(|h| h.contains('@'))
+    {
+        bail!("--repo-url must not contain credentials; put the token in GIT_CREDMAN_GIT_TOKEN");
+    }
+    let token = env.get("GIT_CREDMAN_GIT_TOKEN").map(Secret::new);
+    let user = env
+        .get("GIT_CREDMAN_GIT_USER")
+        .unwrap_or("x-access-token")
+        .to_owned();
+    if token.is_some() && lower.starts_with("http://") && !is_loopback(url) {
+        bail!(
+            "refusing to send GIT_CREDMAN_GIT_TOKEN over plain http:// to a non-loopback host; use https://"
+        );
+    }
+    let ssh_command = args.git_key.as_ref().map(|key| {
+        let key = cwd.join(key);
+        let mut cmd = format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o BatchMode=yes",
+            quote(&key.to_string_lossy())
+        );
+        for opt in &args.ssh_option {
+            cmd.push_str(&format!(" -o {}", quote(opt)));
+        }
+        cmd
+    });
+    let mut push_env = vec![("GIT_TERMINAL_PROMPT".to_owned(), "0".to_owned())];
+    if let Some(cmd) = &ssh_command {
+        push_env.push(("GIT_SSH_COMMAND".into(), cmd.clone()));
+    }
+    let askpass = match &token {
+        Some(token) if http => {
+            let dir = tempfile::Builder::new()
+                .prefix("credman-askpass")
+                .tempdir()?;
+            let script = dir.path().join("askpass.sh");
+            std::fs::write(
+                &script,
+                "#!/bin/sh\ncase \"$1\" in\n  *sername*) printf '%s\\n' \"$GIT_CREDMAN_ASKPASS_USER\" ;;\n  *) printf '%s\\n' \"$GIT_CREDMAN_ASKPASS_TOKEN\" ;;\nesac\n",
+            )?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))?;
+            }
+            push_env.extend([
+                ("GIT_ASKPASS".to_owned(), script.display().to_string()),
+                ("GIT_CREDMAN_ASKPASS_USER".to_owned(), user.clone()),
+                (
+                    "GIT_CREDMAN_ASKPASS_TOKEN".to_owned(),
+                    token.expose().to_owned(),
+                ),
+                // Keep the user's credential helpers out: they would be asked first, and
+                // would be asked to store the token.
+                ("GIT_CONFIG_COUNT".to_owned(), "1".to_owned()),
+                (
+                    "GIT_CONFIG_KEY_0".to_owned(),
+                    "credential.helper".to_owned(),
+                ),
+                ("GIT_CONFIG_VALUE_0".to_owned(), String::new()),
+            ]);
+            Some(dir)
+        }
+        _ => None,
+    };
+    let spec = CloneSpec {
+        url: url.to_owned(),
+        branch: args.repo_branch.clone(),
+        ssh_command,
+        token: token.filter(|_| http).map(|t| (user, t)),
+    };
+    let (repo, clone) = match &args.workdir {
+        Some(dir) => (reuse_or_clone(&cwd.join(dir), &spec, &push_env)?, None),
+        None => {
+            let tmp = tempfile::Builder::new().prefix("credman-clone").tempdir()?;
+            let repo = Repo::clone_into(&spec, &tmp.path().join("repo"))
+                .with_context(|| format!("cannot clone {url}"))?;
+            (repo, Some(tmp))
+        }
+    };
+    Ok(Some(Checkout {
+        repo: Arc::new(repo),
+        url: url.to_owned(),
+        push_env,
+        _clone: clone,
+        _askpass: askpass,
+    }))
+}
+
+/// Reuses a workdir holding a clean clone of the same remote (fetch + fast-forward), or clones
+/// into an empty/missing one. Anything else is refused, never wiped.
+fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> anyhow::Result<Repo> {
+    let empty = std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true);
+    if empty {
+        return Repo::clone_into(spec, dir)
+            .with_context(|| format!("cannot clone {} into {}", spec.url, dir.display()));
+    }
+    let repo = Repo::discover(dir).with_context(|| {
+        format!(
+            "--workdir {} is not empty and not a git repository; refusing to touch it",
+            dir.display()
+        )
+    })?;
+    if repo.workdir().as_deref().map(Path::to_path_buf) != std::fs::canonicalize(dir).ok() {
+        bail!(
+            "--workdir {} is inside another repository; refusing to touch it",
+            dir.display()
+        );
+    }
+    if repo.remote_url("origin").as_deref() != Some(spec.url.as_str()) {
+        bail!(
+            "--workdir {} is a clone of another remote; refusing to touch it",
+            dir.display()
+        );
+    }
+    let git = |args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("LC_ALL", "C")
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "git {} failed in {}: {}",
+                args.join(" "),
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    if !git(&["status", "--porcelain"])?.trim().is_empty() {
+        bail!(
+            "--workdir {} has local changes; refusing to touch it",
+            dir.display()
+        );
+    }
+    let branch = match &spec.branch {
+        Some(b) => b.clone(),
+        None => git(&["rev-parse", "--abbrev-ref", "HEAD"])?
+            .trim()
+            .to_owned(),
+    };
+    git(&["fetch", "--quiet", "origin", &branch])?;
+    git(&["merge", "--ff-only", "--quiet", "FETCH_HEAD"])?;
+    Ok(Repo::discover(dir)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for url in [
+            "http://127.0.0.1:8080/r.git",
+            "http://localhost/r",
+            "http://[::1]:9/r",
+            "http://127.1.2.3/x",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "http://example.com/r",
+            "http://10.0.0.1/r",
+            "http://127.example.com/r",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
+}
