@@ -38,7 +38,10 @@ fn is_loopback(url: &str) -> bool {
     } else {
         hostport.split(':').next().unwrap_or("")
     };
-    host == "localhost" || host == "::1" || host.starts_with("127.")
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn quote(s: &str) -> String {
