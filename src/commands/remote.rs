@@ -29,6 +29,36 @@ pub(crate) struct Checkout {
     _askpass: Option<tempfile::TempDir>,
 }
 
+/// Temporary clones to remove if the process is interrupted (Ctrl-C, SIGTERM): a TempDir's
+/// drop does not run then.
+static INTERRUPT_CLEANUP: std::sync::Mutex<Vec<std::path::PathBuf>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Installs (once) a handler that removes registered temporary clones and exits 130.
+fn remove_on_interrupt(path: &Path) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let handler = || {
+            let dirs = INTERRUPT_CLEANUP
+                .lock()
+                .map(|d| d.clone())
+                .unwrap_or_default();
+            for d in dirs {
+                let _ = std::fs::remove_dir_all(d);
+            }
+            // The process was interrupted: like git, exit 128 + SIGINT.
+            #[allow(clippy::exit)]
+            std::process::exit(130);
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
+            tracing::warn!("cannot install the interrupt handler: {e}");
+        }
+    });
+    if let Ok(mut dirs) = INTERRUPT_CLEANUP.lock() {
+        dirs.push(path.to_path_buf());
+    }
+}
+
 /// Returns whether a URL's host is a loopback address (127.0.0.0/8, ::1, localhost).
 fn is_loopback(url: &str) -> bool {
     let after = url.split("://").nth(1).unwrap_or("");
@@ -138,6 +168,7 @@ pub(crate) fn prepare(
         Some(dir) => (reuse_or_clone(&cwd.join(dir), &spec, &push_env)?, None),
         None => {
             let tmp = tempfile::Builder::new().prefix("credman-clone").tempdir()?;
+            remove_on_interrupt(tmp.path());
             let repo = Repo::clone_into(&spec, &tmp.path().join("repo"))
                 .with_context(|| format!("cannot clone {url}"))?;
             (repo, Some(tmp))
