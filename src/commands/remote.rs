@@ -235,14 +235,41 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
             dir.display()
         );
     }
-    let branch = match &spec.branch {
-        Some(b) => b.clone(),
-        None => git(&["rev-parse", "--abbrev-ref", "HEAD"])?
-            .trim()
-            .to_owned(),
-    };
-    git(&["fetch", "--quiet", "origin", &branch])?;
-    git(&["merge", "--ff-only", "--quiet", "FETCH_HEAD"])?;
+    let current = git(&["rev-parse", "--abbrev-ref", "HEAD"])?
+        .trim()
+        .to_owned();
+    let branch = spec.branch.clone().unwrap_or_else(|| current.clone());
+    let tracking = format!("refs/remotes/origin/{branch}");
+    git(&[
+        "fetch",
+        "--quiet",
+        "origin",
+        &format!("+refs/heads/{branch}:{tracking}"),
+    ])?;
+    if branch != current {
+        // The workdir is clean: switching is safe. An existing local branch keeps its history
+        // (and is only fast-forwarded below); a new one tracks the remote's.
+        if git(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ])
+        .is_ok()
+        {
+            git(&["checkout", "--quiet", &branch])?;
+        } else {
+            git(&[
+                "checkout",
+                "--quiet",
+                "-b",
+                &branch,
+                "--track",
+                &format!("origin/{branch}"),
+            ])?;
+        }
+    }
+    git(&["merge", "--ff-only", "--quiet", &tracking])?;
     Ok(Repo::discover(dir)?)
 }
 

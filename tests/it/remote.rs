@@ -1,1 +1,903 @@
-//! Remote repository mode: clone over file://, loopback smart HTTP with a token, and ssh.
+//! Remote repository mode (`--repo-url`): file://, --workdir reuse, push races, HTTPS tokens
+//! over a loopback smart-HTTP server, and ssh through a fake `ssh` program.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::*;
+use base64::Engine as _;
+
+const LIVE: &str = "auths/codex-live.json";
+const DEAD: &str = "auths/codex-dead.json";
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A seed repository (`t.root`), a bare remote cloned from it, and a private TMPDIR.
+struct Remote {
+    t: TestRepo,
+    bare: PathBuf,
+    url: String,
+    tmpdir: PathBuf,
+}
+
+/// Runs git in `dir` with the scrubbed environment; panics on failure.
+fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(scrubbed_env(home))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// main: one live and one dead credential; branch `other`: only the live one.
+fn remote_fixture() -> Remote {
+    let t = TestRepo::new();
+    t.write_json(LIVE, &codex_live("alice@example.com", "acct-1", "plus"));
+    t.write_json(DEAD, &codex_dead("carol@example.com", "acct-2"));
+    t.write("README.md", "auth repo\n");
+    t.commit_all("initial");
+    t.git(&["checkout", "-q", "-b", "other"]);
+    t.git(&["rm", "-q", DEAD]);
+    t.git(&["commit", "-q", "-m", "other: drop dead"]);
+    t.git(&["checkout", "-q", "main"]);
+    let srv = t.home().join("srv");
+    std::fs::create_dir_all(&srv).unwrap();
+    let bare = srv.join("remote.git");
+    git_in(
+        t.home(),
+        t.home(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            t.root.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    let tmpdir = t.home().join("tmp");
+    std::fs::create_dir_all(&tmpdir).unwrap();
+    let url = format!("file://{}", bare.display());
+    Remote {
+        t,
+        bare,
+        url,
+        tmpdir,
+    }
+}
+
+impl Remote {
+    fn home(&self) -> &Path {
+        self.t.home()
+    }
+
+    /// git-credman in the temp home (not a repository) with TMPDIR inside it.
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut c = self.t.credman_in(self.home());
+        c.env("TMPDIR", &self.tmpdir).timeout(TIMEOUT);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        run(self.cmd().args(args))
+    }
+
+    fn bare_git(&self, args: &[&str]) -> String {
+        let mut all = vec!["--git-dir", self.bare.to_str().unwrap()];
+        all.extend_from_slice(args);
+        git_in(self.home(), self.home(), &all)
+    }
+
+    fn bare_rev(&self, r: &str) -> String {
+        self.bare_git(&["rev-parse", r]).trim().to_owned()
+    }
+
+    fn bare_tree(&self, r: &str) -> Vec<String> {
+        self.bare_git(&["ls-tree", "-r", "--name-only", r])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Entries of TMPDIR left behind by git-credman.
+    fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(&self.tmpdir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("credman"))
+            .collect()
+    }
+
+    /// A plain git clone of the bare remote in `home/<name>`.
+    fn other_clone(&self, name: &str) -> PathBuf {
+        let dir = self.home().join(name);
+        git_in(
+            self.home(),
+            self.home(),
+            &["clone", "-q", &self.url, dir.to_str().unwrap()],
+        );
+        dir
+    }
+}
+
+fn write_json_in(dir: &Path, path: &str, v: &serde_json::Value) {
+    let full = dir.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. file://
+
+#[test]
+fn file_url_scan_reports_the_remote_and_cleans_up() {
+    let r = remote_fixture();
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &r.url,
+    ]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let rep = out.json();
+    assert_eq!(rep["source"]["kind"], "remote", "{rep:#}");
+    assert_eq!(rep["source"]["url"], r.url.as_str());
+    assert_eq!(rep["source"]["commit"], r.bare_rev("main").as_str());
+    let mut p = paths(&rep);
+    p.sort();
+    assert_eq!(p, [DEAD, LIVE]);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn file_url_prune_push_updates_the_remote() {
+    let r = remote_fixture();
+    let old = r.bare_rev("main");
+    let out = r.run(&[
+        "prune",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &r.url,
+        "--push",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["source"]["kind"], "remote");
+    let new = r.bare_rev("main");
+    assert_ne!(new, old);
+    assert_eq!(r.bare_rev("main^"), old);
+    let tree = r.bare_tree("main");
+    assert!(!tree.iter().any(|p| p == DEAD), "{tree:?}");
+    assert!(tree.iter().any(|p| p == LIVE), "{tree:?}");
+    r.bare_git(&["fsck", "--strict"]);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn file_url_repo_branch_selects_the_branch() {
+    let r = remote_fixture();
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &r.url,
+        "--repo-branch",
+        "other",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let rep = out.json();
+    assert_eq!(rep["source"]["commit"], r.bare_rev("other").as_str());
+    assert_eq!(paths(&rep), [LIVE]);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn file_url_missing_branch_is_an_error_without_leftovers() {
+    let r = remote_fixture();
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--repo-branch",
+        "nope",
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn unreachable_url_is_an_error_without_leftovers() {
+    let r = remote_fixture();
+    for cmd in ["scan", "prune"] {
+        let out = r.run(&[cmd, "--offline", "--repo-url", "file:///nonexistent/x.git"]);
+        assert_eq!(out.code, 2, "{cmd}: {}\n{}", out.stdout, out.stderr);
+        assert!(!out.stderr.trim().is_empty());
+        assert!(r.leftovers().is_empty(), "{cmd}: {:?}", r.leftovers());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. --workdir
+
+#[test]
+fn workdir_is_cloned_then_fetched_and_fast_forwarded() {
+    let r = remote_fixture();
+    let wd = r.home().join("wd");
+    let wds = wd.to_str().unwrap();
+    let scan = |r: &Remote| {
+        r.run(&[
+            "scan",
+            "--offline",
+            "--format",
+            "json",
+            "--repo-url",
+            &r.url,
+            "--workdir",
+            wds,
+        ])
+    };
+    let out = scan(&r);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["source"]["commit"], r.bare_rev("main").as_str());
+    assert!(wd.join(".git").is_dir(), "workdir not kept");
+    assert!(wd.join(LIVE).is_file());
+
+    // A new commit on the remote.
+    let other = r.other_clone("other");
+    write_json_in(
+        &other,
+        "auths/codex-live2.json",
+        &codex_live("erin@example.com", "acct-9", "pro"),
+    );
+    git_in(r.home(), &other, &["add", "-A"]);
+    git_in(r.home(), &other, &["commit", "-q", "-m", "add erin"]);
+    git_in(r.home(), &other, &["push", "-q", "origin", "main"]);
+
+    let out = scan(&r);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let rep = out.json();
+    assert_eq!(rep["source"]["commit"], r.bare_rev("main").as_str());
+    assert!(paths(&rep).iter().any(|p| p == "auths/codex-live2.json"));
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+#[test]
+fn workdir_with_local_changes_is_refused_and_untouched() {
+    let r = remote_fixture();
+    let wd = r.home().join("wd");
+    let wds = wd.to_str().unwrap();
+    let args = ["scan", "--offline", "--repo-url", &r.url, "--workdir", wds];
+    assert_eq!(r.run(&args).code, 1);
+    let head = git_in(r.home(), &wd, &["rev-parse", "HEAD"]);
+    std::fs::write(wd.join("README.md"), "local edit\n").unwrap();
+    // The remote moves too: a refusal must not fast-forward.
+    let other = r.other_clone("other");
+    std::fs::write(other.join("NEW.md"), "x\n").unwrap();
+    git_in(r.home(), &other, &["add", "-A"]);
+    git_in(r.home(), &other, &["commit", "-q", "-m", "new"]);
+    git_in(r.home(), &other, &["push", "-q", "origin", "main"]);
+
+    let out = r.run(&args);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("local changes"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(wd.join("README.md")).unwrap(),
+        "local edit\n"
+    );
+    assert_eq!(git_in(r.home(), &wd, &["rev-parse", "HEAD"]), head);
+    assert!(!wd.join("NEW.md").exists());
+}
+
+#[test]
+fn workdir_of_another_remote_is_refused() {
+    let r = remote_fixture();
+    let bare2 = r.home().join("srv").join("remote2.git");
+    r.bare_git(&["clone", "-q", "--bare", &r.url, bare2.to_str().unwrap()]);
+    let wd = r.home().join("wd2");
+    git_in(
+        r.home(),
+        r.home(),
+        &[
+            "clone",
+            "-q",
+            &format!("file://{}", bare2.display()),
+            wd.to_str().unwrap(),
+        ],
+    );
+    let head = git_in(r.home(), &wd, &["rev-parse", "HEAD"]);
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--workdir",
+        wd.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("another remote"), "{}", out.stderr);
+    assert_eq!(git_in(r.home(), &wd, &["rev-parse", "HEAD"]), head);
+}
+
+#[test]
+fn workdir_non_empty_non_repo_is_refused_and_untouched() {
+    let r = remote_fixture();
+    let wd = r.home().join("junk");
+    std::fs::create_dir_all(&wd).unwrap();
+    std::fs::write(wd.join("keep.txt"), "mine\n").unwrap();
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--workdir",
+        wd.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let names: Vec<_> = std::fs::read_dir(&wd)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["keep.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(wd.join("keep.txt")).unwrap(),
+        "mine\n"
+    );
+
+    // A non-empty directory inside another repository (the seed repo) is refused too.
+    let inner = r.t.root.join("sub");
+    std::fs::create_dir_all(&inner).unwrap();
+    std::fs::write(inner.join("keep.txt"), "mine\n").unwrap();
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--workdir",
+        inner.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(!inner.join(".git").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The remote moved
+
+#[test]
+fn prune_push_with_workdir_after_the_remote_moved() {
+    let r = remote_fixture();
+    let wd = r.home().join("wd");
+    let wds = wd.to_str().unwrap();
+    assert_eq!(
+        r.run(&["scan", "--offline", "--repo-url", &r.url, "--workdir", wds])
+            .code,
+        1
+    );
+    // Another clone rewrites the dead file (still dead, different token) and adds a file.
+    let other = r.other_clone("other");
+    write_json_in(&other, DEAD, &codex_dead("carol@example.com", "acct-2b"));
+    write_json_in(
+        &other,
+        "auths/codex-live2.json",
+        &codex_live("erin@example.com", "acct-9", "pro"),
+    );
+    git_in(r.home(), &other, &["add", "-A"]);
+    git_in(
+        r.home(),
+        &other,
+        &["commit", "-q", "-m", "rotate carol; add erin"],
+    );
+    git_in(r.home(), &other, &["push", "-q", "origin", "main"]);
+    let moved = r.bare_rev("main");
+
+    let out = r.run(&[
+        "prune",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--workdir",
+        wds,
+        "--push",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(r.bare_rev("main^"), moved);
+    let tree = r.bare_tree("main");
+    assert!(!tree.iter().any(|p| p == DEAD), "{tree:?}");
+    assert!(tree.iter().any(|p| p == "auths/codex-live2.json"));
+    assert!(tree.iter().any(|p| p == LIVE));
+    r.bare_git(&["fsck", "--strict"]);
+    assert_eq!(
+        git_in(r.home(), &wd, &["rev-parse", "HEAD"]).trim(),
+        r.bare_rev("main"),
+        "workdir not at the pushed commit"
+    );
+}
+
+/// A true race: the remote moves between the tool's clone and its push. A receive-pack wrapper
+/// (remote.origin.receivepack via GIT_CONFIG_COUNT) pushes an unrelated commit from another
+/// clone just before the tool's push is served.
+#[test]
+fn prune_push_rebuilds_when_the_remote_moves_during_the_run() {
+    let r = remote_fixture();
+    let other = r.other_clone("other");
+    std::fs::write(other.join("NOTES.md"), "racing commit\n").unwrap();
+    git_in(r.home(), &other, &["add", "-A"]);
+    git_in(r.home(), &other, &["commit", "-q", "-m", "racing commit"]);
+    let racing = git_in(r.home(), &other, &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
+    let mark = r.home().join("raced");
+    let wrapper = r.home().join("racing-receive-pack.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{mark}' ]; then : > '{mark}'; \
+             env -u GIT_DIR -u GIT_CONFIG_COUNT git -C '{other}' push -q origin HEAD:main >&2 || exit 1; fi\n\
+             exec git receive-pack \"$@\"\n",
+            mark = mark.display(),
+            other = other.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = run(r
+        .cmd()
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "remote.origin.receivepack")
+        .env("GIT_CONFIG_VALUE_0", &wrapper)
+        .args(["prune", "--offline", "--repo-url", &r.url, "--push"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(mark.exists(), "the race was not triggered");
+    assert_eq!(r.bare_rev("main^"), racing, "{}", out.stderr);
+    let tree = r.bare_tree("main");
+    assert!(!tree.iter().any(|p| p == DEAD), "{tree:?}");
+    assert!(tree.iter().any(|p| p == "NOTES.md"));
+    r.bare_git(&["fsck", "--strict"]);
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. HTTPS token over loopback http (smart HTTP via git http-backend)
+
+struct GitHttp {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A loopback smart-HTTP server for the repositories under `root`, requiring Basic auth.
+fn start_git_http(root: PathBuf, home: PathBuf, expected_auth: String) -> GitHttp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(sock) = conn else { break };
+            let (root, home, auth, h) =
+                (root.clone(), home.clone(), expected_auth.clone(), h.clone());
+            std::thread::spawn(move || {
+                let _ = serve_git_http(sock, &root, &home, &auth, &h);
+            });
+        }
+    });
+    GitHttp { port, hits }
+}
+
+fn serve_git_http(
+    sock: std::net::TcpStream,
+    root: &Path,
+    home: &Path,
+    expected_auth: &str,
+    hits: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
+    let mut w = sock.try_clone()?;
+    let mut rd = BufReader::new(sock);
+    loop {
+        let mut line = String::new();
+        if rd.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let target = parts.next().unwrap_or("").to_owned();
+        let mut headers = Vec::<(String, String)>::new();
+        loop {
+            let mut h = String::new();
+            rd.read_line(&mut h)?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+            w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        let mut body = Vec::new();
+        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            loop {
+                let mut size = String::new();
+                rd.read_line(&mut size)?;
+                let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
+                    .map_err(|_| std::io::Error::other("bad chunk"))?;
+                if size == 0 {
+                    loop {
+                        let mut t = String::new();
+                        rd.read_line(&mut t)?;
+                        if t.trim().is_empty() {
+                            break;
+                        }
+                    }
+                    break;
+                }
+                let mut chunk = vec![0; size];
+                rd.read_exact(&mut chunk)?;
+                body.extend_from_slice(&chunk);
+                let mut crlf = [0u8; 2];
+                rd.read_exact(&mut crlf)?;
+            }
+        } else if let Some(n) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            body.resize(n, 0);
+            rd.read_exact(&mut body)?;
+        }
+        if header("authorization").as_deref() != Some(expected_auth) {
+            w.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n",
+            )?;
+            continue;
+        }
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let mut cgi = Command::new("git");
+        cgi.arg("http-backend")
+            .env_clear()
+            .envs(scrubbed_env(home))
+            .env("GIT_PROJECT_ROOT", root)
+            .env("GIT_HTTP_EXPORT_ALL", "1")
+            .env("REQUEST_METHOD", &method)
+            .env("PATH_INFO", path)
+            .env("QUERY_STRING", query)
+            .env("CONTENT_TYPE", header("content-type").unwrap_or_default())
+            .env("CONTENT_LENGTH", body.len().to_string())
+            .env("REMOTE_USER", "tester")
+            .env("REMOTE_ADDR", "127.0.0.1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(v) = header("git-protocol") {
+            cgi.env("HTTP_GIT_PROTOCOL", v);
+        }
+        if let Some(v) = header("content-encoding") {
+            cgi.env("HTTP_CONTENT_ENCODING", v);
+        }
+        let mut child = cgi.spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&body);
+        });
+        let out = child.wait_with_output()?;
+        let _ = writer.join();
+        let raw = out.stdout;
+        let (head_end, sep) = match raw.windows(4).position(|x| x == b"\r\n\r\n") {
+            Some(p) => (p, 4),
+            None => (
+                raw.windows(2)
+                    .position(|x| x == b"\n\n")
+                    .unwrap_or(raw.len()),
+                2,
+            ),
+        };
+        let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+        let resp_body = raw.get(head_end + sep..).unwrap_or_default();
+        let mut status = "200 OK".to_owned();
+        let mut resp = String::new();
+        for l in head.lines() {
+            let l = l.trim_end();
+            if let Some(s) = l.strip_prefix("Status:") {
+                status = s.trim().to_owned();
+            } else if !l.is_empty() {
+                resp.push_str(l);
+                resp.push_str("\r\n");
+            }
+        }
+        w.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\n{resp}Content-Length: {}\r\n\r\n",
+                resp_body.len()
+            )
+            .as_bytes(),
+        )?;
+        w.write_all(resp_body)?;
+    }
+}
+
+#[test]
+fn http_token_clones_pushes_and_never_leaks() {
+    let r = remote_fixture();
+    let user = "x-access-token";
+    let token = format!("ghs_{}", noise("git-token", 36));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+    );
+    let srv = start_git_http(r.home().join("srv"), r.home().to_path_buf(), auth);
+    let url = format!("http://127.0.0.1:{}/remote.git", srv.port);
+    let mut outputs = Vec::new();
+
+    // scan with the token works.
+    let out = run(r.cmd().env("GIT_CREDMAN_GIT_TOKEN", &token).args([
+        "scan",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &url,
+    ]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let rep = out.json();
+    assert_eq!(rep["source"]["kind"], "remote");
+    assert_eq!(rep["source"]["url"], url.as_str());
+    assert_eq!(rep["source"]["commit"], r.bare_rev("main").as_str());
+    outputs.push(out);
+
+    // Without the token: refused by the server.
+    let out = run(r.cmd().args(["scan", "--offline", "--repo-url", &url]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    outputs.push(out);
+
+    // prune --push with the token into a workdir (kept for the leak check).
+    let old = r.bare_rev("main");
+    let wd = r.home().join("wd");
+    let out = run(r.cmd().env("GIT_CREDMAN_GIT_TOKEN", &token).args([
+        "prune",
+        "--offline",
+        "--repo-url",
+        &url,
+        "--workdir",
+        wd.to_str().unwrap(),
+        "--push",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(r.bare_rev("main^"), old);
+    assert!(!r.bare_tree("main").iter().any(|p| p == DEAD));
+    r.bare_git(&["fsck", "--strict"]);
+    outputs.push(out);
+
+    // A second run reuses the workdir (fetch through askpass).
+    let out = run(r.cmd().env("GIT_CREDMAN_GIT_TOKEN", &token).args([
+        "scan",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &url,
+        "--workdir",
+        wd.to_str().unwrap(),
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    outputs.push(out);
+
+    // Non-loopback plain http with a token: refused before any connection.
+    let out = run(r.cmd().env("GIT_CREDMAN_GIT_TOKEN", &token).args([
+        "scan",
+        "--offline",
+        "--repo-url",
+        "http://example.invalid/x.git",
+    ]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("refusing"), "{}", out.stderr);
+    outputs.push(out);
+
+    // Userinfo in the URL: refused, token not echoed.
+    let hits = srv.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let with_userinfo = format!("http://u:{token}@127.0.0.1:{}/remote.git", srv.port);
+    let out = run(r
+        .cmd()
+        .args(["scan", "--offline", "--repo-url", &with_userinfo]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), hits);
+    outputs.push(out);
+
+    for (i, o) in outputs.iter().enumerate() {
+        assert!(!o.stdout.contains(&token), "run {i}: token on stdout");
+        assert!(!o.stderr.contains(&token), "run {i}: token on stderr");
+    }
+    for f in files_under(&wd.join(".git")) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !contains(&bytes, token.as_bytes()),
+            "token in {}",
+            f.display()
+        );
+    }
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. ssh through a fake `ssh`
+
+#[test]
+fn git_key_uses_ssh_with_the_key_and_options() {
+    let r = remote_fixture();
+    let bin = r.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = r.home().join("ssh.log");
+    let ssh = bin.join("ssh");
+    std::fs::write(
+        &ssh,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -G ] && {{ echo 'user git'; echo 'hostname fakehost'; exit 0; }}; done\n\
+             for a in \"$@\"; do printf '%s\\n' \"$a\"; done >> '{log}'\necho --- >> '{log}'\n\
+             while [ $# -gt 0 ]; do case \"$1\" in -[oiplFJEcmbS]) shift 2 ;; -*) shift ;; *) shift; break ;; esac; done\n\
+             exec sh -c \"$*\"\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let key = r.home().join("id_test");
+    std::fs::write(&key, "not really a key\n").unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let url = format!("ssh://git@fakehost{}", r.bare.display());
+    let args = |cmd: &'static str| {
+        vec![
+            cmd.to_owned(),
+            "--offline".into(),
+            "--format".into(),
+            "json".into(),
+            "--repo-url".into(),
+            url.clone(),
+            "--git-key".into(),
+            key.display().to_string(),
+            "--ssh-option".into(),
+            "StrictHostKeyChecking=no".into(),
+        ]
+    };
+    let out = run(r.cmd().env("PATH", &path).args(args("scan")));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let rep = out.json();
+    assert_eq!(rep["source"]["kind"], "remote");
+    assert_eq!(rep["source"]["commit"], r.bare_rev("main").as_str());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let first: Vec<&str> = logged.split("---\n").next().unwrap().lines().collect();
+    let has_pair = |a: &str, b: &str| first.windows(2).any(|w| w[0] == a && w[1] == b);
+    assert!(has_pair("-i", &key.display().to_string()), "{first:?}");
+    assert!(has_pair("-o", "IdentitiesOnly=yes"), "{first:?}");
+    assert!(has_pair("-o", "BatchMode=yes"), "{first:?}");
+    assert!(has_pair("-o", "StrictHostKeyChecking=no"), "{first:?}");
+    assert!(
+        first.iter().any(|a| a.contains("git-upload-pack")),
+        "{first:?}"
+    );
+
+    // prune --push goes through git with GIT_SSH_COMMAND.
+    let old = r.bare_rev("main");
+    let out = run(r.cmd().env("PATH", &path).args(args("prune")).arg("--push"));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(r.bare_rev("main^"), old);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let push = logged
+        .split("---\n")
+        .find(|s| s.contains("git-receive-pack"))
+        .unwrap_or_else(|| panic!("no receive-pack call: {logged}"));
+    let push: Vec<&str> = push.lines().collect();
+    assert!(
+        push.windows(2)
+            .any(|w| w[0] == "-i" && w[1] == key.display().to_string()),
+        "{push:?}"
+    );
+    assert!(
+        push.windows(2)
+            .any(|w| w[0] == "-o" && w[1] == "BatchMode=yes"),
+        "{push:?}"
+    );
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
+
+/// Reusing a workdir cloned for `main` with `--repo-branch other` must not move the local
+/// `main` to `other`'s commits, nor push `other`'s prune to the remote `main`.
+#[test]
+fn workdir_reuse_with_another_branch_does_not_cross_branches() {
+    let r = remote_fixture();
+    let wd = r.home().join("wd");
+    let wds = wd.to_str().unwrap();
+    let out = r.run(&["scan", "--offline", "--repo-url", &r.url, "--workdir", wds]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    // `other` gets a dead file of its own.
+    let other = r.other_clone("other");
+    git_in(r.home(), &other, &["checkout", "-q", "other"]);
+    write_json_in(
+        &other,
+        "auths/other-dead.json",
+        &codex_dead("olga@example.com", "acct-7"),
+    );
+    git_in(r.home(), &other, &["add", "-A"]);
+    git_in(r.home(), &other, &["commit", "-q", "-m", "other: dead"]);
+    git_in(r.home(), &other, &["push", "-q", "origin", "other"]);
+    let (main_before, other_before) = (r.bare_rev("main"), r.bare_rev("other"));
+
+    let out = r.run(&[
+        "prune",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--workdir",
+        wds,
+        "--repo-branch",
+        "other",
+        "--push",
+    ]);
+    assert_eq!(
+        r.bare_rev("main"),
+        main_before,
+        "remote main moved: {}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    if out.code == 0 {
+        assert_eq!(r.bare_rev("other^"), other_before, "{}", out.stderr);
+    } else {
+        assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+        assert_eq!(r.bare_rev("other"), other_before);
+    }
+}
