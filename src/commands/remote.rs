@@ -74,6 +74,22 @@ fn is_loopback(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Returns the URL without userinfo, for reports: `ssh://git@host/p` → `ssh://host/p`,
+/// `git@host:p` → `host:p`.
+fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => match url.split_once('@') {
+            Some((user, rest)) if !user.contains('/') && !user.contains(':') => rest.to_owned(),
+            _ => url.to_owned(),
+        },
+    }
+}
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -170,13 +186,13 @@ pub(crate) fn prepare(
             let tmp = tempfile::Builder::new().prefix("credman-clone").tempdir()?;
             remove_on_interrupt(tmp.path());
             let repo = Repo::clone_into(&spec, &tmp.path().join("repo"))
-                .with_context(|| format!("cannot clone {url}"))?;
+                .with_context(|| format!("cannot clone {}", without_userinfo(url)))?;
             (repo, Some(tmp))
         }
     };
     Ok(Some(Checkout {
         repo: Arc::new(repo),
-        url: url.to_owned(),
+        url: without_userinfo(url),
         push_env,
         _clone: clone,
         _askpass: askpass,
@@ -276,6 +292,24 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reports_never_show_userinfo() {
+        assert_eq!(
+            without_userinfo("ssh://git@github.com/org/a.git"),
+            "ssh://github.com/org/a.git"
+        );
+        assert_eq!(
+            without_userinfo("git@github.com:org/a.git"),
+            "github.com:org/a.git"
+        );
+        assert_eq!(
+            without_userinfo("https://github.com/org/a.git"),
+            "https://github.com/org/a.git"
+        );
+        assert_eq!(without_userinfo("file:///srv/a.git"), "file:///srv/a.git");
+        assert_eq!(without_userinfo("/srv/repos/a@b.git"), "/srv/repos/a@b.git");
+    }
 
     #[test]
     fn loopback_hosts() {
