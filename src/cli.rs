@@ -309,8 +309,8 @@ pub struct SelectArgs {
     /// The directory of the tree that holds the auth files
     ///
     /// Default: git config `credman.path`, else `auths`.
-    /// Env: GIT_CREDMAN_PATH.
-    #[arg(long, value_name = "PATH")]
+    /// Env: GIT_CREDMAN_PATH. `--auth-subdir` (the predecessor's name) is an alias.
+    #[arg(long, value_name = "PATH", alias = "auth-subdir")]
     pub auth_path: Option<String>,
 
     /// Show emails and account ids unmasked in reports
@@ -375,10 +375,6 @@ pub struct RemoteArgs {
     /// Branch to check out (default: the remote's HEAD branch)
     #[arg(long, value_name = "BRANCH", requires = "repo_url")]
     pub repo_branch: Option<String>,
-
-    /// Directory of the repository that holds the auth files (default: auths)
-    #[arg(long, value_name = "PATH", requires = "repo_url")]
-    pub auth_subdir: Option<String>,
 
     /// Use only this SSH private key (IdentitiesOnly=yes, BatchMode=yes)
     #[arg(long, value_name = "FILE", requires = "repo_url")]
@@ -544,6 +540,15 @@ mod tests {
         let err =
             Cli::try_parse_from(["git-credman", "scan", "--staged", "--rev", "HEAD"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn auth_subdir_is_an_alias_of_auth_path() {
+        let cli = Cli::try_parse_from(["git-credman", "prune", "--auth-subdir", "pool"]).unwrap();
+        let Command::Prune(args) = cli.command else {
+            panic!("prune")
+        };
+        assert_eq!(args.select.auth_path.as_deref(), Some("pool"));
     }
 
     #[test]

@@ -148,23 +148,11 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
             "--dir prunes a plain folder: --branch, --push and signing apply to repositories only"
         );
     }
-    if let Some(checkout) = super::remote::prepare(&args.remote, &ctx.env, &ctx.cwd)? {
-        let config = config_of(Some(&checkout.repo));
-        let mut settings = settings::prune(
-            args,
-            global,
-            &ctx.env,
-            &config,
-            (ctx.stdout_is_tty, ctx.stderr_is_tty),
-        )?;
-        if let Some(sub) = &args.remote.auth_subdir {
-            settings.select.auth_path.clone_from(sub);
-        }
-        guard_statuses(&settings.statuses, args.force)?;
-        let repo = Arc::clone(&checkout.repo);
-        return run_repo(args, &settings, ctx, &repo, Some(&checkout));
-    }
-    let repo = open_repo(&ctx.cwd, args.dir.is_none() && args.server.server.is_none())?;
+    let checkout = super::remote::prepare(&args.remote, &ctx.env, &ctx.cwd)?;
+    let repo = match &checkout {
+        Some(c) => Some(Arc::clone(&c.repo)),
+        None => open_repo(&ctx.cwd, args.dir.is_none() && args.server.server.is_none())?,
+    };
     let config = config_of(repo.as_ref());
     let settings = settings::prune(
         args,
@@ -179,7 +167,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
     }
     match (&args.dir, repo) {
         (Some(dir), _) => run_dir(args, &settings, ctx, &ctx.cwd.join(dir)),
-        (None, Some(repo)) => run_repo(args, &settings, ctx, &repo, None),
+        (None, Some(repo)) => run_repo(args, &settings, ctx, &repo, checkout.as_ref()),
         (None, None) => bail!("invariant: no repository"),
     }
 }

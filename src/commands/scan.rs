@@ -201,10 +201,6 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &config,
         (ctx.stdout_is_tty, ctx.stderr_is_tty),
     )?;
-    let mut settings = settings;
-    if let Some(sub) = &args.remote.auth_subdir {
-        settings.select.auth_path.clone_from(sub);
-    }
     let mut collected = match super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
         Some(server) => {
             let explicit = args.select.online.concurrency.is_some();
