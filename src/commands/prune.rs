@@ -178,6 +178,7 @@ struct Selection {
     skipped: Vec<Skipped>,
 }
 
+/// Selects the files whose status is in `statuses`; `keep` names a reason to leave one alone.
 fn select(
     collected: &Collected,
     statuses: &StatusSet,
@@ -191,12 +192,7 @@ fn select(
         if !statuses.contains(s.finding.status) {
             continue;
         }
-        let why = if s.content_id.is_none() {
-            Some("not a regular file".to_owned())
-        } else {
-            keep(s)
-        };
-        match why {
+        match keep(s) {
             Some(reason) => sel.skipped.push(Skipped {
                 path: s.finding.path.clone(),
                 reason,
@@ -330,6 +326,9 @@ fn run_repo(
         None
     };
     let sel = select(&collected, &settings.statuses, |s| {
+        if let Some(why) = not_a_file(s) {
+            return Some(why);
+        }
         if !on_branch || !has_worktree {
             return None;
         }
@@ -647,7 +646,10 @@ fn run_server(
     let explicit = args.select.online.concurrency.is_some();
     let collected =
         super::server::collect(server, &settings.select, args.server.download, explicit)?;
-    let sel = select_server(&collected, &settings.statuses, args.delete);
+    // When disabling, files already disabled on the server are left alone.
+    let sel = select(&collected, &settings.statuses, |s| {
+        (s.finding.disabled && !args.delete).then(|| "already disabled".to_owned())
+    });
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -715,27 +717,12 @@ fn run_server(
     Ok(Outcome::Clean)
 }
 
-/// Server-mode selection: files whose status is selected; already-disabled ones are skipped
-/// when disabling.
-fn select_server(collected: &Collected, statuses: &StatusSet, delete: bool) -> Selection {
-    let mut sel = Selection {
-        chosen: Vec::new(),
-        skipped: Vec::new(),
-    };
-    for (i, s) in collected.scanned.iter().enumerate() {
-        if !statuses.contains(s.finding.status) {
-            continue;
-        }
-        if s.finding.disabled && !delete {
-            sel.skipped.push(Skipped {
-                path: s.finding.path.clone(),
-                reason: "already disabled".into(),
-            });
-        } else {
-            sel.chosen.push(i);
-        }
-    }
-    sel
+/// Files prune can remove have a content id (a blob, or a hashed directory file); symlinks and
+/// unreadable files do not.
+fn not_a_file(s: &crate::scan::Scanned) -> Option<String> {
+    s.content_id
+        .is_none()
+        .then(|| "not a regular file".to_owned())
 }
 
 /// Directory mode: move the selected files to a quarantine outside the auth dir (or delete
@@ -754,7 +741,7 @@ fn run_dir(
         &ctx.cwd,
         true,
     )?;
-    let sel = select(&collected, &settings.statuses, |_| None);
+    let sel = select(&collected, &settings.statuses, not_a_file);
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
         return Ok(refused);
     }
