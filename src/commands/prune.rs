@@ -215,11 +215,6 @@ fn prune_report(
         .iter()
         .map(|&i| collected.scanned[i].finding.clone())
         .collect();
-    let all: Vec<_> = collected
-        .scanned
-        .iter()
-        .map(|s| s.finding.clone())
-        .collect();
     let mut report = Report::new(
         collected.mode,
         collected.listing.info.clone(),
@@ -227,7 +222,7 @@ fn prune_report(
         results,
         collected.now,
     );
-    report.summary = Summary::of(&all);
+    report.summary = Summary::of(collected.scanned.iter().map(|s| &s.finding));
     report.prune = Some(PruneInfo {
         statuses: statuses.iter().collect(),
         removed: if dry_run { 0 } else { chosen.len() },

@@ -112,15 +112,13 @@ pub struct Summary {
 
 impl Summary {
     /// Counts the findings.
-    pub fn of(results: &[Finding]) -> Self {
-        let mut s = Summary {
-            total: results.len(),
-            ..Summary::default()
-        };
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a Finding>) -> Self {
+        let mut s = Summary::default();
         // Count per (provider, status) with borrowed keys; allocate names once at the end.
         let mut cells: std::collections::HashMap<(&str, Status), usize> =
             std::collections::HashMap::new();
         for f in results {
+            s.total += 1;
             *cells.entry((f.provider.as_str(), f.status)).or_default() += 1;
             s.duplicates += usize::from(!f.duplicates.is_empty());
             s.worktree_differs += usize::from(f.worktree.is_some());
