@@ -53,13 +53,6 @@ pub fn fingerprint_of(digest: u128) -> String {
     format!("{:012x}", digest >> 80)
 }
 
-impl Secret {
-    /// Returns whether the secret is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[REDACTED]")

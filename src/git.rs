@@ -60,6 +60,18 @@ fn repo_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> Error {
     move |source| Error::Repo { what, source }
 }
 
+/// Resolves a revision to its object, naming the revision in the error.
+fn find_rev<'r>(repo: &'r gix::Repository, rev: &str) -> Result<gix::Object<'r>, Error> {
+    let bad = |source| Error::BadRevision {
+        rev: rev.to_owned(),
+        source,
+    };
+    repo.rev_parse_single(rev)
+        .map_err(bad)?
+        .object()
+        .map_err(bad)
+}
+
 /// What an entry of a tree or index is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryKind {
@@ -164,15 +176,11 @@ impl Repo {
     /// Resolves any tree-ish (`origin/main`, `HEAD~2`, `v1:auths`, a tree id) to a tree.
     pub fn resolve_tree(&self, rev: &str) -> Result<ResolvedTree, Error> {
         let repo = self.local();
+        let object = find_rev(&repo, rev)?;
         let bad = |source| Error::BadRevision {
             rev: rev.to_owned(),
             source,
         };
-        let object = repo
-            .rev_parse_single(rev)
-            .map_err(bad)?
-            .object()
-            .map_err(bad)?;
         let commit = object
             .clone()
             .peel_to_kind(gix::object::Kind::Commit)
@@ -750,11 +758,7 @@ impl Repo {
             rev: rev.to_owned(),
             source,
         };
-        let commit = repo
-            .rev_parse_single(rev)
-            .map_err(bad)?
-            .object()
-            .map_err(bad)?
+        let commit = find_rev(&repo, rev)?
             .peel_to_kind(gix::object::Kind::Commit)
             .map_err(bad)?
             .into_commit();
@@ -898,11 +902,6 @@ impl Repo {
 }
 
 impl Repo {
-    /// Returns whether the object database has `id`.
-    pub fn has_object(&self, id: ObjectId) -> bool {
-        self.local().has_object(id)
-    }
-
     /// Returns the tips of every remote-tracking branch of `remote` (`refs/remotes/<remote>/*`).
     pub fn remote_tips(&self, remote: &str) -> Result<Vec<ObjectId>, Error> {
         let repo = self.local();

@@ -89,11 +89,6 @@ impl Signer {
         }
     }
 
-    /// Returns whether this signer signs.
-    pub fn signs(&self) -> bool {
-        !matches!(self, Signer::None)
-    }
-
     /// Returns the commit signed (or unchanged without a signer).
     pub fn sign(
         &self,
