@@ -138,15 +138,7 @@ mod tests {
             (resp(429, "{}"), Status::RateLimited, "retry"),
             (resp(529, "{}"), Status::CheckError, "retry"),
         ];
-        for (r, want, kind) in cases {
-            assert_eq!(
-                status_of(&classify(&r)),
-                (want, kind),
-                "{} {}",
-                r.status,
-                r.body
-            );
-        }
+        assert_table(classify, &cases);
     }
 
     #[test]

@@ -42,14 +42,6 @@ mod tests {
             (resp(429, "{}"), Status::RateLimited, "retry"),
             (resp(502, ""), Status::CheckError, "retry"),
         ];
-        for (r, want, kind) in cases {
-            assert_eq!(
-                status_of(&classify(&r)),
-                (want, kind),
-                "{} {}",
-                r.status,
-                r.body
-            );
-        }
+        assert_table(classify, &cases);
     }
 }

@@ -341,6 +341,22 @@ pub(crate) mod test_support {
         }
     }
 
+    /// Checks a classifier against `(answer, status, "done"|"retry")` rows.
+    pub fn assert_table(
+        classify: fn(&ProbeResponse) -> Step,
+        cases: &[(ProbeResponse, Status, &str)],
+    ) {
+        for (r, want, kind) in cases {
+            assert_eq!(
+                status_of(&classify(r)),
+                (*want, *kind),
+                "{} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+
     /// Returns the status a step ends with (Retry counts as its fallback verdict).
     pub fn status_of(step: &Step) -> (Status, &'static str) {
         match step {

@@ -36,14 +36,6 @@ mod tests {
             (resp(403, "{}"), Status::Unknown, "done"),
             (resp(429, "{}"), Status::RateLimited, "retry"),
         ];
-        for (r, want, kind) in cases {
-            assert_eq!(
-                status_of(&classify(&r)),
-                (want, kind),
-                "{} {}",
-                r.status,
-                r.body
-            );
-        }
+        assert_table(classify, &cases);
     }
 }
