@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use super::Ctx;
-use super::scan::{Collected, collect, config_of, open_repo};
+use super::scan::{Collected, collect, config_of};
 use crate::cli::{GlobalArgs, PruneArgs};
 use crate::exit::Outcome;
 use crate::git::{ObjectId, Repo};
@@ -148,11 +148,8 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
             "--dir prunes a plain folder: --branch, --push and signing apply to repositories only"
         );
     }
-    let checkout = super::remote::prepare(&args.remote, &ctx.env, &ctx.cwd)?;
-    let repo = match &checkout {
-        Some(c) => Some(Arc::clone(&c.repo)),
-        None => open_repo(&ctx.cwd, args.dir.is_none() && args.server.server.is_none())?,
-    };
+    let needs_repo = args.dir.is_none() && args.server.server.is_none();
+    let (checkout, repo) = super::scan::repository(&args.remote, needs_repo, ctx)?;
     let config = config_of(repo.as_ref());
     let settings = settings::prune(
         args,

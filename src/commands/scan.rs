@@ -48,6 +48,23 @@ pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc
     }
 }
 
+/// Returns the repository to work on: a clone of `--repo-url` (kept alive by the returned
+/// checkout), else the one around the current directory (`required` unless scanning a folder
+/// or a server, where it only supplies configuration).
+pub(crate) fn repository(
+    remote: &crate::cli::RemoteArgs,
+    required: bool,
+    ctx: &Ctx<'_>,
+) -> anyhow::Result<(Option<super::remote::Checkout>, Option<Arc<Repo>>)> {
+    match super::remote::prepare(remote, &ctx.env, &ctx.cwd)? {
+        Some(c) => {
+            let repo = Arc::clone(&c.repo);
+            Ok((Some(c), Some(repo)))
+        }
+        None => Ok((None, open_repo(&ctx.cwd, required)?)),
+    }
+}
+
 /// Returns the git configuration in effect.
 pub(crate) fn config_of(repo: Option<&Arc<Repo>>) -> GitConfig {
     repo.map_or_else(GitConfig::globals, |r| GitConfig::new(Some(r.config())))
@@ -185,14 +202,8 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (None, None, false) => SourceSpec::Head,
     };
     let in_server_mode = args.server.server.is_some();
-    let checkout = super::remote::prepare(&args.remote, &ctx.env, &ctx.cwd)?;
-    let repo = match &checkout {
-        Some(c) => Some(Arc::clone(&c.repo)),
-        None => open_repo(
-            &ctx.cwd,
-            !in_server_mode && !matches!(spec, SourceSpec::Dir(_)),
-        )?,
-    };
+    let needs_repo = !in_server_mode && !matches!(spec, SourceSpec::Dir(_));
+    let (checkout, repo) = repository(&args.remote, needs_repo, ctx)?;
     let config = config_of(repo.as_ref());
     let settings = settings::scan(
         args,
