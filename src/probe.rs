@@ -136,7 +136,6 @@ impl HostLimit {
 
 struct Shared {
     cfg: Config,
-    global: Semaphore,
     hosts: Mutex<HashMap<String, Arc<HostLimit>>>,
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     progress: Option<indicatif::ProgressBar>,
@@ -260,7 +259,6 @@ async fn run_async(
     });
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
     let shared = Arc::new(Shared {
-        global: Semaphore::new(cfg.concurrency.max(1)),
         hosts: Mutex::new(HashMap::new()),
         clients: Mutex::new(HashMap::new()),
         progress,
@@ -385,9 +383,7 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
             .unwrap_or_default();
         let limit = sh.host(&origin);
         let result = {
-            let Ok(_global) = sh.global.acquire().await else {
-                return Verdict::new(Status::CheckError, "internal: limiter closed");
-            };
+            // The total is bounded by how many checks are spawned at once (`concurrency`).
             let Ok(_host) = limit.sem.acquire().await else {
                 return Verdict::new(Status::CheckError, "internal: limiter closed");
             };
