@@ -288,6 +288,17 @@ pub fn looks_like_credential(obj: &Map<String, Value>) -> bool {
             .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
 }
 
+/// Returns whether a JSON object has a credential's shape: a known provider `type` (CPA writes
+/// it into every file it saves), or any string `type` plus a token field
+/// ([`looks_like_credential`]). `package.json` (`"type": "module"`, no token) has none.
+pub fn has_credential_shape(obj: &Map<String, Value>) -> bool {
+    let known = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| ProviderKind::from_type(&t.to_ascii_lowercase()).0 != ProviderKind::Other);
+    known || looks_like_credential(obj)
+}
+
 /// camelCase and kebab-case aliases of the snake_case keys git-credman reads. A static table,
 /// because building the aliases on every lookup dominated parsing time on large trees.
 const ALIASES: &[(&str, &str, &str)] = &[

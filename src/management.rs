@@ -30,6 +30,17 @@ pub enum Error {
         /// CPA's message (e.g. its ban notice).
         message: String,
     },
+    /// CPA's configuration does not allow this client (answered before the key is checked, so it
+    /// does not count towards the ban).
+    #[error(
+        "the server does not accept management requests from here (HTTP 403: {message}); {hint}"
+    )]
+    NotAllowed {
+        /// CPA's message.
+        message: String,
+        /// What to change in CPA's config.
+        hint: &'static str,
+    },
     /// Another HTTP error.
     #[error("{what}: HTTP {status}: {message}")]
     Http {
@@ -56,15 +67,17 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// A file name from the server is unsafe.
-    #[error("the server listed an unsafe file name {0:?}; refusing to use it")]
+    /// A file name is not one git-credman sends to the server (it never sends a listed name
+    /// that is not a plain, safe file name).
+    #[error("refusing to send the file name {0:?} to the server: not a plain file name")]
     BadName(String),
     /// Setting up the client failed.
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
 }
 
-/// Returns whether a name from the server is safe to use as a file name and in a query.
+/// Returns whether a name from the server is a plain file name, safe to use as a file name on
+/// disk and in a query: no separator, no control character, not `.`/`..`, ends in `.json`.
 pub fn is_safe_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 255
@@ -76,16 +89,86 @@ pub fn is_safe_name(name: &str) -> bool {
         && name.to_ascii_lowercase().ends_with(".json")
 }
 
+/// Returns whether a name is a safe path relative to the auth dir: `/`-separated components, none
+/// empty, `.` or `..`; not absolute; no `\`, NUL or control character; ends in `.json`.
+pub fn is_safe_relative(name: &str) -> bool {
+    name.len() <= 4096
+        && !name.starts_with('/')
+        && !name.contains(['\\', '\0'])
+        && !name.chars().any(char::is_control)
+        && name.to_ascii_lowercase().ends_with(".json")
+        && name
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && c.len() <= 255)
+}
+
+/// Where a listed credential lives, which decides what git-credman may do with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A file directly in the auth dir: check, disable, back up and delete.
+    TopLevel,
+    /// A file in a sub-folder of the auth dir (CPA loads the dir recursively): check and disable
+    /// by name and `auth_index`, never delete (CPA's download refuses names with `/`, so it
+    /// cannot be backed up, and a DELETE by base name reaches a top-level file of that name
+    /// first).
+    SubFolder,
+    /// Never touched: runtime-only (no file), listed from memory after its file went away, or a
+    /// name that is not a safe relative path. The reason says which.
+    Untouchable(&'static str),
+}
+
+/// Why an entry is never touched.
+const RUNTIME_ONLY: &str =
+    "runtime-only entry (no file; CPA holds it in memory, e.g. an AI Studio relay); never touched";
+const NO_FILE: &str = "listed from memory: its file is gone from the auth dir; never touched";
+const UNSAFE_NAME: &str =
+    "the server listed a name that is not a safe relative path of a .json file; never touched";
+
+/// Decides where an entry lives from its listed `name`, `id`, `runtime_only` and `source`.
+fn place_of(name: &str, id: Option<&str>, runtime_only: bool, source: Option<&str>) -> Place {
+    if runtime_only {
+        return Place::Untouchable(RUNTIME_ONLY);
+    }
+    if source == Some("memory") {
+        return Place::Untouchable(NO_FILE);
+    }
+    if !is_safe_relative(name) || id.is_some_and(|i| !i.is_empty() && !is_safe_relative(i)) {
+        return Place::Untouchable(UNSAFE_NAME);
+    }
+    // The id is the path relative to the auth dir; trust whichever of the two says sub-folder.
+    if name.contains('/') || id.is_some_and(|i| i.contains('/')) {
+        Place::SubFolder
+    } else {
+        Place::TopLevel
+    }
+}
+
+/// Makes a listed name printable: control characters escaped, at most 255 characters.
+pub fn printable(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().take(255) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One credential as the server lists it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Entry {
-    /// File name (validated).
+    /// The listed name, made printable (control characters escaped); for a file, its path
+    /// relative to the auth dir.
     pub name: String,
+    /// Where it lives: what git-credman may do with it.
+    pub place: Place,
     /// The server's handle; string or integer on old servers.
     pub auth_index: Option<String>,
     /// Provider (`type` / `provider`).
     pub provider: String,
-    /// Email or label.
+    /// Email, else `account`, else a `label` that is not just the provider name or project id.
     pub email: Option<String>,
     /// Codex account id.
     pub account_id: Option<String>,
@@ -134,6 +217,22 @@ fn error_message(body: &[u8]) -> String {
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
     msg.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// CPA's 403 answers that come from its configuration, not from a refused key
+/// (handler.go:305,338,367): what to change.
+pub fn config_hint(message: &str) -> Option<&'static str> {
+    let m = message.to_ascii_lowercase();
+    if m.contains("remote management disabled") {
+        Some(
+            "set remote-management.allow-remote: true in CPA's config (or MANAGEMENT_PASSWORD), \
+             or run git-credman on the server's own host",
+        )
+    } else if m.contains("key not set") {
+        Some("set remote-management.secret-key in CPA's config; the key was not checked")
+    } else {
+        None
+    }
 }
 
 impl Server {
@@ -234,7 +333,14 @@ impl Server {
                 }
             }
             match status {
-                401 | 403 => Err(Error::KeyRefused {
+                403 => {
+                    let message = error_message(&body);
+                    match config_hint(&message) {
+                        Some(hint) => Err(Error::NotAllowed { message, hint }),
+                        None => Err(Error::KeyRefused { status, message }),
+                    }
+                }
+                401 => Err(Error::KeyRefused {
                     status,
                     message: error_message(&body),
                 }),
@@ -287,34 +393,52 @@ impl Server {
             })?;
         let mut out = Vec::with_capacity(files.len());
         for f in files {
-            let name = str_of(f, "name").ok_or_else(|| Error::BadAnswer {
-                what: what.into(),
-                reason: "an entry has no name".into(),
-            })?;
-            if !is_safe_name(&name) {
-                return Err(Error::BadName(name));
-            }
+            // One odd entry never stops the run: it is reported and left alone.
+            let raw = str_of(f, "name")
+                .or_else(|| str_of(f, "id"))
+                .unwrap_or_default();
+            let id = str_of(f, "id");
+            let runtime_only = f
+                .get("runtime_only")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let source = str_of(f, "source");
+            let place = place_of(&raw, id.as_deref(), runtime_only, source.as_deref());
+            let name = if raw.is_empty() {
+                "(no name)".to_owned()
+            } else {
+                printable(&raw)
+            };
+            let provider = str_of(f, "type")
+                .or_else(|| str_of(f, "provider"))
+                .unwrap_or_else(|| "unknown".into())
+                .to_ascii_lowercase();
+            // `label` falls back to the provider name or a project id for email-less entries
+            // (synthesizer/file.go:146-149, filestore.go:441): that is not an identity.
+            let project = str_of(f, "project_id");
+            let label = str_of(f, "label").filter(|l| {
+                !l.eq_ignore_ascii_case(&provider) && Some(l.as_str()) != project.as_deref()
+            });
             let id_token = f.get("id_token").cloned().unwrap_or(Value::Null);
             out.push(Entry {
                 auth_index: str_of(f, "auth_index"),
-                provider: str_of(f, "type")
-                    .or_else(|| str_of(f, "provider"))
-                    .unwrap_or_else(|| "unknown".into())
-                    .to_ascii_lowercase(),
                 email: str_of(f, "email")
                     .or_else(|| str_of(f, "account"))
-                    .or_else(|| str_of(f, "label")),
+                    .or(label)
+                    .map(|e| printable(&e)),
+                provider: printable(&provider),
                 account_id: str_of(&id_token, "chatgpt_account_id"),
                 plan: str_of(&id_token, "plan_type"),
-                status: str_of(f, "status"),
-                status_message: str_of(f, "status_message"),
+                status: str_of(f, "status").map(|v| printable(&v)),
+                status_message: str_of(f, "status_message").map(|v| printable(&v)),
                 disabled: f.get("disabled").and_then(Value::as_bool).unwrap_or(false),
                 unavailable: f
                     .get("unavailable")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                next_retry_after: str_of(f, "next_retry_after"),
+                next_retry_after: str_of(f, "next_retry_after").map(|v| printable(&v)),
                 name,
+                place,
             });
         }
         Ok(out)
@@ -339,15 +463,26 @@ impl Server {
         }
     }
 
-    /// Disables or enables one file (`PATCH /auth-files/status`).
-    pub fn set_disabled(&self, name: &str, disabled: bool) -> Result<(), Error> {
-        if !is_safe_name(name) {
+    /// Disables or enables one file (`PATCH /auth-files/status`). The name may be a sub-folder
+    /// path; with `auth_index` CPA matches both (`lookupAuthFile`, auth_files.go:141-160), so the
+    /// change cannot land on another file of the same name.
+    pub fn set_disabled(
+        &self,
+        name: &str,
+        auth_index: Option<&str>,
+        disabled: bool,
+    ) -> Result<(), Error> {
+        if !is_safe_relative(name) {
             return Err(Error::BadName(name.to_owned()));
         }
         let what = format!("{} {name}", if disabled { "disabling" } else { "enabling" });
+        let mut body = serde_json::json!({"name": name, "disabled": disabled});
+        if let Some(index) = auth_index {
+            body["auth_index"] = Value::from(index);
+        }
         let rb = self
             .request(reqwest::Method::PATCH, "auth-files/status")?
-            .json(&serde_json::json!({"name": name, "disabled": disabled}));
+            .json(&body);
         match self.send(&what, rb)? {
             (200, _) => Ok(()),
             (status, body) => Err(Error::Http {
@@ -358,8 +493,14 @@ impl Server {
         }
     }
 
-    /// Deletes files: one batch request (JSON array), handling 207 partial results, and one by
-    /// one for what an old server (batch-less: it takes the first name only) left behind.
+    /// Deletes top-level files by name, recording per-file results; only a refused key (or an
+    /// unreachable server) is an error.
+    ///
+    /// Names go in repeated `?name=` parameters, which both generations of CPA read: v6.9.2+
+    /// batch-deletes them (auth_files_crud.go:285), older servers delete the first one and
+    /// ignore the rest (`c.Query("name")`), and ignore any body. A one-name request takes the
+    /// single-file path on current servers: `200 {"status":"ok"}` without `files`, or a plain
+    /// error status (auth_files_crud.go:181-190).
     pub fn delete(&self, names: &[String]) -> Result<Deleted, Error> {
         if let Some(bad) = names.iter().find(|n| !is_safe_name(n)) {
             return Err(Error::BadName(bad.clone()));
@@ -368,36 +509,48 @@ impl Server {
         if names.is_empty() {
             return Ok(out);
         }
-        let what = "deleting auth files";
+        let query: Vec<(&str, &str)> = names.iter().map(|n| ("name", n.as_str())).collect();
         let rb = self
             .request(reqwest::Method::DELETE, "auth-files")?
-            .json(&names);
-        let (status, body) = self.send(what, rb)?;
+            .query(&query);
+        let (status, body) = self.send("deleting auth files", rb)?;
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let listed =
             |key: &str| -> Option<Vec<Value>> { v.get(key).and_then(Value::as_array).cloned() };
         match status {
             200 | 207 if listed("files").is_some() || listed("failed").is_some() => {
+                let asked: std::collections::HashSet<&str> =
+                    names.iter().map(String::as_str).collect();
                 for f in listed("files").unwrap_or_default() {
-                    if let Some(n) = f.as_str().map(str::to_owned).or_else(|| str_of(&f, "name")) {
+                    if let Some(n) = f.as_str().map(str::to_owned).or_else(|| str_of(&f, "name"))
+                        && asked.contains(n.as_str())
+                    {
                         out.deleted.push(n);
                     }
                 }
                 for f in listed("failed").unwrap_or_default() {
                     let n = str_of(&f, "name").unwrap_or_default();
-                    out.failed
-                        .push((n, str_of(&f, "error").unwrap_or_else(|| "failed".into())));
+                    let why = str_of(&f, "error").unwrap_or_else(|| "failed".into());
+                    out.failed.push((printable(&n), printable(&why)));
+                }
+                // Anything the answer does not mention was not confirmed deleted.
+                for n in names {
+                    if !out.deleted.contains(n) && !out.failed.iter().any(|(f, _)| f == n) {
+                        out.failed
+                            .push((n.clone(), "the server did not confirm the delete".into()));
+                    }
                 }
             }
             200 => {
-                // An old server deleted the first name at most: verify one by one.
-                for name in names {
+                // The single-file answer: the first name is gone. With more names this is an
+                // old server that read only the first `?name=`: delete the rest one by one.
+                out.deleted.push(names[0].clone());
+                for name in &names[1..] {
                     let rb = self
                         .request(reqwest::Method::DELETE, "auth-files")?
                         .query(&[("name", name.as_str())]);
                     match self.send(&format!("deleting {name}"), rb)? {
                         (200, _) => out.deleted.push(name.clone()),
-                        (404, _) if name == &names[0] => out.deleted.push(name.clone()),
                         (s, b) => out
                             .failed
                             .push((name.clone(), format!("HTTP {s}: {}", error_message(&b)))),
@@ -405,11 +558,9 @@ impl Server {
                 }
             }
             _ => {
-                return Err(Error::Http {
-                    what: what.into(),
-                    status,
-                    message: error_message(&body),
-                });
+                let why = format!("HTTP {status}: {}", error_message(&body));
+                out.failed
+                    .extend(names.iter().map(|n| (n.clone(), why.clone())));
             }
         }
         Ok(out)
@@ -437,5 +588,56 @@ mod tests {
         for good in ["codex-a@b.c-plus.json", "kimi-1755828000000.JSON"] {
             assert!(is_safe_name(good), "{good}");
         }
+    }
+
+    #[test]
+    fn places_follow_cpas_listing() {
+        let top = place_of("codex-a.json", Some("codex-a.json"), false, Some("file"));
+        assert_eq!(top, Place::TopLevel);
+        assert_eq!(
+            place_of("team/x.json", Some("team/x.json"), false, Some("file")),
+            Place::SubFolder
+        );
+        // A base-name FileName with a sub-folder id is still a sub-folder file.
+        assert_eq!(
+            place_of("x.json", Some("team/x.json"), false, Some("file")),
+            Place::SubFolder
+        );
+        assert_eq!(
+            place_of("aistudio-1a2b", Some("aistudio-1a2b"), true, Some("memory")),
+            Place::Untouchable(RUNTIME_ONLY)
+        );
+        assert_eq!(
+            place_of("gone.json", None, false, Some("memory")),
+            Place::Untouchable(NO_FILE)
+        );
+        for bad in [
+            "../x.json",
+            "team/../../x.json",
+            "/etc/x.json",
+            "a\\b.json",
+            "a//b.json",
+            "./x.json",
+            "x\n.json",
+            "",
+            "x.txt",
+        ] {
+            assert_eq!(
+                place_of(bad, None, false, Some("file")),
+                Place::Untouchable(UNSAFE_NAME),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(printable("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+    }
+
+    #[test]
+    fn config_answers_are_not_refused_keys() {
+        assert!(config_hint("remote management disabled").is_some());
+        assert!(config_hint("remote management key not set").is_some());
+        assert!(config_hint("invalid management key").is_none());
+        assert!(
+            config_hint("IP banned due to too many failed attempts. Try again in 29m").is_none()
+        );
     }
 }

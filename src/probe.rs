@@ -540,11 +540,25 @@ async fn send_relayed(
     req: &ProbeRequest,
     endpoints: &Endpoints,
 ) -> Result<ProbeResponse, String> {
-    let header: serde_json::Map<String, serde_json::Value> = req
+    let mut header: serde_json::Map<String, serde_json::Value> = req
         .headers
         .iter()
         .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.expose())))
         .collect();
+    // CPA adds no headers of its own to a relayed request (api_tools.go:175-182): a body needs
+    // its Content-Type from us, as a direct request gets it from reqwest.
+    let content_type = match &req.body {
+        Some(Body::Json(_)) => Some("application/json"),
+        Some(Body::Form(_)) => Some("application/x-www-form-urlencoded"),
+        None => None,
+    };
+    if let Some(ct) = content_type
+        && !header
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        header.insert("Content-Type".to_owned(), serde_json::Value::from(ct));
+    }
     let data = match &req.body {
         Some(Body::Json(json)) => Some(json.expose().to_owned()),
         Some(Body::Form(pairs)) => Some(

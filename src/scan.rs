@@ -185,8 +185,17 @@ fn analyze_one(
         }
         Err(_) => return Ok(None),
     };
-    if !c.explicit && !credential::looks_like_credential(&obj) {
-        return Ok(None);
+    // A file without a credential shape is never a dead credential: ignored when auto-detected,
+    // `invalid_file` when named (a pathspec or the auth dir), whatever the pathspec.
+    if !credential::has_credential_shape(&obj) {
+        if !c.explicit {
+            return Ok(None);
+        }
+        let v = Verdict::new(
+            Status::InvalidFile,
+            "not a credential: no known provider `type` and no token field",
+        );
+        return Ok(Some(plain(finding(&c.path, blob, v), content_id)));
     }
     let cred = Credential::from_json(&obj);
     drop(obj);
@@ -363,7 +372,14 @@ pub fn plan_online(
     let cred = s.credential.take()?;
     let offline = Verdict::new(s.finding.status, s.finding.reason.clone());
     s.offline = Some(offline.clone());
-    match crate::providers::plan(&cred, offline, now, &settings.probes) {
+    // CPA sets `status_message` to `unauthorized` (or `invalid_grant`) only after its own
+    // refresh failed (conductor_refresh.go:545-550): positive evidence for a relayed 401.
+    let cpa_refresh_failed = s.finding.server.as_ref().is_some_and(|st| {
+        st.status_message.as_deref().is_some_and(|m| {
+            m.eq_ignore_ascii_case("unauthorized") || m.eq_ignore_ascii_case("invalid_grant")
+        })
+    });
+    match crate::providers::plan(&cred, offline, now, &settings.probes, cpa_refresh_failed) {
         crate::providers::Plan::Skip(v) => {
             apply(&mut s.finding, v);
             None

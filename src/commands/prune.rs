@@ -636,11 +636,16 @@ fn run_server(
         return Ok(Outcome::Clean);
     }
     let explicit = args.select.online.concurrency.is_some();
-    let collected =
-        super::server::collect(server, &settings.select, args.server.download, explicit)?;
-    // When disabling, files already disabled on the server are left alone.
+    let (collected, entries) =
+        super::server::collect_entries(server, &settings.select, args.server.download, explicit)?;
+    // Runtime-only, file-less and odd entries are never touched, sub-folder files never deleted;
+    // when disabling, files already disabled on the server are left alone.
     let sel = select(&collected, &settings.statuses, |s| {
-        (s.finding.disabled && !args.delete).then(|| "already disabled".to_owned())
+        let Some(e) = entries.get(s.candidate) else {
+            return Some("not in the server's listing".to_owned());
+        };
+        super::server::keep_reason(e, args.delete)
+            .or_else(|| (s.finding.disabled && !args.delete).then(|| "already disabled".to_owned()))
     });
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
         return Ok(refused);
@@ -657,10 +662,14 @@ fn run_server(
         &settings.statuses,
         false,
     );
-    let names: Vec<String> = sel
+    let targets: Vec<super::server::Target<'_>> = sel
         .chosen
         .iter()
-        .map(|&i| collected.scanned[i].finding.path.clone())
+        .filter_map(|&i| entries.get(collected.scanned[i].candidate))
+        .map(|e| super::server::Target {
+            name: &e.name,
+            auth_index: e.auth_index.as_deref(),
+        })
         .collect();
     let backup = args.delete.then(|| {
         args.backup_dir.clone().map_or_else(
@@ -673,7 +682,7 @@ fn run_server(
         )
     });
     let json = json_of(&report)?;
-    let applied = super::server::apply(server, &names, backup.as_deref(), &json)?;
+    let applied = super::server::apply(server, &targets, backup.as_deref(), &json)?;
     let done: HashSet<&str> = applied.done.iter().map(String::as_str).collect();
     report.results.retain(|f| done.contains(f.path.as_str()));
     if let Some(p) = report.prune.as_mut() {
@@ -701,10 +710,13 @@ fn run_server(
     };
     emit(&report, settings, &headline, args, ctx)?;
     if !applied.failed.is_empty() {
-        bail!(
-            "{} file(s) could not be {verb}d; see the report",
+        // Per-file failures are recorded in the report; the dead files they leave behind are
+        // findings (exit 1), not a failed run.
+        tracing::warn!(
+            "{} file(s) could not be {verb}d; see the report's skipped list",
             applied.failed.len()
         );
+        return Ok(Outcome::Findings);
     }
     Ok(Outcome::Clean)
 }

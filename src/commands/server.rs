@@ -12,7 +12,7 @@ use super::Ctx;
 use super::scan::Collected;
 use crate::cli::ServerArgs;
 use crate::credential::{self, Credential, ProviderKind, Secret};
-use crate::management::{Entry, Server};
+use crate::management::{Entry, Place, Server};
 use crate::report::{Finding, ServerState};
 use crate::scan::{self, Scanned};
 use crate::settings::{Env, GitConfig, SelectSettings};
@@ -105,6 +105,16 @@ pub(crate) fn collect(
     download: bool,
     explicit_concurrency: bool,
 ) -> anyhow::Result<Collected> {
+    collect_entries(server, select, download, explicit_concurrency).map(|(c, _)| c)
+}
+
+/// [`collect`], also returning the listing: a scanned entry's `candidate` indexes it.
+pub(crate) fn collect_entries(
+    server: &Server,
+    select: &SelectSettings,
+    download: bool,
+    explicit_concurrency: bool,
+) -> anyhow::Result<(Collected, Vec<Entry>)> {
     let entries = server.list()?;
     let now = Utc::now();
     let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
@@ -112,8 +122,17 @@ pub(crate) fn collect(
         if !select.providers.is_empty() && !select.providers.contains(&e.provider) {
             continue;
         }
-        let (mut finding, cred, content_id) = if download {
-            match server.download(&e.name) {
+        let not_checked = |why: &str| {
+            let f = plain_finding(&e.name, &e.provider, Verdict::new(Status::Unknown, why));
+            (f, None, None)
+        };
+        let (mut finding, cred, content_id) = match (&e.place, download) {
+            (Place::Untouchable(why), _) => not_checked(why),
+            (Place::SubFolder, true) => not_checked(
+                "in a sub-folder of the auth dir: CPA's download refuses names with '/'; \
+                 scan without --download to check it through the server",
+            ),
+            (Place::TopLevel, true) => match server.download(&e.name) {
                 Ok(bytes) => match credential::parse_json(&bytes) {
                     Ok(obj) => {
                         let cred = Credential::from_json(&obj);
@@ -148,19 +167,20 @@ pub(crate) fn collect(
                     None,
                     None,
                 ),
+            },
+            (Place::TopLevel | Place::SubFolder, false) => {
+                let cred = stand_in(e);
+                let reason = format!("listed by the server{}; not checked online", cpa_note(e));
+                let f = scan::credential_finding(
+                    &e.name,
+                    None,
+                    &cred,
+                    Verdict::new(Status::Unverified, reason),
+                    None,
+                    select.show_identities,
+                );
+                (f, Some(cred), None)
             }
-        } else {
-            let cred = stand_in(e);
-            let reason = format!("listed by the server{}; not checked online", cpa_note(e));
-            let f = scan::credential_finding(
-                &e.name,
-                None,
-                &cred,
-                Verdict::new(Status::Unverified, reason),
-                None,
-                select.show_identities,
-            );
-            (f, Some(cred), None)
         };
         finding.server = Some(state(e));
         finding.disabled = e.disabled;
@@ -212,12 +232,15 @@ pub(crate) fn collect(
             root: std::path::PathBuf::new(),
         },
     };
-    Ok(Collected {
-        listing,
-        scanned,
-        mode,
-        now,
-    })
+    Ok((
+        Collected {
+            listing,
+            scanned,
+            mode,
+            now,
+        },
+        entries,
+    ))
 }
 
 fn plain_finding(name: &str, provider: &str, v: Verdict) -> Finding {
@@ -239,10 +262,34 @@ pub(crate) struct Applied {
     pub backup: Option<std::path::PathBuf>,
 }
 
-/// Disables the named files, or (with `backup`) backs them up and deletes them.
+/// One file prune acts on: its listed name (a path relative to the auth dir) and handle.
+pub(crate) struct Target<'a> {
+    /// The listed name.
+    pub name: &'a str,
+    /// The listing's `auth_index`, sent along when disabling so that CPA touches exactly it.
+    pub auth_index: Option<&'a str>,
+}
+
+/// Why prune must leave a listed entry alone, if it must: untouchable entries always, sub-folder
+/// files when deleting.
+pub(crate) fn keep_reason(e: &Entry, delete: bool) -> Option<String> {
+    match &e.place {
+        Place::Untouchable(why) => Some((*why).to_owned()),
+        Place::SubFolder if delete => Some(
+            "kept: in a sub-folder of the auth dir, so CPA cannot back it up (its download \
+             refuses names with '/') and a DELETE by name could reach a top-level file of the \
+             same name; disable it instead (prune --server without --delete)"
+                .to_owned(),
+        ),
+        Place::SubFolder | Place::TopLevel => None,
+    }
+}
+
+/// Disables the given files, or (with `delete_into`) backs them up and deletes them. Per-file
+/// failures are recorded, never fatal; only a refused key or an unreachable server stops.
 pub(crate) fn apply(
     server: &Server,
-    names: &[String],
+    targets: &[Target<'_>],
     delete_into: Option<&Path>,
     report_json: &str,
 ) -> anyhow::Result<Applied> {
@@ -252,26 +299,36 @@ pub(crate) fn apply(
         backup: None,
     };
     let Some(dir) = delete_into else {
-        for n in names {
-            match server.set_disabled(n, true) {
-                Ok(()) => out.done.push(n.clone()),
-                Err(e) => out.failed.push((n.clone(), e.to_string())),
+        for t in targets {
+            match server.set_disabled(t.name, t.auth_index, true) {
+                Ok(()) => out.done.push(t.name.to_owned()),
+                Err(e @ crate::management::Error::KeyRefused { .. }) => return Err(e.into()),
+                Err(e) => out.failed.push((t.name.to_owned(), e.to_string())),
             }
         }
         return Ok(out);
     };
     super::prune::create_private_dir(dir)?;
     let mut backed_up = Vec::new();
-    for n in names {
-        // Names were validated when listed: plain file names ending in .json.
-        match server.download(n) {
+    for t in targets {
+        // Only plain top-level names reach here (`keep_reason`); check again before the disk.
+        if !crate::management::is_safe_name(t.name) {
+            out.failed.push((
+                t.name.to_owned(),
+                "not deleted: not a plain file name".into(),
+            ));
+            continue;
+        }
+        match server.download(t.name) {
             Ok(bytes) => {
-                write_private(&dir.join(n), &bytes)?;
-                backed_up.push(n.clone());
+                write_private(&dir.join(t.name), &bytes)?;
+                backed_up.push(t.name.to_owned());
             }
-            Err(e) => out
-                .failed
-                .push((n.clone(), format!("not deleted: backup failed: {e}"))),
+            Err(e @ crate::management::Error::KeyRefused { .. }) => return Err(e.into()),
+            Err(e) => out.failed.push((
+                t.name.to_owned(),
+                format!("not deleted: backup failed: {e}"),
+            )),
         }
     }
     write_private(&dir.join("credman-report.json"), report_json.as_bytes())?;
@@ -302,7 +359,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 pub(crate) fn enable(server: &Server, names: &[String], ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     for n in names {
-        if let Err(e) = server.set_disabled(n, false) {
+        if let Err(e) = server.set_disabled(n, None, false) {
             failed.push(format!("{n}: {e}"));
         }
     }

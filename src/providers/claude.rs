@@ -1,14 +1,83 @@
 //! Claude (Anthropic OAuth): `GET https://api.anthropic.com/api/oauth/usage` with
 //! `anthropic-beta: oauth-2025-04-20`. Free; reports usage windows.
+//!
+//! Files: `type: "claude"`, `access_token` (`sk-ant-oat01-…`), `refresh_token` (rotates),
+//! identity `email` / `account_uuid` (reference §2.2).
 
 use serde_json::Value;
 
-use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step, fallback, time_of, verdict};
+use super::rule::{On, Rule, Spec, Stage, Then, When, decide, time_of};
+use super::{OneShot, Probe, ProbeRequest, ProbeResponse, Step};
 use crate::credential::Credential;
 use crate::status::Status;
+use crate::verdict::Verdict;
 
 /// The usage endpoint.
 pub const USAGE_URL: &str = "https://api.anthropic.com/api/oauth/usage";
+
+const USAGE: &[Rule] = &[
+    Rule {
+        on: On::Code(200),
+        when: When::Test("a usage window at 100 % or more", exhausted),
+        then: Then::Done(Status::UsageLimited),
+        reason: "usage exhausted",
+        example: r#"{"five_hour":{"utilization":100.0,"resets_at":"2026-12-01T05:00:00Z"},"seven_day":{"utilization":41.0,"resets_at":"2026-12-05T00:00:00Z"},"seven_day_opus":null}"#,
+        evidence: "reference §6 (oauth/usage windows, utilization 0-100)",
+        annotate: Some(windows),
+    },
+    Rule {
+        on: On::Code(200),
+        when: When::Test("a JSON object", is_object),
+        then: Then::Done(Status::Active),
+        reason: "usage endpoint accepted the token",
+        example: r#"{"five_hour":{"utilization":12.0,"resets_at":"2026-12-01T05:00:00Z"},"seven_day":null}"#,
+        evidence: "reference §6 (oauth/usage 200 body)",
+        annotate: None,
+    },
+    Rule {
+        on: On::Code(200),
+        when: When::Any,
+        then: Then::Retry(Status::CheckError),
+        reason: "usage answer is not a JSON object",
+        example: "oops",
+        evidence: "a 200 without the documented body is no evidence",
+        annotate: None,
+    },
+    Rule {
+        on: On::Codes(&[400, 403]),
+        when: When::Mentions(&[
+            "organization has been disabled",
+            "oauth_org_not_allowed",
+            "OAuth authentication is currently not allowed",
+        ]),
+        then: Then::Done(Status::Deactivated),
+        reason: "organization disabled",
+        example: r#"{"type":"error","error":{"type":"invalid_request_error","message":"This organization has been disabled."}}"#,
+        evidence: "reference §4 (observed Anthropic bans; CPA has no ban parsing)",
+        annotate: None,
+    },
+    Rule {
+        on: On::Code(401),
+        when: When::Any,
+        then: Then::Done(Status::Unauthorized),
+        reason: "access token refused (HTTP 401)",
+        example: r#"{"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired. Please obtain a new token or refresh your existing token."}}"#,
+        evidence: "CPA refreshes once after a 401 and only then marks the auth (conductor_refresh.go:462-480, 545-550)",
+        annotate: None,
+    },
+];
+
+/// Claude's whole story.
+pub const SPEC: Spec = Spec {
+    types: "claude",
+    identity: "`type: claude`; `email`, `account_uuid`",
+    rotating_refresh: true,
+    stages: &[Stage {
+        request: "`GET https://api.anthropic.com/api/oauth/usage` (`anthropic-beta: oauth-2025-04-20`)",
+        tables: &[USAGE],
+    }],
+    notes: "an expired access token is `expired_refreshable` without any request",
+};
 
 /// Returns the claude probe, or `None` without an access token.
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
@@ -19,64 +88,50 @@ pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     Some(OneShot::boxed(req, classify))
 }
 
-fn is_org_ban(resp: &ProbeResponse) -> bool {
-    !resp.is_html()
-        && (resp.mentions("organization has been disabled")
-            || resp.mentions("oauth_org_not_allowed")
-            || resp.mentions("OAuth authentication is currently not allowed"))
+fn is_object(resp: &ProbeResponse) -> bool {
+    matches!(resp.json(), Some(Value::Object(_)))
+}
+
+fn full_windows(body: &Value) -> Vec<(&String, &Value)> {
+    body.as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, w)| {
+                    w.get("utilization")
+                        .and_then(Value::as_f64)
+                        .is_some_and(|u| u >= 100.0)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn exhausted(resp: &ProbeResponse) -> bool {
+    resp.json().is_some_and(|b| !full_windows(&b).is_empty())
+}
+
+fn windows(resp: &ProbeResponse, v: &mut Verdict) {
+    let Some(body) = resp.json() else { return };
+    let full = full_windows(&body);
+    let names: Vec<String> = full
+        .iter()
+        .map(|(k, _)| {
+            k.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(32)
+                .collect()
+        })
+        .collect();
+    v.reason = format!("{} ({})", v.reason, names.join(", "));
+    v.reset_at = full
+        .iter()
+        .filter_map(|(_, w)| time_of(w.get("resets_at")))
+        .max();
 }
 
 /// Classifies a claude usage answer.
 pub fn classify(resp: &ProbeResponse) -> Step {
-    let code = resp.status;
-    match code {
-        200 => match resp.json() {
-            Some(Value::Object(body)) => {
-                // Every window object with a utilization at or above 100 % is exhausted.
-                let full: Vec<(&String, &Value)> = body
-                    .iter()
-                    .filter(|(_, w)| {
-                        w.get("utilization")
-                            .and_then(Value::as_f64)
-                            .is_some_and(|u| u >= 100.0)
-                    })
-                    .collect();
-                if full.is_empty() {
-                    Step::Done(verdict(
-                        Status::Active,
-                        code,
-                        "usage endpoint accepted the token",
-                    ))
-                } else {
-                    let names: Vec<&str> = full.iter().map(|(k, _)| k.as_str()).collect();
-                    let mut v = verdict(
-                        Status::UsageLimited,
-                        code,
-                        format!("usage exhausted ({})", names.join(", ")),
-                    );
-                    v.reset_at = full
-                        .iter()
-                        .filter_map(|(_, w)| time_of(w.get("resets_at")))
-                        .max();
-                    Step::Done(v)
-                }
-            }
-            _ => Step::Retry(verdict(
-                Status::CheckError,
-                code,
-                "usage answer is not a JSON object",
-            )),
-        },
-        400 | 403 if is_org_ban(resp) => {
-            Step::Done(verdict(Status::Deactivated, code, "organization disabled"))
-        }
-        401 if !resp.is_html() => Step::Done(verdict(
-            Status::Unauthorized,
-            code,
-            "token rejected (HTTP 401)",
-        )),
-        _ => fallback(resp),
-    }
+    super::step(decide(&[USAGE], resp))
 }
 
 #[cfg(test)]
@@ -87,47 +142,6 @@ mod tests {
     #[test]
     fn classify_table() {
         let cases = [
-            (
-                resp(
-                    200,
-                    r#"{"five_hour":{"utilization":12.0,"resets_at":"2026-12-01T00:00:00Z"},"seven_day":null}"#,
-                ),
-                Status::Active,
-                "done",
-            ),
-            (
-                resp(
-                    200,
-                    r#"{"five_hour":{"utilization":100.0,"resets_at":"2026-12-01T00:00:00Z"}}"#,
-                ),
-                Status::UsageLimited,
-                "done",
-            ),
-            (resp(200, "oops"), Status::CheckError, "retry"),
-            (
-                resp(
-                    401,
-                    r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-                ),
-                Status::Unauthorized,
-                "done",
-            ),
-            (
-                resp(
-                    400,
-                    r#"{"type":"error","error":{"message":"This organization has been disabled."}}"#,
-                ),
-                Status::Deactivated,
-                "done",
-            ),
-            (
-                resp(
-                    403,
-                    r#"{"error":{"type":"permission_error","message":"OAuth authentication is currently not allowed for this organization."}}"#,
-                ),
-                Status::Deactivated,
-                "done",
-            ),
             (
                 resp(403, r#"{"error":{"type":"permission_error"}}"#),
                 Status::Unknown,

@@ -1,20 +1,153 @@
 //! Codex (ChatGPT OAuth): `GET https://chatgpt.com/backend-api/wham/usage` (free; reports quota
 //! windows), or with `--codex-probe responses` the predecessor's one-word model request.
+//!
+//! Files: `type: "codex"`, flat `access_token` (JWT) / `refresh_token` / `id_token`, identity from
+//! `email` and `account_id` (the id_token's `chatgpt_account_id`), plan from the id_token claim
+//! `chatgpt_plan_type` (reference §2.1). The refresh token is single-use and rotates.
 
 use serde_json::{Value, json};
 
-use super::{
-    Body, CodexProbe, Method, Probe, ProbeOptions, ProbeRequest, ProbeResponse, Step, fallback,
-    time_of, verdict,
-};
+use super::rule::{Decision, On, Rule, Spec, Stage, Then, When, decide, seconds_from_now, time_of};
+use super::{Body, CodexProbe, Method, Probe, ProbeOptions, ProbeRequest, ProbeResponse, Step};
 use crate::credential::{Credential, Secret};
 use crate::status::Status;
+use crate::verdict::Verdict;
 
 /// The usage endpoint.
 pub const USAGE_URL: &str = "https://chatgpt.com/backend-api/wham/usage";
 /// The responses endpoint.
 pub const RESPONSES_URL: &str = "https://chatgpt.com/backend-api/codex/responses";
+/// What the Management Center sends for its own usage call (`src/utils/quota/constants.ts`).
 const USER_AGENT: &str = "codex_cli_rs/0.76.0 (git-credman)";
+
+const CPA_CODEX: &str =
+    "reference §4 (observed upstream body); CPA suspends the auth (codex executor)";
+
+/// Answers about the token itself, shared by both codex probes.
+const AUTH: &[Rule] = &[
+    Rule {
+        on: On::Codes(&[401, 403]),
+        when: When::Mentions(&["token_invalidated", "token_revoked"]),
+        then: Then::Done(Status::Invalidated),
+        reason: "token invalidated or revoked (re-login needed)",
+        example: r#"{"error":{"message":"Your authentication token has been invalidated. Please try signing in again.","type":"invalid_request_error","code":"token_invalidated","param":null},"status":401}"#,
+        evidence: CPA_CODEX,
+        annotate: None,
+    },
+    Rule {
+        on: On::Codes(&[401, 403]),
+        when: When::Mentions(&["account_deactivated", "account has been deactivated"]),
+        then: Then::Done(Status::Deactivated),
+        reason: "account deactivated",
+        example: r#"{"error":{"message":"Your OpenAI account has been deactivated, please check your email for more information.","type":"invalid_request_error","code":"account_deactivated","param":null},"status":401}"#,
+        evidence: "reference §4 (observed upstream body); permanent",
+        annotate: None,
+    },
+    Rule {
+        on: On::Code(401),
+        when: When::Any,
+        then: Then::Done(Status::Unauthorized),
+        reason: "access token refused (HTTP 401)",
+        example: r#"{"error":{"message":"Provided authentication token is expired. Please try signing in again.","type":"invalid_request_error","code":"token_expired","param":null},"status":401}"#,
+        evidence: "CPA refreshes once after a 401 and only then marks the auth (conductor_refresh.go:462-480, 545-550)",
+        annotate: None,
+    },
+    Rule {
+        on: On::Any,
+        when: When::Mentions(&["usage_limit_reached"]),
+        then: Then::Done(Status::UsageLimited),
+        reason: "usage limit reached",
+        example: r#"{"error":{"type":"usage_limit_reached","message":"The usage limit has been reached","plan_type":"plus","resets_at":1900000000,"resets_in_seconds":3600}}"#,
+        evidence: "CPA re-codes error.type usage_limit_reached (any status, 429 usually) as 429 with reset from resets_at / resets_in_seconds (codex_executor_terminal.go:367-405)",
+        annotate: Some(limit_reset),
+    },
+];
+
+/// The usage probe's own answers.
+const USAGE: &[Rule] = &[
+    Rule {
+        on: On::Code(200),
+        when: When::Test(
+            "`rate_limit` exhausted (`limit_reached`, `allowed: false` or a window at 100 %)",
+            usage_exhausted,
+        ),
+        then: Then::Done(Status::UsageLimited),
+        reason: "usage limit reached",
+        example: r#"{"plan_type":"plus","rate_limit":{"allowed":false,"limit_reached":true,"primary_window":{"used_percent":100,"limit_window_seconds":18000,"reset_after_seconds":3600,"reset_at":1900000000},"secondary_window":{"used_percent":40,"limit_window_seconds":604800,"reset_after_seconds":90000,"reset_at":1900090000}}}"#,
+        evidence: "the Management Center's codex quota view reads these fields (reference §6)",
+        annotate: Some(window_reset),
+    },
+    Rule {
+        on: On::Code(200),
+        when: When::Json,
+        then: Then::Done(Status::Active),
+        reason: "usage endpoint accepted the token",
+        example: r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,"primary_window":{"used_percent":12,"limit_window_seconds":18000,"reset_after_seconds":9000,"reset_at":1900000000}},"credits":{"has_credits":false,"unlimited":false,"balance":"0"}}"#,
+        evidence: "reference §6 (wham/usage 200 body)",
+        annotate: None,
+    },
+    Rule {
+        on: On::Code(200),
+        when: When::Any,
+        then: Then::Retry(Status::CheckError),
+        reason: "usage answer is not JSON",
+        example: "upstream connect error",
+        evidence: "a 200 that is not the documented JSON is no evidence",
+        annotate: None,
+    },
+];
+
+/// The responses probe's own answers.
+const RESPONSES: &[Rule] = &[
+    Rule {
+        on: On::Codes(&[200, 201]),
+        when: When::Test(
+            "a Responses event stream (`event:`/`data:` lines) or a JSON object",
+            is_responses_answer,
+        ),
+        then: Then::Done(Status::Active),
+        reason: "model request accepted",
+        example: "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"status\":\"in_progress\"}}\n\n",
+        evidence: "OpenAI Responses API streaming format (server-sent events)",
+        annotate: None,
+    },
+    Rule {
+        on: On::Codes(&[200, 201]),
+        when: When::Any,
+        then: Then::Retry(Status::CheckError),
+        reason: "a 2xx that is not a Responses stream or JSON",
+        example: "OK",
+        evidence: "a 2xx without the documented body is no evidence (issue #17)",
+        annotate: None,
+    },
+    Rule {
+        on: On::Code(400),
+        when: When::Mentions(&["model", "unsupported_parameter", "payload"]),
+        then: Then::Done(Status::Active),
+        reason: "token accepted; the probe payload or model was refused",
+        example: r#"{"detail":"The 'gpt-x' model is not supported when using Codex with a ChatGPT account."}"#,
+        evidence: "the token is checked before the payload: a payload error proves the token works",
+        annotate: None,
+    },
+];
+
+/// Codex's whole story.
+pub const SPEC: Spec = Spec {
+    types: "codex",
+    identity: "`type: codex`; `email`, `account_id` (id_token `chatgpt_account_id`), plan from the id_token",
+    rotating_refresh: true,
+    stages: &[
+        Stage {
+            request: "`GET https://chatgpt.com/backend-api/wham/usage` (Bearer + `Chatgpt-Account-Id`)",
+            tables: &[USAGE, AUTH],
+        },
+        Stage {
+            request: "with `--codex-probe responses`: `POST …/backend-api/codex/responses`, one word to `--codex-model`",
+            tables: &[RESPONSES, AUTH],
+        },
+    ],
+    notes: "an expired access token is `expired_refreshable` without any request",
+};
 
 struct Codex {
     request: ProbeRequest,
@@ -50,120 +183,84 @@ impl Probe for Codex {
     }
 
     fn on_response(&mut self, resp: &ProbeResponse) -> Step {
-        classify(resp, self.responses)
+        super::step(classify(resp, self.responses))
     }
 }
 
 /// Classifies a codex answer (usage or responses probe).
-pub fn classify(resp: &ProbeResponse, responses: bool) -> Step {
-    let code = resp.status;
-    match code {
-        200 | 201 if responses => {
-            Step::Done(verdict(Status::Active, code, "model request accepted"))
-        }
-        200 => match resp.json() {
-            Some(body) => Step::Done(usage_verdict(&body)),
-            None => Step::Retry(verdict(
-                Status::CheckError,
-                code,
-                "usage answer is not JSON",
-            )),
-        },
-        400 if responses
-            && !resp.is_html()
-            && (resp.mentions("model")
-                || resp.mentions("param")
-                || resp.mentions("payload")
-                || resp.mentions("invalid_request")) =>
-        {
-            Step::Done(verdict(
-                Status::Active,
-                code,
-                "token accepted; the probe payload or model was refused",
-            ))
-        }
-        401 | 403
-            if !resp.is_html()
-                && (resp.mentions("token_invalidated") || resp.mentions("token_revoked")) =>
-        {
-            Step::Done(verdict(
-                Status::Invalidated,
-                code,
-                "token invalidated or revoked (re-login needed)",
-            ))
-        }
-        401 | 403
-            if !resp.is_html()
-                && (resp.mentions("account_deactivated") || resp.mentions("deactivated")) =>
-        {
-            Step::Done(verdict(Status::Deactivated, code, "account deactivated"))
-        }
-        401 if !resp.is_html() => Step::Done(verdict(
-            Status::Unauthorized,
-            code,
-            "token rejected (HTTP 401)",
-        )),
-        429 if resp.mentions("usage_limit_reached") => {
-            let body = resp.json().unwrap_or(Value::Null);
-            let err = body.get("error").unwrap_or(&body);
-            let reset = time_of(err.get("resets_at")).or_else(|| {
-                err.get("resets_in_seconds")
-                    .and_then(Value::as_i64)
-                    .map(|s| chrono::Utc::now() + chrono::Duration::seconds(s))
-            });
-            let mut v = verdict(Status::UsageLimited, code, "usage limit reached");
-            v.reset_at = reset;
-            Step::Done(v)
-        }
-        _ => fallback(resp),
+pub fn classify(resp: &ProbeResponse, responses: bool) -> Decision {
+    if responses {
+        decide(&[RESPONSES, AUTH], resp)
+    } else {
+        decide(&[USAGE, AUTH], resp)
     }
 }
 
-/// Turns a 200 usage body into `active` or `usage_limited` (with the reset time).
-fn usage_verdict(body: &Value) -> crate::verdict::Verdict {
-    let rl = body
-        .get("rate_limit")
+fn rate_limit(body: &Value) -> &Value {
+    body.get("rate_limit")
         .or_else(|| body.get("rateLimit"))
-        .unwrap_or(&Value::Null);
-    let flag = |k: &str, camel: &str| rl.get(k).or_else(|| rl.get(camel)).and_then(Value::as_bool);
-    let limited = flag("limit_reached", "limitReached") == Some(true)
-        || flag("allowed", "allowed") == Some(false);
-    let windows: Vec<&Value> = ["primary_window", "secondary_window"]
+        .unwrap_or(&Value::Null)
+}
+
+fn windows(rl: &Value) -> Vec<&Value> {
+    ["primary_window", "secondary_window"]
         .iter()
         .filter_map(|w| rl.get(*w))
-        .collect();
-    let used = |w: &Value| w.get("used_percent").and_then(Value::as_f64).unwrap_or(0.0);
-    let full: Vec<&&Value> = windows.iter().filter(|w| used(w) >= 100.0).collect();
-    let plan = body
-        .get("plan_type")
-        .and_then(Value::as_str)
-        .map(|p| format!(" ({p})"))
-        .unwrap_or_default();
-    if limited || !full.is_empty() {
-        let reset = full
-            .iter()
-            .filter_map(|w| time_of(w.get("reset_at")))
-            .max()
-            .or_else(|| {
-                windows
-                    .iter()
-                    .filter_map(|w| time_of(w.get("reset_at")))
-                    .max()
-            });
-        let mut v = verdict(
-            Status::UsageLimited,
-            200,
-            format!("usage limit reached{plan}"),
-        );
-        v.reset_at = reset;
-        v
-    } else {
-        verdict(
-            Status::Active,
-            200,
-            format!("usage endpoint accepted the token{plan}"),
-        )
+        .collect()
+}
+
+fn used(w: &Value) -> f64 {
+    w.get("used_percent").and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+fn usage_exhausted(resp: &ProbeResponse) -> bool {
+    let Some(body) = resp.json() else {
+        return false;
+    };
+    let rl = rate_limit(&body);
+    let flag = |k: &str, camel: &str| rl.get(k).or_else(|| rl.get(camel)).and_then(Value::as_bool);
+    flag("limit_reached", "limitReached") == Some(true)
+        || flag("allowed", "allowed") == Some(false)
+        || windows(rl).iter().any(|w| used(w) >= 100.0)
+}
+
+/// The reset of the exhausted windows (or of any window when only the flags say so).
+fn window_reset(resp: &ProbeResponse, v: &mut Verdict) {
+    let Some(body) = resp.json() else { return };
+    let rl = rate_limit(&body);
+    let ws = windows(rl);
+    v.reset_at = ws
+        .iter()
+        .filter(|w| used(w) >= 100.0)
+        .filter_map(|w| time_of(w.get("reset_at")))
+        .max()
+        .or_else(|| ws.iter().filter_map(|w| time_of(w.get("reset_at"))).max());
+    if let Some(plan) = body.get("plan_type").and_then(Value::as_str) {
+        let plan: String = plan
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(24)
+            .collect();
+        v.reason = format!("{} ({plan})", v.reason);
     }
+}
+
+/// `error.resets_at`, else now + `error.resets_in_seconds` (saturating: a huge value is ignored).
+fn limit_reset(resp: &ProbeResponse, v: &mut Verdict) {
+    let body = resp.json().unwrap_or(Value::Null);
+    let err = body.get("error").unwrap_or(&body);
+    v.reset_at = time_of(err.get("resets_at")).or_else(|| {
+        err.get("resets_in_seconds")
+            .and_then(Value::as_i64)
+            .and_then(seconds_from_now)
+    });
+}
+
+fn is_responses_answer(resp: &ProbeResponse) -> bool {
+    let body = resp.body.trim_start();
+    body.starts_with("event:")
+        || body.starts_with("data:")
+        || matches!(resp.json(), Some(Value::Object(_)))
 }
 
 #[cfg(test)]
@@ -171,27 +268,17 @@ mod tests {
     use super::*;
     use crate::providers::test_support::*;
 
+    fn status(d: Decision) -> (Status, &'static str) {
+        match d {
+            Decision::Done(v) => (v.status, "done"),
+            Decision::Retry(v) => (v.status, "retry"),
+            Decision::Continue => (Status::Unknown, "next"),
+        }
+    }
+
     #[test]
     fn classify_table() {
         let cases: Vec<(ProbeResponse, bool, Status, &str)> = vec![
-            (
-                resp(
-                    200,
-                    r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false}}"#,
-                ),
-                false,
-                Status::Active,
-                "done",
-            ),
-            (
-                resp(
-                    200,
-                    r#"{"rate_limit":{"allowed":false,"limit_reached":true,"primary_window":{"used_percent":100,"reset_at":1900000000}}}"#,
-                ),
-                false,
-                Status::UsageLimited,
-                "done",
-            ),
             (
                 resp(
                     200,
@@ -199,13 +286,6 @@ mod tests {
                 ),
                 false,
                 Status::UsageLimited,
-                "done",
-            ),
-            (resp(200, "not json"), false, Status::CheckError, "retry"),
-            (
-                resp(401, r#"{"error":{"code":"token_invalidated"}}"#),
-                false,
-                Status::Invalidated,
                 "done",
             ),
             (
@@ -216,15 +296,6 @@ mod tests {
             ),
             (
                 resp(403, r#"{"error":{"code":"account_deactivated"}}"#),
-                false,
-                Status::Deactivated,
-                "done",
-            ),
-            (
-                resp(
-                    401,
-                    r#"{"error":{"message":"Your OpenAI account has been deactivated"}}"#,
-                ),
                 false,
                 Status::Deactivated,
                 "done",
@@ -245,15 +316,6 @@ mod tests {
             (html(401), false, Status::CheckError, "retry"),
             (resp(404, "{}"), false, Status::Unknown, "done"),
             (
-                resp(
-                    429,
-                    r#"{"error":{"type":"usage_limit_reached","resets_at":1900000000}}"#,
-                ),
-                false,
-                Status::UsageLimited,
-                "done",
-            ),
-            (
                 resp(429, r#"{"error":{"type":"rate_limit_exceeded"}}"#),
                 false,
                 Status::RateLimited,
@@ -262,17 +324,13 @@ mod tests {
             (resp(500, ""), false, Status::CheckError, "retry"),
             (resp(503, "<html>"), false, Status::CheckError, "retry"),
             (
-                resp(200, "event: response.created"),
+                resp(200, r#"{"id":"resp_1","status":"completed"}"#),
                 true,
                 Status::Active,
                 "done",
             ),
-            (
-                resp(400, r#"{"detail":"The 'gpt-x' model is not supported"}"#),
-                true,
-                Status::Active,
-                "done",
-            ),
+            (resp(200, "garbage"), true, Status::CheckError, "retry"),
+            (resp(200, "[1,2]"), true, Status::CheckError, "retry"),
             (
                 resp(400, r#"{"detail":"whatever"}"#),
                 true,
@@ -281,8 +339,13 @@ mod tests {
             ),
         ];
         for (r, responses, want, kind) in cases {
-            let step = classify(&r, responses);
-            assert_eq!(status_of(&step), (want, kind), "{} {}", r.status, r.body);
+            assert_eq!(
+                status(classify(&r, responses)),
+                (want, kind),
+                "{} {}",
+                r.status,
+                r.body
+            );
         }
     }
 
@@ -292,11 +355,25 @@ mod tests {
             200,
             r#"{"rate_limit":{"limit_reached":true,"primary_window":{"used_percent":100,"reset_at":1900000000},"secondary_window":{"used_percent":20,"reset_at":1900500000}}}"#,
         );
-        let Step::Done(v) = classify(&r, false) else {
+        let Decision::Done(v) = classify(&r, false) else {
             panic!()
         };
         assert_eq!(v.reset_at.unwrap().timestamp(), 1_900_000_000);
         assert_eq!(v.http_status, Some(200));
+    }
+
+    #[test]
+    fn huge_resets_in_seconds_is_ignored_not_a_panic() {
+        for secs in ["9223372036854775807", "-9223372036854775808", "1e300"] {
+            let body = format!(
+                r#"{{"error":{{"type":"usage_limit_reached","resets_in_seconds":{secs}}}}}"#
+            );
+            let Decision::Done(v) = classify(&resp(429, &body), false) else {
+                panic!()
+            };
+            assert_eq!(v.status, Status::UsageLimited);
+            assert!(v.reset_at.is_none());
+        }
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! Provider knowledge for online checks: which request proves what, per provider. Pure: no
 //! reqwest, tokio or filesystem here; `probe` sends the requests and feeds the answers back.
 //!
-//! Rules that matter more than anything else (issue #3):
+//! Each provider's whole story (detection, identity, refresh rotation, probe, and its verdict
+//! rules as a table next to their evidence) lives in its own file; [`rule`] holds the table
+//! machinery and the one rule shared by all of them.
+//!
+//! Rules that matter more than anything else (issues #3, #17):
 //! - rotating refresh tokens (codex, claude, kimi, xai, qwen, iflow) are never redeemed;
 //! - only positive evidence is dead: 429, 5xx, HTML and unexpected bodies are transient or
-//!   unknown, and a 403 is dead only when its body says so;
+//!   unknown; a plain 401 is dead only when nothing can renew the credential ([`rule::settle`]);
 //! - no token ever goes into a URL; tokens travel in headers or form/JSON bodies.
 
 pub mod claude;
 pub mod codex;
 pub mod google;
 pub mod kimi;
+pub mod rule;
 pub mod xai;
 
 use chrono::{DateTime, Utc};
@@ -19,6 +24,41 @@ use serde_json::Value;
 use crate::credential::{Credential, ProviderKind, Secret};
 use crate::status::Status;
 use crate::verdict::{self, Verdict};
+
+use rule::{Decision, Spec};
+
+/// Providers with no online check: the offline verdict stands.
+pub const OFFLINE_ONLY: Spec = Spec {
+    types: "vertex, qwen, iflow, others",
+    identity: "vertex: the service account's `client_email`; qwen/iflow: `email`",
+    rotating_refresh: false,
+    stages: &[],
+    notes: "no online check: the offline verdict stands and `reason` says so \
+            (vertex mints tokens from its key; qwen and iflow were removed from CPA)",
+};
+
+/// Every provider's story, in report order.
+pub const SPECS: &[&Spec] = &[
+    &codex::SPEC,
+    &google::SPEC,
+    &claude::SPEC,
+    &kimi::SPEC,
+    &xai::SPEC,
+    &OFFLINE_ONLY,
+];
+
+/// Turns a table decision into a probe step. A `Continue` that the probe does not handle (a
+/// one-request probe has no next request) is `unknown`.
+pub fn step(d: Decision) -> Step {
+    match d {
+        Decision::Done(v) => Step::Done(v),
+        Decision::Retry(v) => Step::Retry(v),
+        Decision::Continue => Step::Done(Verdict::new(
+            Status::Unknown,
+            "the answer did not decide and no further check exists",
+        )),
+    }
+}
 
 /// HTTP methods the probes use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,128 +235,76 @@ pub enum Plan {
     Probe(Box<dyn Probe>),
 }
 
+/// Wraps a probe so that every verdict it reaches goes through [`rule::settle`], the one rule
+/// that decides whether a plain 401 is dead.
+struct Settled {
+    inner: Box<dyn Probe>,
+    ctx: rule::Context,
+}
+
+impl Probe for Settled {
+    fn start(&mut self) -> ProbeRequest {
+        self.inner.start()
+    }
+
+    fn on_response(&mut self, response: &ProbeResponse) -> Step {
+        match self.inner.on_response(response) {
+            Step::Done(v) => Step::Done(rule::settle(v, self.ctx)),
+            Step::Retry(v) => Step::Retry(rule::settle(v, self.ctx)),
+            next => next,
+        }
+    }
+}
+
 /// Decides how to check a credential, given its offline verdict.
 ///
 /// Files that are dead or unparseable offline are not sent anywhere; an expired access token with
-/// a rotating refresh token is `expired_refreshable` without any request.
-pub fn plan(cred: &Credential, offline: Verdict, now: DateTime<Utc>, opts: &ProbeOptions) -> Plan {
+/// a rotating refresh token is `expired_refreshable` without any request. `cpa_refresh_failed`
+/// says that CPA itself reports the credential unauthorized after its own refresh (server mode):
+/// that is positive evidence for a 401.
+pub fn plan(
+    cred: &Credential,
+    offline: Verdict,
+    now: DateTime<Utc>,
+    opts: &ProbeOptions,
+    cpa_refresh_failed: bool,
+) -> Plan {
     let expired = verdict::is_expired(cred, now);
     match offline.status {
         Status::Unverified => {}
         Status::ExpiredRefreshable if !cred.kind.has_rotating_refresh_token() => {}
         _ => return Plan::Skip(offline),
     }
-    let probe: Option<Box<dyn Probe>> = match cred.kind {
-        ProviderKind::Codex => codex::probe(cred, opts),
-        ProviderKind::Claude => claude::probe(cred),
-        ProviderKind::Antigravity | ProviderKind::Gemini if opts.relay => google::relayed(cred),
-        ProviderKind::Antigravity | ProviderKind::Gemini => google::probe(cred, expired, opts),
-        ProviderKind::Kimi => kimi::probe(cred),
-        ProviderKind::Xai => xai::probe(cred),
+    let probe: Result<Box<dyn Probe>, String> = match cred.kind {
+        ProviderKind::Codex => codex::probe(cred, opts).ok_or_else(|| "no access token".into()),
+        ProviderKind::Claude => claude::probe(cred).ok_or_else(|| "no access token".into()),
+        ProviderKind::Antigravity | ProviderKind::Gemini if opts.relay => {
+            google::relayed(cred).ok_or_else(|| "no access token".into())
+        }
+        ProviderKind::Antigravity | ProviderKind::Gemini => google::probe(cred, expired, opts)
+            .map_err(|why| {
+                format!("the access token is expired and no refresh can be tried: {why}")
+            }),
+        ProviderKind::Kimi => kimi::probe(cred).ok_or_else(|| "no access token".into()),
+        ProviderKind::Xai => xai::probe(cred).ok_or_else(|| "no access token".into()),
         ProviderKind::Vertex | ProviderKind::Qwen | ProviderKind::Iflow | ProviderKind::Other => {
-            None
+            Err(format!("no online check exists for {}", cred.provider))
         }
     };
     match probe {
-        Some(p) => Plan::Probe(p),
-        None => {
-            let why = match cred.kind {
-                ProviderKind::Antigravity | ProviderKind::Gemini => {
-                    "the access token is expired and no Google client secret is known for a refresh \
-                     (set credman.antigravityClientSecret or credman.geminiClientSecret)"
-                        .to_owned()
-                }
-                _ => format!("no online check exists for {}", cred.provider),
-            };
-            Plan::Skip(Verdict {
-                reason: format!("{}; {why}", offline.reason),
-                ..offline
-            })
-        }
+        Ok(inner) => Plan::Probe(Box::new(Settled {
+            inner,
+            ctx: rule::Context {
+                // Relayed, CPA holds the file and its refresh token; git-credman sees neither.
+                can_refresh: cred.refresh_token.is_some() || opts.relay,
+                cpa_refresh_failed,
+            },
+        })),
+        Err(why) => Plan::Skip(Verdict {
+            reason: format!("{}; {why}", offline.reason),
+            ..offline
+        }),
     }
-}
-
-/// The fallback classification shared by every provider for answers it has no rule for:
-/// 429 → retry, then `rate_limited`; 408/5xx → retry, then `check_error`; HTML → retry, then
-/// `check_error`; anything else → `unknown` with the HTTP status.
-pub fn fallback(resp: &ProbeResponse) -> Step {
-    let code = resp.status;
-    let v = |status, reason: String| Verdict {
-        http_status: Some(code),
-        ..Verdict::new(status, reason)
-    };
-    match code {
-        429 => Step::Retry(v(
-            Status::RateLimited,
-            "rate limited by the provider (HTTP 429)".into(),
-        )),
-        408 | 500..=599 => Step::Retry(v(
-            Status::CheckError,
-            format!("provider error (HTTP {code})"),
-        )),
-        _ if resp.is_html() => Step::Retry(v(
-            Status::CheckError,
-            format!("unexpected HTML answer (HTTP {code}); a proxy or WAF page is not evidence"),
-        )),
-        _ => Step::Done(v(
-            Status::Unknown,
-            format!("unexpected answer (HTTP {code}){}", snippet(resp)),
-        )),
-    }
-}
-
-/// The classification of a plain "is this token accepted" endpoint: 200 with a JSON body →
-/// `active`; 200 with anything else → retry, then `check_error`; 401 → `unauthorized`;
-/// everything else → [`fallback`].
-pub fn classify_accepted(resp: &ProbeResponse, accepted: &'static str) -> Step {
-    match resp.status {
-        200 if resp.json().is_some() => Step::Done(verdict(Status::Active, 200, accepted)),
-        200 => Step::Retry(verdict(Status::CheckError, 200, "the answer is not JSON")),
-        401 if !resp.is_html() => Step::Done(verdict(
-            Status::Unauthorized,
-            401,
-            "token rejected (HTTP 401)",
-        )),
-        _ => fallback(resp),
-    }
-}
-
-/// A short, safe excerpt of an error body for reasons: only an error code/message from JSON.
-pub fn snippet(resp: &ProbeResponse) -> String {
-    let Some(json) = resp.json() else {
-        return String::new();
-    };
-    let pick = |v: &Value| -> Option<String> {
-        let e = v.get("error").unwrap_or(v);
-        e.get("code")
-            .or_else(|| e.get("type"))
-            .or_else(|| e.get("status"))
-            .and_then(Value::as_str)
-            .or_else(|| e.as_str())
-            .map(|s| {
-                s.chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .take(48)
-                    .collect()
-            })
-    };
-    pick(&json)
-        .filter(|s: &String| !s.is_empty())
-        .map(|s| format!(": {s}"))
-        .unwrap_or_default()
-}
-
-/// Builds a verdict with an HTTP status.
-pub fn verdict(status: Status, http: u16, reason: impl Into<String>) -> Verdict {
-    Verdict {
-        http_status: Some(http),
-        ..Verdict::new(status, reason)
-    }
-}
-
-/// Parses a unix-seconds or RFC3339 JSON value as a time.
-pub fn time_of(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    v.and_then(crate::credential::parse_timestamp)
 }
 
 #[cfg(test)]

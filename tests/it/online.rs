@@ -78,8 +78,16 @@ async fn codex_usage_probe_table() {
             json!({"error":{"code":"account_deactivated"}}),
             "deactivated",
         ),
+        // A plain 401 with a refresh token is not proven dead: CPA itself refreshes once after a
+        // 401 (conductor_refresh.go:462-480) and git-credman never redeems a rotating token.
         (
             "unauth",
+            401,
+            json!({"error":{"code":"invalid_api_key"}}),
+            "expired_refreshable",
+        ),
+        (
+            "unauth-nort",
             401,
             json!({"error":{"code":"invalid_api_key"}}),
             "unauthorized",
@@ -98,7 +106,11 @@ async fn codex_usage_probe_table() {
         ),
     ];
     for (name, status, body, _) in &cases {
-        let v = codex_case(&t, name);
+        let mut v = codex_case(&t, name);
+        if *name == "unauth-nort" {
+            v.as_object_mut().unwrap().remove("refresh_token");
+            t.write_json(&format!("auths/codex-{name}.json"), &v);
+        }
         Mock::given(method("GET"))
             .and(path("/backend-api/wham/usage"))
             .and(header("authorization", bearer(&access_of(&v)).as_str()))
@@ -179,7 +191,7 @@ async fn claude_kimi_xai_probes() {
             "unauth",
             401,
             json!({"type":"error","error":{"type":"authentication_error"}}),
-            "unauthorized",
+            "expired_refreshable",
         ),
         (
             "org",
@@ -206,7 +218,11 @@ async fn claude_kimi_xai_probes() {
             .await;
         expect.push((format!("auths/claude-{name}.json"), want));
     }
-    for (name, status, want) in [("ok", 200, "active"), ("unauth", 401, "unauthorized")] {
+    // kimi files carry a refresh token (a 401 is not proof), xai ones here do not.
+    for (name, status, want, xwant) in [
+        ("ok", 200, "active", "active"),
+        ("unauth", 401, "expired_refreshable", "unauthorized"),
+    ] {
         let tok = format!("kimi-{}", noise(name, 40));
         t.write_json(
             &format!("auths/kimi-{name}.json"),
@@ -233,13 +249,115 @@ async fn claude_kimi_xai_probes() {
             .expect(1)
             .mount(&server)
             .await;
-        expect.push((format!("auths/xai-{name}.json"), want));
+        expect.push((format!("auths/xai-{name}.json"), xwant));
     }
     t.commit_all("init");
     let report = online(&t, &server.uri(), &[]).json();
     for (p, want) in expect {
         assert_eq!(result(&report, &p)["status"], want, "{p}");
     }
+}
+
+/// Antigravity files as CPA writes them carry no OAuth client (reference §2.3). CPA refreshes them
+/// with the Antigravity app's public client (`internal/auth/antigravity/constants.go:6-7` at
+/// v7.2.140); with no setting configured, git-credman must do the same and judge the answer the
+/// way Google gives it: a working refresh token is `active`, a revoked one (`invalid_grant`,
+/// reference §3) `invalidated`, a refused client (`invalid_client`, reference §9) `unknown`.
+#[tokio::test(flavor = "multi_thread")]
+async fn antigravity_refresh_uses_cpas_public_client_without_settings() {
+    use git_credman::providers::google::{ANTIGRAVITY_CLIENT_ID, ANTIGRAVITY_CLIENT_SECRET};
+    let server = MockServer::start().await;
+    let t = TestRepo::new();
+    let ms_ago = |s: i64| (chrono::Utc::now().timestamp() - s) * 1000;
+    let files = [
+        // expired (timestamp + expires_in in the past), refresh works
+        ("works", -1, "ok"),
+        // not expired by time, but Google says the access token is invalid; refresh works
+        ("invalid-access", 1, "ok"),
+        ("revoked", -1, "invalid_grant"),
+        ("wrong-client", -1, "invalid_client"),
+    ];
+    let base = google_access();
+    for (name, fresh, refresh) in files {
+        let access = format!("{base}-{name}");
+        let rt = format!("{}-{name}", google_refresh());
+        let (timestamp, expires_in) = if fresh > 0 {
+            (ms_ago(60), 3599)
+        } else {
+            (ms_ago(7200), 3599)
+        };
+        t.write_json(
+            &format!("auths/antigravity-{name}@gmail.com.json"),
+            &json!({"type":"antigravity","email":format!("{name}@gmail.com"),
+            "project_id":"able-river-a1b2c","access_token":access,"refresh_token":rt,
+            "expires_in":expires_in,"timestamp":timestamp,"disabled":false}),
+        );
+        if fresh > 0 {
+            Mock::given(method("POST"))
+                .and(path("/tokeninfo"))
+                .and(body_string_contains(access.as_str()))
+                .respond_with(json_resp(
+                    400,
+                    json!({"error":"invalid_token","error_description":"Invalid Value"}),
+                ))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let answer = match refresh {
+            "ok" => json_resp(
+                200,
+                json!({"access_token":format!("{base}-new-{name}"),
+                "expires_in":3599,"token_type":"Bearer"}),
+            ),
+            "invalid_grant" => json_resp(
+                400,
+                json!({"error":"invalid_grant","error_description":"Token has been expired or revoked."}),
+            ),
+            _ => json_resp(
+                401,
+                json!({"error":"invalid_client","error_description":"The OAuth client was not found."}),
+            ),
+        };
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("grant_type=refresh_token"))
+            .and(body_string_contains(rt.replace('/', "%2F").as_str()))
+            .and(body_string_contains(
+                format!("client_id={ANTIGRAVITY_CLIENT_ID}").as_str(),
+            ))
+            .and(body_string_contains(
+                format!("client_secret={ANTIGRAVITY_CLIENT_SECRET}").as_str(),
+            ))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&server)
+            .await;
+        if refresh == "ok" {
+            Mock::given(method("POST"))
+                .and(path("/tokeninfo"))
+                .and(body_string_contains(format!("{base}-new-{name}").as_str()))
+                .respond_with(json_resp(200, json!({"expires_in":"3599"})))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+    }
+    t.commit_all("init");
+    let r = online(&t, &server.uri(), &[]);
+    let report = r.json();
+    let status = |n: &str| {
+        result(&report, &format!("auths/antigravity-{n}@gmail.com.json"))["status"].clone()
+    };
+    assert_eq!(status("works"), "active", "{report}");
+    assert_eq!(status("invalid-access"), "active");
+    assert_eq!(status("revoked"), "invalidated");
+    assert_eq!(status("wrong-client"), "unknown");
+    assert!(
+        !r.stdout.contains(ANTIGRAVITY_CLIENT_SECRET)
+            && !r.stderr.contains(ANTIGRAVITY_CLIENT_SECRET)
+    );
+    assert_eq!(r.code, 1, "the revoked login is dead");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -287,7 +287,8 @@ fn auth_path_comes_from_git_config() {
     let report = scan_json(&t, &[]).json();
     assert_eq!(report["source"]["auth_path"], "pool");
     assert_eq!(paths(&report), ["pool/a.json"]);
-    assert_eq!(result(&report, "pool/a.json")["status"], "missing_token");
+    // No known provider type and no token: not a credential, never a dead one (issue #17).
+    assert_eq!(result(&report, "pool/a.json")["status"], "invalid_file");
     let flag = scan_json(&t, &["--auth-path", "auths"]).json();
     assert_eq!(paths(&flag), ["auths/b.json"]);
 }

@@ -1,9 +1,23 @@
-//! Server mode against a mock CLIProxyAPI Management API that behaves as documented.
+//! Server mode against a mock CLIProxyAPI Management API that behaves like CPA v7.2.140
+//! (commit a7e3596b), as read from its source; each behaviour names the file it comes from.
 //!
 //! [`Cpa`] is a small HTTP/1.1 server (keep-alive, Content-Length bodies) on its own runtime in a
-//! background thread. It checks the management key like CPA (401, then a 403 ban after 5
-//! failures), serves the file store, and relays `api-call` to the mock providers (wiremock),
-//! substituting `$TOKEN$` with the file's real token the way CPA does.
+//! background thread. It:
+//! - checks the management key like `handler.go:295-391`: `403 remote management disabled` and
+//!   `403 remote management key not set` come before the key and are not failures; a wrong key is
+//!   401, the fifth failure still 401, then `403 IP banned …`;
+//! - lists like `auth_files.go:311-343`: `id` (path relative to the auth dir, so `team/x.json` for
+//!   a sub-folder: the dir is loaded recursively, `filestore.go:170-176`), `name`, `auth_index`
+//!   (a string), `label` and `status_message` always present, `runtime_only`, `source`;
+//!   runtime-only entries (`aistudio-<hex>`, `source: memory`) have no file;
+//! - downloads like `auth_files_crud.go:26-48`: a name with `/` or `\` is `400 invalid name`;
+//! - disables like `auth_files_fields.go:24-70` with `lookupAuthFile` (`auth_files.go:141-160`);
+//! - deletes like `auth_files_crud.go:171-214,285-330,342-415` (names from repeated `?name=`
+//!   first, then a JSON body; one name takes the single-file path; a base name that matches no id
+//!   reaches a sub-folder file of that base name), or in `old_server` mode like v6.9.1
+//!   (`9e5693e74^:…/auth_files.go:633-710`: only the first `?name=`, a body is ignored);
+//! - relays `api-call` to the mock providers (wiremock), substituting `$TOKEN$` with the file's
+//!   token the way CPA does, and the literal `$TOKEN$` for an unknown `auth_index` (v7).
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -40,11 +54,14 @@ impl Req {
     }
 }
 
-/// One auth file in the store.
+/// One auth file in the store, keyed by its id (the path relative to the auth dir).
 struct Stored {
     bytes: Vec<u8>,
     auth_index: Value,
     disabled: bool,
+    /// CPA's in-memory status and message (`active`, ""; after a failed refresh `error`,
+    /// `unauthorized`: conductor_refresh.go:545-550).
+    status: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -56,8 +73,10 @@ struct State {
     failures: u32,
     /// Management API disabled: every route answers a bare 404.
     api_disabled: bool,
-    /// No batch delete: a DELETE with a JSON array deletes the first name only.
+    /// A server before v6.9.2: DELETE reads only the first `?name=` and ignores a body.
     old_server: bool,
+    /// `remote-management.allow-remote` off for this client (handler.go:305,338).
+    remote_disabled: bool,
     /// Names whose deletion fails.
     fail_delete: HashSet<String>,
     requests: Vec<Req>,
@@ -133,25 +152,98 @@ fn index_str(v: &Value) -> Option<String> {
     }
 }
 
-fn listing_entry(name: &str, f: &Stored) -> Value {
+fn base(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
+}
+
+fn listing_entry(id: &str, f: &Stored) -> Value {
     let v: Value = serde_json::from_slice(&f.bytes).unwrap_or(Value::Null);
-    json!({
-        "name": name,
+    let provider = v["type"].as_str().unwrap_or("unknown").to_owned();
+    let (status, message) = match &f.status {
+        Some((st, msg)) => (st.clone(), msg.clone()),
+        None if f.disabled => (
+            "disabled".to_owned(),
+            "disabled via management API".to_owned(),
+        ),
+        None => ("active".to_owned(), String::new()),
+    };
+    // label = label → email → project_id, else the provider (synthesizer/file.go:146-149).
+    let label = v["label"]
+        .as_str()
+        .or(v["email"].as_str())
+        .or(v["project_id"].as_str())
+        .unwrap_or(&provider)
+        .to_owned();
+    let mut e = json!({
+        "id": id,
+        "name": id,
         "auth_index": f.auth_index,
-        "type": v["type"],
-        "provider": v["type"],
-        "email": v["email"],
-        "status": if f.disabled { "disabled" } else { "active" },
-        "status_message": "",
+        "type": provider,
+        "provider": provider,
+        "label": label,
+        "status": status,
+        "status_message": message,
         "disabled": f.disabled,
         "unavailable": false,
-        "id_token": {"chatgpt_account_id": v["account_id"], "plan_type": v["plan_type"]},
+        "runtime_only": false,
+        "source": "file",
+        "path": format!("/root/.cli-proxy-api/{id}"),
+        "size": f.bytes.len(),
+        "success": 0,
+        "failed": 0,
+        "recent_requests": [],
+    });
+    if let Some(email) = v["email"].as_str() {
+        e["email"] = json!(email);
+    }
+    if let Some(project) = v["project_id"].as_str() {
+        e["project_id"] = json!(project);
+    }
+    if provider == "codex" {
+        e["id_token"] = json!({"chatgpt_account_id": v["account_id"], "plan_type": v["plan_type"]});
+    }
+    e
+}
+
+/// A runtime-only listing entry, as an AI Studio websocket relay creates it
+/// (`sdk/cliproxy/service_auth.go:226-232`, `internal/wsrelay/manager.go:199-204`).
+fn runtime_entry(id: &str, auth_index: &str) -> Value {
+    json!({
+        "id": id, "name": id, "auth_index": auth_index, "type": "aistudio",
+        "provider": "aistudio", "label": "aistudio", "status": "active", "status_message": "",
+        "disabled": false, "unavailable": false, "runtime_only": true, "source": "memory",
+        "size": 0, "success": 0, "failed": 0, "recent_requests": [],
     })
+}
+
+fn err(status: u16, msg: &str) -> Step {
+    json_answer(status, &json!({ "error": msg }))
+}
+
+/// `findAuthForDelete` then `os.Remove` (auth_files_crud.go:342-415): the id first, else any
+/// file whose base name is `name` (which is how a base-name DELETE reaches a sub-folder file).
+fn delete_by_name(s: &mut State, name: &str) -> Result<(), (u16, &'static str)> {
+    let name = name.trim();
+    if name.is_empty() || name.contains(['/', '\\']) {
+        return Err((400, "invalid name"));
+    }
+    let id = if s.files.contains_key(name) {
+        name.to_owned()
+    } else {
+        match s.files.keys().find(|k| base(k) == name) {
+            Some(k) => k.clone(),
+            None => return Err((404, "auth file not found")),
+        }
+    };
+    if s.fail_delete.contains(&id) {
+        return Err((500, "failed to remove file: permission denied"));
+    }
+    s.files.remove(&id);
+    Ok(())
 }
 
 /// Everything under the key middleware, with the state locked (no await).
 fn route(s: &mut State, req: &Req) -> Step {
-    let names_of = |body: &str| -> Vec<String> { serde_json::from_str(body).unwrap_or_default() };
     match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/v0/management/auth-files") => {
             let mut files: Vec<Value> = s.files.iter().map(|(n, f)| listing_entry(n, f)).collect();
@@ -164,59 +256,107 @@ fn route(s: &mut State, req: &Req) -> Step {
             json_answer(200, &json!({ "files": files }))
         }
         ("GET", "/v0/management/auth-files/download") => {
-            match req.query("name").and_then(|n| s.files.get(n)) {
+            let name = req.query("name").unwrap_or("").trim().to_owned();
+            if name.is_empty() || name.contains(['/', '\\']) {
+                return err(400, "invalid name");
+            }
+            if !name.to_ascii_lowercase().ends_with(".json") {
+                return err(400, "name must end with .json");
+            }
+            match s.files.get(&name) {
                 Some(f) => Step::Done(200, "application/json", f.bytes.clone()),
-                None => json_answer(404, &json!({"error": "file not found"})),
+                None => err(404, "file not found"),
             }
         }
         ("PATCH", "/v0/management/auth-files/status") => {
             let v: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
-            let (Some(name), Some(disabled)) = (v["name"].as_str(), v["disabled"].as_bool()) else {
-                return json_answer(400, &json!({"error": "invalid body"}));
+            let Some(name) = v["name"].as_str().map(str::trim).filter(|n| !n.is_empty()) else {
+                return err(400, "name is required");
             };
-            match s.files.get_mut(name) {
-                Some(f) => {
+            let Some(disabled) = v["disabled"].as_bool() else {
+                return err(400, "disabled is required");
+            };
+            let index = v["auth_index"].as_str().unwrap_or("").trim().to_owned();
+            // lookupAuthFile: by id or FileName, and by auth_index when one is given.
+            let found = s.files.iter_mut().find(|(id, f)| {
+                id.as_str() == name
+                    && (index.is_empty() || index_str(&f.auth_index).as_deref() == Some(&index))
+            });
+            match found {
+                Some((_, f)) => {
                     f.disabled = disabled;
+                    f.status = None;
                     json_answer(200, &json!({"status": "ok", "disabled": disabled}))
                 }
-                None => json_answer(404, &json!({"error": "auth file not found"})),
+                None => err(404, "auth file not found"),
+            }
+        }
+        ("DELETE", "/v0/management/auth-files") if s.old_server => {
+            // v6.9.1: `c.Query("name")` is the first name; a body is never read.
+            let name = req.query("name").unwrap_or("").to_owned();
+            if name.is_empty() || name.contains('/') {
+                return err(400, "invalid name");
+            }
+            match delete_by_name(s, &name) {
+                Ok(()) => json_answer(200, &json!({"status": "ok"})),
+                Err((404, _)) => err(404, "file not found"),
+                Err((code, msg)) => err(code, msg),
             }
         }
         ("DELETE", "/v0/management/auth-files") => {
-            if let Some(name) = req.query("name") {
-                return match s.files.remove(name) {
-                    Some(_) => json_answer(200, &json!({"status": "ok"})),
-                    None => json_answer(404, &json!({"error": "file not found"})),
-                };
-            }
-            let names = names_of(&req.body);
-            if s.old_server {
-                if let Some(first) = names.first() {
-                    s.files.remove(first);
+            let mut names: Vec<String> = req
+                .query
+                .iter()
+                .filter(|(k, _)| k == "name")
+                .map(|(_, v)| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if names.is_empty() {
+                let body = req.body.trim();
+                if body.starts_with('[') {
+                    match serde_json::from_str::<Vec<String>>(body) {
+                        Ok(v) => names = v,
+                        Err(_) => return err(400, "invalid request body"),
+                    }
+                } else if !body.is_empty() {
+                    let Ok(v) = serde_json::from_str::<Value>(body) else {
+                        return err(400, "invalid request body");
+                    };
+                    names.extend(v["name"].as_str().map(str::to_owned));
+                    if let Some(more) = v["names"].as_array() {
+                        names.extend(more.iter().filter_map(|n| n.as_str().map(str::to_owned)));
+                    }
                 }
-                return json_answer(200, &json!({"status": "ok"}));
+                names.retain(|n| !n.trim().is_empty());
             }
-            let (mut deleted, mut failed) = (Vec::new(), Vec::new());
-            for n in names {
-                if s.fail_delete.contains(&n) {
-                    failed.push(json!({"name": n, "error": "permission denied"}));
-                } else if s.files.remove(&n).is_some() {
-                    deleted.push(n);
-                } else {
-                    failed.push(json!({"name": n, "error": "file not found"}));
+            names.dedup();
+            match names.len() {
+                0 => err(400, "invalid name"),
+                1 => match delete_by_name(s, &names[0]) {
+                    Ok(()) => json_answer(200, &json!({"status": "ok"})),
+                    Err((code, msg)) => err(code, msg),
+                },
+                _ => {
+                    let (mut deleted, mut failed) = (Vec::new(), Vec::new());
+                    for n in names {
+                        match delete_by_name(s, &n) {
+                            Ok(()) => deleted.push(n),
+                            Err((_, msg)) => failed.push(json!({"name": n, "error": msg})),
+                        }
+                    }
+                    if failed.is_empty() {
+                        json_answer(
+                            200,
+                            &json!({"status": "ok", "deleted": deleted.len(), "files": deleted}),
+                        )
+                    } else {
+                        json_answer(
+                            207,
+                            &json!({"status": "partial", "deleted": deleted.len(),
+                                "files": deleted, "failed": failed}),
+                        )
+                    }
                 }
-            }
-            if failed.is_empty() {
-                json_answer(
-                    200,
-                    &json!({"status": "ok", "deleted": deleted.len(), "files": deleted}),
-                )
-            } else {
-                json_answer(
-                    207,
-                    &json!({"status": "partial", "deleted": deleted.len(), "files": deleted,
-                        "failed": failed}),
-                )
             }
         }
         ("POST", "/v0/management/api-call") => {
@@ -267,7 +407,10 @@ async fn handle(
         if s.api_disabled || !req.path.starts_with("/v0/management/") {
             return (404, "text/plain", b"404 page not found".to_vec());
         }
-        if s.failures >= BAN_AFTER {
+        if s.remote_disabled {
+            // Answered before the key is looked at; not a failure (handler.go:305,338).
+            json_answer(403, &json!({ "error": "remote management disabled" }))
+        } else if s.failures >= BAN_AFTER {
             json_answer(403, &json!({ "error": BAN_MESSAGE }))
         } else if auth.as_deref() != Some(format!("Bearer {}", s.key).as_str()) {
             s.failures += 1;
@@ -350,6 +493,8 @@ fn reason_phrase(status: u16) -> &'static str {
         200 => "OK",
         207 => "Multi-Status",
         400 => "Bad Request",
+        409 => "Conflict",
+        500 => "Internal Server Error",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
@@ -498,10 +643,25 @@ impl Cpa {
                     bytes: bytes.clone(),
                     auth_index,
                     disabled,
+                    status: None,
                 },
             )
         });
         bytes
+    }
+
+    /// Adds a runtime-only entry (no file).
+    fn put_runtime(&self, id: &str, auth_index: &str) {
+        self.with(|s| s.injected.push(runtime_entry(id, auth_index)));
+    }
+
+    /// Sets CPA's in-memory status of a stored file.
+    fn set_status(&self, id: &str, status: &str, message: &str) {
+        self.with(|s| {
+            if let Some(f) = s.files.get_mut(id) {
+                f.status = Some((status.to_owned(), message.to_owned()));
+            }
+        });
     }
 
     fn requests(&self) -> Vec<Req> {
@@ -648,6 +808,25 @@ async fn scan_relays_checks_through_api_call_with_token_placeholder() {
     cpa.put("codex-dead@example.com-plus.json", json!(2), &dead);
     cpa.put("claude-c@example.com.json", json!("c3"), &claude);
     cpa.put("antigravity-g@example.com.json", json!("g4"), &google);
+    // CPA's own refresh failed for this one (status error / unauthorized): its 401 is evidence.
+    let claude_u = json!({"type":"claude","email":"u@example.com",
+        "access_token": format!("{}-u", claude_access()),
+        "refresh_token": format!("{}-u", claude_refresh()), "expired": rfc_in(7200)});
+    cpa.put("claude-u@example.com.json", json!("c5"), &claude_u);
+    cpa.set_status("claude-u@example.com.json", "error", "unauthorized");
+    // A file in a sub-folder of the auth dir (listed as `team/…`), a runtime-only AI Studio relay
+    // and a hostile name: the run goes on, each is reported with its auth_index.
+    let sub = codex_named("sub");
+    cpa.put("team/codex-sub@example.com-plus.json", json!("s6"), &sub);
+    cpa.put_runtime("aistudio-1a2b3c4d", "r7");
+    cpa.with(|s| {
+        s.injected.push(
+            json!({"id":"../../etc/passwd.json","name":"../../etc/passwd.json",
+            "auth_index":"h8","type":"codex","provider":"codex","label":"codex","status":"active",
+            "status_message":"","disabled":false,"unavailable":false,"runtime_only":false,
+            "source":"file"}),
+        );
+    });
 
     // The providers only answer the REAL tokens: CPA substituted them, not git-credman.
     Mock::given(method("GET"))
@@ -683,6 +862,26 @@ async fn scan_relays_checks_through_api_call_with_token_placeholder() {
         .expect(1)
         .mount(&providers)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/api/oauth/usage"))
+        .and(header(
+            "authorization",
+            bearer(&access_of(&claude_u)).as_str(),
+        ))
+        .respond_with(json_resp(
+            401,
+            json!({"type":"error","error":{"type":"authentication_error"}}),
+        ))
+        .expect(1)
+        .mount(&providers)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .and(header("authorization", bearer(&access_of(&sub)).as_str()))
+        .respond_with(json_resp(200, serde_json::from_str(USAGE_OK).unwrap()))
+        .expect(1)
+        .mount(&providers)
+        .await;
 
     let r = credman(
         &t,
@@ -696,31 +895,82 @@ async fn scan_relays_checks_through_api_call_with_token_placeholder() {
     assert_eq!(report["source"]["kind"], "server");
     assert_eq!(report["source"]["url"], cpa.url());
     let want = [
-        ("codex-ok@example.com-plus.json", "active", "a1", 200),
-        ("codex-dead@example.com-plus.json", "invalidated", "2", 401),
-        ("claude-c@example.com.json", "unauthorized", "c3", 401),
-        ("antigravity-g@example.com.json", "active", "g4", 200),
+        (
+            "codex-ok@example.com-plus.json",
+            "active",
+            "a1",
+            json!(200),
+            "active",
+        ),
+        (
+            "codex-dead@example.com-plus.json",
+            "invalidated",
+            "2",
+            json!(401),
+            "active",
+        ),
+        // A relayed 401 while CPA says active: the refresh token was not tried, not dead.
+        (
+            "claude-c@example.com.json",
+            "expired_refreshable",
+            "c3",
+            json!(401),
+            "active",
+        ),
+        (
+            "claude-u@example.com.json",
+            "unauthorized",
+            "c5",
+            json!(401),
+            "error",
+        ),
+        (
+            "antigravity-g@example.com.json",
+            "active",
+            "g4",
+            json!(200),
+            "active",
+        ),
+        (
+            "team/codex-sub@example.com-plus.json",
+            "active",
+            "s6",
+            json!(200),
+            "active",
+        ),
+        ("aistudio-1a2b3c4d", "unknown", "r7", Value::Null, "active"),
+        (
+            "../../etc/passwd.json",
+            "unknown",
+            "h8",
+            Value::Null,
+            "active",
+        ),
     ];
     assert_eq!(report["results"].as_array().unwrap().len(), want.len());
-    for (name, status, index, http) in want {
+    for (name, status, index, http, cpa_status) in want {
         let res = result(&report, name);
         assert_eq!(res["status"], status, "{name}: {res}");
         assert_eq!(res["http_status"], http, "{name}");
         assert_eq!(res["server"]["auth_index"], index, "{name}");
-        assert_eq!(res["server"]["status"], "active", "{name}");
+        assert_eq!(res["server"]["status"], cpa_status, "{name}");
         // Every stand-in holds `$TOKEN$`: that is not a shared token.
         assert_eq!(res["duplicates"], json!([]), "{name}");
     }
+    let reason = |n: &str| result(&report, n)["reason"].as_str().unwrap().to_owned();
+    assert!(reason("aistudio-1a2b3c4d").contains("runtime-only"));
+    assert!(reason("../../etc/passwd.json").contains("not a safe relative path"));
 
-    // git-credman sent `$TOKEN$`, never a real token, and CPA did the substitution.
+    // git-credman sent `$TOKEN$`, never a real token, and CPA did the substitution. The
+    // runtime-only and hostile entries were never relayed.
     let calls = cpa.api_calls();
-    assert_eq!(calls.len(), 4);
+    assert_eq!(calls.len(), 6);
     let mut indices: Vec<String> = calls
         .iter()
         .map(|c| c["auth_index"].as_str().unwrap().to_owned())
         .collect();
     indices.sort();
-    assert_eq!(indices, ["2", "a1", "c3", "g4"]);
+    assert_eq!(indices, ["2", "a1", "c3", "c5", "g4", "s6"]);
     for c in &calls {
         assert_eq!(c["method"], "GET");
         assert!(
@@ -779,10 +1029,11 @@ async fn relay_unknown_index_and_unreachable_provider() {
         &["scan", "--server", &url, "--format", "json"],
         &args(&providers.uri()),
     );
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    // CPA v7 relayed the literal `$TOKEN$`: the 401 says nothing about the credential.
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         result(&r.json(), "codex-stale.json")["status"],
-        "unauthorized"
+        "expired_refreshable"
     );
 
     // The server cannot reach the provider (api-call answers 502): a check_error.
@@ -902,6 +1153,7 @@ async fn download_checks_files_directly() {
                 bytes: b"{not json".to_vec(),
                 auth_index: json!("3"),
                 disabled: false,
+                status: None,
             },
         );
     });
@@ -982,11 +1234,15 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
     cpa.put("codex-alive@example.com.json", json!("1"), &alive);
     cpa.put("codex-dead@example.com.json", json!("2"), &dead);
     cpa.put("codex-off@example.com.json", json!("3"), &off);
+    // A dead file in a sub-folder of the auth dir: disabled by its relative name and auth_index.
+    let deadsub = codex_named("deadsub");
+    cpa.put("team/codex-deadsub@example.com.json", json!("4"), &deadsub);
     assert!(cpa.is_disabled("codex-off@example.com.json"));
     // Three runs check every file: dry run, real run, second run.
     codex_answers(&providers, &alive, 200, 3).await;
     codex_answers(&providers, &dead, 401, 3).await;
     codex_answers(&providers, &off, 401, 3).await;
+    codex_answers(&providers, &deadsub, 401, 3).await;
     let url = cpa.url();
     let eps = endpoints(&providers.uri());
 
@@ -1000,7 +1256,13 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
     let report = r.json();
     assert_eq!(report["prune"]["dry_run"], true);
     assert_eq!(report["prune"]["removed"], 0);
-    assert_eq!(paths(&report), ["codex-dead@example.com.json"]);
+    assert_eq!(
+        paths(&report),
+        [
+            "codex-dead@example.com.json",
+            "team/codex-deadsub@example.com.json"
+        ]
+    );
     assert_eq!(
         skipped_reason(&report, "codex-off@example.com.json"),
         "already disabled"
@@ -1019,16 +1281,31 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report = r.json();
-    assert_eq!(report["prune"]["removed"], 1);
-    assert_eq!(paths(&report), ["codex-dead@example.com.json"]);
-    let patches = cpa.requests_to("PATCH", STATUS);
-    assert_eq!(patches.len(), 1);
-    let body: Value = serde_json::from_str(&patches[0].body).unwrap();
+    assert_eq!(report["prune"]["removed"], 2);
     assert_eq!(
-        body,
-        json!({"name":"codex-dead@example.com.json","disabled":true})
+        paths(&report),
+        [
+            "codex-dead@example.com.json",
+            "team/codex-deadsub@example.com.json"
+        ]
     );
+    let patches = cpa.requests_to("PATCH", STATUS);
+    assert_eq!(patches.len(), 2);
+    let bodies: Vec<Value> = patches
+        .iter()
+        .map(|p| serde_json::from_str(&p.body).unwrap())
+        .collect();
+    // The auth_index goes along, so CPA's lookupAuthFile matches exactly this file.
+    assert!(
+        bodies.contains(
+            &json!({"name":"codex-dead@example.com.json","auth_index":"2","disabled":true})
+        )
+    );
+    assert!(bodies.contains(
+        &json!({"name":"team/codex-deadsub@example.com.json","auth_index":"4","disabled":true})
+    ));
     assert!(cpa.is_disabled("codex-dead@example.com.json"));
+    assert!(cpa.is_disabled("team/codex-deadsub@example.com.json"));
     assert!(!cpa.is_disabled("codex-alive@example.com.json"));
     assert!(cpa.is_disabled("codex-off@example.com.json"));
     assert!(
@@ -1049,7 +1326,7 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
         skipped_reason(&r.json(), "codex-dead@example.com.json"),
         "already disabled"
     );
-    assert_eq!(cpa.requests_to("PATCH", STATUS).len(), 1);
+    assert_eq!(cpa.requests_to("PATCH", STATUS).len(), 2);
 
     // Undo.
     let r = credman(
@@ -1069,7 +1346,7 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
     assert!(!cpa.is_disabled("codex-dead@example.com.json"));
     let patches = cpa.requests_to("PATCH", STATUS);
     assert_eq!(
-        serde_json::from_str::<Value>(&patches[1].body).unwrap(),
+        serde_json::from_str::<Value>(&patches[2].body).unwrap(),
         json!({"name":"codex-dead@example.com.json","disabled":false})
     );
 
@@ -1093,11 +1370,11 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
         &[],
     );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("unsafe"), "{}", r.stderr);
+    assert!(r.stderr.contains("not a plain file name"), "{}", r.stderr);
     assert_eq!(
         cpa.requests_to("PATCH", STATUS).len(),
-        3,
-        "no PATCH for an unsafe name"
+        4,
+        "two disables, two enables (one 404), no PATCH for an unsafe name"
     );
 }
 
@@ -1117,9 +1394,14 @@ async fn prune_delete_backs_up_then_batch_deletes_and_reports_partial_failure() 
     cpa.with(|s| {
         s.fail_delete.insert("codex-c.json".into());
     });
+    // Dead, but in a sub-folder, with the base name of the live top-level `codex-a.json`: it
+    // cannot be backed up through CPA and a DELETE by name could hit the live file. Kept.
+    let sub = codex_named("sub");
+    cpa.put("team/codex-a.json", json!("4"), &sub);
     codex_answers(&providers, &a, 200, 1).await;
     codex_answers(&providers, &b, 401, 1).await;
     codex_answers(&providers, &c, 401, 1).await;
+    codex_answers(&providers, &sub, 401, 1).await;
 
     let r = credman(
         &t,
@@ -1136,7 +1418,12 @@ async fn prune_delete_backs_up_then_batch_deletes_and_reports_partial_failure() 
         ],
         &endpoints(&providers.uri()),
     );
-    assert_eq!(r.code, 2, "a partial delete is an error: {}", r.stderr);
+    // Per-file failures are recorded; the dead file left behind is a finding (exit 1).
+    assert_eq!(
+        r.code, 1,
+        "a partial delete leaves a dead file: {}",
+        r.stderr
+    );
     assert!(
         r.stderr.contains("1 file(s) could not be deleted"),
         "{}",
@@ -1149,18 +1436,34 @@ async fn prune_delete_backs_up_then_batch_deletes_and_reports_partial_failure() 
         skipped_reason(&report, "codex-c.json").contains("permission denied"),
         "{report:#}"
     );
+    assert!(
+        skipped_reason(&report, "team/codex-a.json").contains("sub-folder"),
+        "{report:#}"
+    );
     let bk = t.home().join("bk");
     assert_eq!(report["prune"]["quarantine"], bk.display().to_string());
 
-    // The server: b deleted, c failed, a untouched.
-    assert!(cpa.has("codex-a.json") && cpa.has("codex-c.json"));
+    // The server: b deleted, c failed, a and the sub-folder file untouched.
+    assert!(cpa.has("codex-a.json") && cpa.has("codex-c.json") && cpa.has("team/codex-a.json"));
     assert!(!cpa.has("codex-b@example.com.json"));
     let deletes = cpa.requests_to("DELETE", FILES);
     assert_eq!(deletes.len(), 1, "one batch request");
-    assert!(deletes[0].query.is_empty());
-    let mut names: Vec<String> = serde_json::from_str(&deletes[0].body).unwrap();
-    names.sort();
+    // Repeated `?name=`: old and new servers both read it; no body.
+    assert!(deletes[0].body.is_empty());
+    let mut names: Vec<&str> = deletes[0]
+        .query
+        .iter()
+        .filter(|(k, _)| k == "name")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    names.sort_unstable();
     assert_eq!(names, ["codex-b@example.com.json", "codex-c.json"]);
+    assert!(
+        cpa.requests_to("GET", DOWNLOAD)
+            .iter()
+            .all(|r| r.query("name") != Some("team/codex-a.json")),
+        "a sub-folder file is never downloaded"
+    );
 
     // The backups: private, exact bytes, plus the report.
     assert_eq!(mode_of(&bk), 0o700);
@@ -1227,18 +1530,72 @@ async fn old_server_without_batch_delete_gets_one_by_one_deletes() {
         assert!(t.home().join("bk").join(n).is_file());
     }
     assert!(cpa.has("codex-alive.json"));
+    // The batch request names all three; the old server deletes the first only, and the rest
+    // go one by one.
     let deletes = cpa.requests_to("DELETE", FILES);
-    assert_eq!(deletes.len(), 1 + names.len(), "one batch, then one by one");
+    assert_eq!(deletes.len(), names.len(), "one batch, then one by one");
+    let batch: Vec<&str> = deletes[0].query.iter().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(batch, names);
     let mut one_by_one: Vec<&str> = deletes[1..]
         .iter()
         .map(|r| r.query("name").unwrap())
         .collect();
     one_by_one.sort_unstable();
-    assert_eq!(one_by_one, names);
+    assert_eq!(one_by_one, names[1..]);
 }
 
+/// One name takes CPA's single-file path (auth_files_crud.go:181-190): `200 {"status":"ok"}`
+/// without `files` on success, a plain error status on failure, which is recorded for that file
+/// instead of failing the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn single_name_delete_and_its_failure_are_per_file() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let dead = codex_named("dead");
+    cpa.put("codex-dead.json", json!("1"), &dead);
+    codex_answers(&providers, &dead, 401, 2).await;
+    let run = || {
+        credman(
+            &t,
+            Some(&key),
+            &[
+                "prune",
+                "--server",
+                &cpa.url(),
+                "--delete",
+                "--backup-dir",
+                "bk",
+                "--format",
+                "json",
+            ],
+            &endpoints(&providers.uri()),
+        )
+    };
+    cpa.with(|s| {
+        s.fail_delete.insert("codex-dead.json".into());
+    });
+    let r = run();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["prune"]["removed"], 0);
+    assert!(skipped_reason(&report, "codex-dead.json").contains("HTTP 500"));
+    assert!(cpa.has("codex-dead.json"));
+    cpa.with(|s| s.fail_delete.clear());
+    std::fs::remove_dir_all(t.home().join("bk")).unwrap();
+    let r = run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["prune"]["removed"], 1);
+    assert!(!cpa.has("codex-dead.json"));
+}
+
+/// A real CPA listing holds runtime-only entries, sub-folder files and (from a hostile or broken
+/// server) names that are not safe paths. None of them stops scan or prune; runtime-only and
+/// hostile entries are reported with their auth_index and never touched; a sub-folder file is
+/// disabled but never downloaded or deleted; hostile names reach neither a URL nor the disk.
 #[test]
-fn malicious_name_in_listing_is_refused_and_nothing_is_written() {
+fn hostile_runtime_and_subfolder_entries_never_stop_the_run_and_are_never_touched() {
     let key = mgmt_key();
     let cpa = Cpa::start(&key);
     let t = TestRepo::bare_dir();
@@ -1247,51 +1604,130 @@ fn malicious_name_in_listing_is_refused_and_nothing_is_written() {
         json!("1"),
         &codex_dead("d@example.com", "acct-d"),
     );
+    cpa.put(
+        "team/codex-deadsub.json",
+        json!("2"),
+        &codex_dead("s@example.com", "acct-s"),
+    );
+    cpa.put_runtime("aistudio-9f8e7d6c", "3");
+    let hostile = [
+        "../../etc/passwd",
+        "evil\n.json",
+        "/abs/x.json",
+        "a\\b.json",
+        "../x.json",
+    ];
     cpa.with(|s| {
-        s.injected.push(
-            json!({"name":"../../etc/passwd","type":"codex","auth_index":"9",
-            "status":"error","disabled":false}),
-        );
+        for (i, n) in hostile.iter().enumerate() {
+            s.injected.push(
+                json!({"id": n, "name": n, "type":"codex","auth_index": format!("h{i}"),
+                "label":"codex","status":"error","status_message":"","disabled":false,
+                "unavailable":false,"runtime_only":false,"source":"file"}),
+            );
+        }
     });
-    let before = tree(t.home());
     let url = cpa.url();
-    for args in [
-        vec!["scan", "--server", &url, "--offline"],
-        vec!["scan", "--server", &url, "--download"],
-        vec![
+    for (args, code) in [
+        // Relayed and offline, nothing is known about expiry: exit 0; downloaded, the
+        // top-level file is expired_by_time: exit 1.
+        (
+            vec!["scan", "--server", &url, "--offline", "--format", "json"],
+            0,
+        ),
+        (
+            vec!["scan", "--server", &url, "--download", "--format", "json"],
+            1,
+        ),
+    ] {
+        let r = credman(&t, Some(&key), &args, &[]);
+        assert_eq!(r.code, code, "{args:?}: {}", r.stderr);
+        let report = r.json();
+        let results = report["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3 + hostile.len(), "{args:?}");
+        for res in results {
+            assert!(res["server"]["auth_index"].is_string(), "{res}");
+        }
+        assert_eq!(result(&report, "aistudio-9f8e7d6c")["status"], "unknown");
+        assert_eq!(result(&report, "evil\\n.json")["status"], "unknown");
+        assert!(
+            !r.stdout.contains("evil\n"),
+            "control characters are escaped"
+        );
+    }
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
             "prune",
             "--server",
             &url,
-            "--offline",
-            "--status",
-            "expired_by_time",
-        ],
-        vec![
-            "prune",
-            "--server",
-            &url,
+            "--download",
             "--delete",
             "--backup-dir",
             "bk",
+            "--force",
             "--status",
-            "expired_by_time",
-            "--offline",
+            "expired_by_time,unknown",
+            "--format",
+            "json",
         ],
-    ] {
-        let r = credman(&t, Some(&key), &args, &[]);
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains("unsafe file name") && r.stderr.contains("../../etc/passwd"),
-            "{args:?}: {}",
-            r.stderr
-        );
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(paths(&report), ["codex-dead.json"]);
+    assert!(skipped_reason(&report, "team/codex-deadsub.json").contains("sub-folder"));
+    assert!(skipped_reason(&report, "aistudio-9f8e7d6c").contains("never touched"));
+    assert!(skipped_reason(&report, "../../etc/passwd").contains("never touched"));
+    assert_eq!(
+        tree(&t.home().join("bk")),
+        [
+            PathBuf::from("codex-dead.json"),
+            PathBuf::from("credman-report.json")
+        ]
+    );
+    // Disabling reaches the sub-folder file by its name and auth_index, nothing else.
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "prune",
+            "--server",
+            &url,
+            "--download",
+            "--force",
+            "--status",
+            "expired_by_time,unknown",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(paths(&r.json()), ["team/codex-deadsub.json"]);
+    assert!(cpa.is_disabled("team/codex-deadsub.json"));
+    let patches = cpa.requests_to("PATCH", STATUS);
+    assert_eq!(patches.len(), 1);
+    let deletes = cpa.requests_to("DELETE", FILES);
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(
+        deletes[0].query,
+        [("name".to_owned(), "codex-dead.json".to_owned())]
+    );
+    for req in cpa.requests() {
+        let seen = format!("{} {:?} {}", req.path, req.query, req.body);
+        for h in hostile {
+            assert!(
+                !seen.contains(h),
+                "a hostile name reached the server: {seen}"
+            );
+        }
+        if req.path == DOWNLOAD {
+            assert_eq!(req.query("name"), Some("codex-dead.json"));
+        }
     }
-    assert_eq!(tree(t.home()), before, "nothing written");
-    for (m, p) in [("GET", DOWNLOAD), ("PATCH", STATUS), ("DELETE", FILES)] {
-        assert!(cpa.requests_to(m, p).is_empty(), "{m} {p}");
-    }
-    assert!(cpa.api_calls().is_empty());
-    assert!(cpa.has("codex-dead.json"));
+    assert!(cpa.has("team/codex-deadsub.json"));
+    assert!(!t.home().join("etc").exists() && !t.home().join("x.json").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1567,4 +2003,24 @@ fn schemeless_server_url_with_key_is_not_echoed() {
     let r = credman(&t, Some(&key), &["scan", "--server", &server], &[]);
     assert_eq!(r.code, 2);
     assert!(!r.stderr.contains(&key), "key leaked: {}", r.stderr);
+}
+
+/// `403 remote management disabled` comes before the key check (handler.go:305,338): it is no
+/// refused key, does not count towards the ban, and the error says what to change in CPA.
+#[test]
+fn remote_management_disabled_is_a_config_answer_not_a_refused_key() {
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    cpa.with(|s| s.remote_disabled = true);
+    let r = credman(&t, Some(&key), &["scan", "--server", &cpa.url()], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("allow-remote"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("refused the management key"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(cpa.with(|s| s.failures), 0);
+    assert_eq!(cpa.requests().len(), 1, "one request, then stop");
 }
