@@ -358,20 +358,23 @@ pub fn markdown(specs: &[&Spec], evidence: bool) -> String {
                 .iter()
                 .map(|s| s.request)
                 .collect::<Vec<_>>()
-                .join("; then ");
+                .join("<br>");
             let mut verdicts: Vec<String> = Vec::new();
             for stage in spec.stages {
                 for rule in stage.tables.iter().flat_map(|t| t.iter()) {
                     let then = match rule.then {
+                        // The one rule of `settle`, said where it applies.
+                        Then::Done(Status::Unauthorized) => "`unauthorized` \
+                            (`expired_refreshable` while a refresh token could renew it)"
+                            .to_owned(),
                         Then::Done(s) => format!("`{}`", s.as_str()),
                         Then::Retry(s) => format!("`{}` (after retries)", s.as_str()),
                         Then::Continue => "next request".to_owned(),
                     };
-                    verdicts.push(format!(
-                        "{} {} → {then}",
-                        rule.on.describe(),
-                        rule.when.describe()
-                    ));
+                    let line = format!("{} {} → {then}", rule.on.describe(), rule.when.describe());
+                    if !verdicts.contains(&line) {
+                        verdicts.push(line);
+                    }
                 }
             }
             if verdicts.is_empty() {
@@ -568,6 +571,54 @@ mod tests {
         assert_eq!(settle(v, cpa).status, Status::Unauthorized);
         let dead = Verdict::new(Status::Invalidated, "token_invalidated");
         assert_eq!(settle(dead, can).status, Status::Invalidated);
+    }
+
+    /// The README's online-checks table and `docs/provider-rules.md` are generated from the
+    /// tables; this fails when they drift. `GIT_CREDMAN_BLESS=1 cargo test --lib docs` rewrites
+    /// them.
+    #[test]
+    fn docs_are_generated_from_the_tables() {
+        const BEGIN: &str =
+            "<!-- provider-rules:begin (generated from src/providers; do not edit) -->\n";
+        const END: &str = "<!-- provider-rules:end -->";
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        #[allow(clippy::disallowed_methods)]
+        let bless = std::env::var("GIT_CREDMAN_BLESS").is_ok_and(|v| v == "1");
+        let readme_path = root.join("README.md");
+        let readme = std::fs::read_to_string(&readme_path).unwrap();
+        let (head, rest) = readme
+            .split_once(BEGIN)
+            .expect("README has the begin marker");
+        let (_, tail) = rest.split_once(END).expect("README has the end marker");
+        let table = markdown(crate::providers::SPECS, false);
+        let want_readme = format!("{head}{BEGIN}{table}{END}{tail}");
+        let docs_path = root.join("docs/provider-rules.md");
+        let want_docs = format!(
+            "# Provider verdict rules\n\nGenerated from `src/providers/` by the test \
+             `providers::rule::tests::docs_are_generated_from_the_tables`; do not edit. Each row: \
+             the HTTP status and body condition, the verdict, the reason shown, a real example \
+             body, and where the behaviour comes from. Rows are tried in order; an HTML answer \
+             matches no row (it is never evidence). After the table, the one rule for every \
+             provider: a plain 401 `unauthorized` becomes `expired_refreshable` whenever a \
+             refresh token could still renew the credential, unless CPA itself reports it \
+             unauthorized after its own refresh.\n\n{}",
+            markdown(crate::providers::SPECS, true)
+        );
+        if bless {
+            std::fs::write(&readme_path, &want_readme).unwrap();
+            std::fs::create_dir_all(root.join("docs")).unwrap();
+            std::fs::write(&docs_path, &want_docs).unwrap();
+            return;
+        }
+        assert!(
+            readme == want_readme,
+            "README.md's provider table is stale: run GIT_CREDMAN_BLESS=1 cargo test --lib docs"
+        );
+        let docs = std::fs::read_to_string(&docs_path).unwrap_or_default();
+        assert!(
+            docs == want_docs,
+            "docs/provider-rules.md is stale: run GIT_CREDMAN_BLESS=1 cargo test --lib docs"
+        );
     }
 
     #[test]
