@@ -622,3 +622,41 @@ fn man_page_renders() {
     );
     assert!(r.stdout.contains("scan") && r.stdout.contains("prune"));
 }
+
+/// A JSON file without a credential's shape is never a dead credential, whatever the pathspec:
+/// `package.json` (`"type": "module"`, no token) is `invalid_file`, not `missing_token`, so a
+/// prune of the dead statuses cannot select it (issue #17).
+#[test]
+fn json_that_is_not_a_credential_is_never_dead() {
+    let t = TestRepo::new();
+    t.write_json(
+        "package.json",
+        &json!({"name":"pool","type":"module","version":"1.0.0"}),
+    );
+    t.write_json("tsconfig.json", &json!({"compilerOptions":{"strict":true}}));
+    t.write_json(
+        "auths/claude-x.json",
+        &json!({"type":"claude","email":"x@y.io"}),
+    );
+    t.commit_all("init");
+    let report = scan_json(&t, &["."]).json();
+    assert_eq!(result(&report, "package.json")["status"], "invalid_file");
+    assert_eq!(result(&report, "tsconfig.json")["status"], "invalid_file");
+    // A file CPA would load as claude, with no token at all, is still missing_token.
+    assert_eq!(
+        result(&report, "auths/claude-x.json")["status"],
+        "missing_token"
+    );
+    let r = run(t.credman().args([
+        "prune",
+        "--offline",
+        "--dry-run",
+        "--status",
+        "expired_by_time,missing_token",
+        "--format",
+        "json",
+        ".",
+    ]));
+    let selected = paths(&r.json());
+    assert_eq!(selected, ["auths/claude-x.json"], "{}", r.stderr);
+}

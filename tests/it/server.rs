@@ -2024,3 +2024,103 @@ fn remote_management_disabled_is_a_config_answer_not_a_refused_key() {
     assert_eq!(cpa.with(|s| s.failures), 0);
     assert_eq!(cpa.requests().len(), 1, "one request, then stop");
 }
+
+/// Relay details read from CPA's source: with `--download` the expiry is known, so an expired
+/// rotating token is `expired_refreshable` and never sent (the listing carries no expiry, and
+/// api-call relays the stored token as is, api_tools.go:249-251); a relayed JSON body carries its
+/// own `Content-Type`, since CPA adds no headers (api_tools.go:175-182); an email-less entry's
+/// `label` (the provider name) is not shown as its identity (synthesizer/file.go:146-149).
+#[tokio::test(flavor = "multi_thread")]
+async fn download_skips_expired_tokens_relay_sets_content_type_and_label_is_no_identity() {
+    let providers = MockServer::start().await;
+    let key = mgmt_key();
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    let mut stale = codex_dead("stale@example.com", "acct-stale");
+    stale["refresh_token"] = json!(format!("rt-{}", noise("stale", 30)));
+    cpa.put("codex-stale@example.com.json", json!("1"), &stale);
+    let kimi = json!({"type":"kimi","access_token": format!("kimi-{}", noise("k", 40)),
+        "refresh_token": format!("kr-{}", noise("kr", 30))});
+    cpa.put("kimi-1755828000000.json", json!("2"), &kimi);
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .respond_with(json_resp(401, json!({"error":{"code":"token_expired"}})))
+        .expect(0)
+        .mount(&providers)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/coding/v1/usages"))
+        .respond_with(json_resp(200, json!({"usage":{"used":1,"limit":10}})))
+        .expect(2)
+        .mount(&providers)
+        .await;
+    let eps = endpoints(&providers.uri());
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "scan",
+            "--server",
+            &cpa.url(),
+            "--download",
+            "--format",
+            "json",
+        ],
+        &eps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(
+        result(&report, "codex-stale@example.com.json")["status"],
+        "expired_refreshable"
+    );
+    let kimi_res = result(&report, "kimi-1755828000000.json");
+    assert_eq!(kimi_res["status"], "active");
+    assert!(kimi_res["account"].is_null(), "{kimi_res}");
+
+    // Relayed with the responses probe (a POST with a JSON body): the Content-Type goes along.
+    let codex = codex_named("resp");
+    cpa.with(|s| s.files.clear());
+    cpa.put("codex-resp@example.com.json", json!("3"), &codex);
+    cpa.put("kimi-1755828000000.json", json!("2"), &kimi);
+    Mock::given(method("POST"))
+        .and(path("/backend-api/codex/responses"))
+        .and(header("content-type", "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(
+                    "event: response.created\ndata: {\"type\":\"response.created\"}\n\n",
+                ),
+        )
+        .expect(1)
+        .mount(&providers)
+        .await;
+    let r = credman(
+        &t,
+        Some(&key),
+        &[
+            "scan",
+            "--server",
+            &cpa.url(),
+            "--codex-probe",
+            "responses",
+            "--format",
+            "json",
+        ],
+        &eps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(
+        result(&report, "codex-resp@example.com.json")["status"],
+        "active"
+    );
+    assert!(result(&report, "kimi-1755828000000.json")["account"].is_null());
+    let post = cpa
+        .api_calls()
+        .into_iter()
+        .find(|c| c["method"] == "POST")
+        .unwrap();
+    assert_eq!(post["header"]["Content-Type"], "application/json", "{post}");
+}
