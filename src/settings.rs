@@ -82,15 +82,31 @@ impl Env {
 }
 
 /// The git configuration in effect (the repository's, or the global one outside a repository).
+///
+/// Values from a repository-local file that git would not trust (a repository owned by another
+/// user and not listed in `safe.directory`, "dubious ownership") are never read: such a
+/// `.git/config` could send every token to an endpoint or proxy of its owner's choosing. gix
+/// opens those repositories with reduced trust and marks their sections; [`GitConfig`] applies
+/// gix's own filter ([`gix::config::section::is_trusted`]) to every lookup.
 #[derive(Default)]
 pub struct GitConfig {
     file: Option<gix::config::File>,
 }
 
 impl GitConfig {
-    /// Wraps a configuration.
+    /// Wraps a configuration; logs a warning once when it holds `credman.*` values that are
+    /// ignored because their file is not trusted.
     pub fn new(file: Option<gix::config::File>) -> Self {
-        Self { file }
+        let config = Self { file };
+        if let Some(path) = config.untrusted_credman_file() {
+            tracing::warn!(
+                "ignoring the credman.* settings of {}: the repository is not owned by you \
+                 (git calls this dubious ownership); add it to safe.directory in your global \
+                 git config to trust it",
+                crate::report::escape(&path.display().to_string())
+            );
+        }
+        config
     }
 
     /// Loads system and global configuration, for commands run outside a repository.
@@ -100,16 +116,28 @@ impl GitConfig {
         }
     }
 
-    /// Returns the last value of a key.
-    pub fn string(&self, key: &str) -> Option<String> {
-        self.file.as_ref()?.string(key).map(|v| v.to_string())
+    /// Returns the file of an untrusted section that sets `credman.*`, if any.
+    fn untrusted_credman_file(&self) -> Option<PathBuf> {
+        let file = self.file.as_ref()?;
+        file.sections_by_name("credman")?
+            .map(|section| section.meta().clone())
+            .find(|meta| !gix::config::section::is_trusted(meta))
+            .map(|meta| meta.path.unwrap_or_default())
     }
 
-    /// Returns every value of a multi-valued key.
+    /// Returns the last trusted value of a key.
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.file
+            .as_ref()?
+            .string_filter(key, gix::config::section::is_trusted)
+            .map(|v| v.to_string())
+    }
+
+    /// Returns every trusted value of a multi-valued key.
     pub fn strings(&self, key: &str) -> Vec<String> {
         self.file
             .as_ref()
-            .and_then(|f| f.strings(key))
+            .and_then(|f| f.strings_filter(key, gix::config::section::is_trusted))
             .map(|vs| vs.into_iter().map(|v| v.to_string()).collect())
             .unwrap_or_default()
     }
@@ -164,6 +192,19 @@ pub fn parse_bool(value: &str) -> Option<bool> {
         "true" | "yes" | "on" | "1" => Some(true),
         "false" | "no" | "off" | "0" | "" => Some(false),
         _ => None,
+    }
+}
+
+/// Returns whether `--dir` and `--server` runs read the configuration of the repository around
+/// the current directory (`GIT_CREDMAN_REPO_CONFIG`, default false).
+pub fn reads_repo_config(env: &Env) -> Result<bool, Error> {
+    match env.get("GIT_CREDMAN_REPO_CONFIG") {
+        None => Ok(false),
+        Some(value) => parse_bool(value).ok_or_else(|| Error {
+            key: "GIT_CREDMAN_REPO_CONFIG".into(),
+            value: value.to_owned(),
+            reason: "expected true or false".into(),
+        }),
     }
 }
 
@@ -649,6 +690,51 @@ mod tests {
                 .unwrap_err()
                 .key,
             "GIT_CREDMAN_ENDPOINTS"
+        );
+    }
+
+    /// A configuration whose global file says one thing and an untrusted repository file
+    /// (another user's `.git/config`) another.
+    fn global_and_untrusted_local(global: &str, local: &str) -> GitConfig {
+        let meta = |source, trust| gix::config::file::Metadata {
+            path: Some("/elsewhere/.git/config".into()),
+            source,
+            level: 0,
+            trust,
+        };
+        let mut file = gix::config::File::from_bytes_no_includes(
+            global.as_bytes(),
+            meta(gix::config::Source::User, gix::sec::Trust::Full),
+            Default::default(),
+        )
+        .unwrap();
+        let local = gix::config::File::from_bytes_no_includes(
+            local.as_bytes(),
+            meta(gix::config::Source::Local, gix::sec::Trust::Reduced),
+            Default::default(),
+        )
+        .unwrap();
+        file.append(local).unwrap();
+        GitConfig::new(Some(file))
+    }
+
+    #[test]
+    fn regression_10_untrusted_repository_values_are_never_read() {
+        let cfg = global_and_untrusted_local(
+            "[credman]\n\tendpoint = https://a.example=http://127.0.0.1:1\n\tjobs = 3\n",
+            "[credman]\n\tendpoint = https://a.example=http://evil.example\n\tproxy = http://evil.example\n\tjobs = 9\n",
+        );
+        assert_eq!(
+            cfg.strings("credman.endpoint"),
+            vec!["https://a.example=http://127.0.0.1:1".to_owned()]
+        );
+        assert_eq!(cfg.string("credman.proxy"), None);
+        assert_eq!(cfg.string("credman.jobs").as_deref(), Some("3"));
+        assert!(cfg.untrusted_credman_file().is_some());
+        assert!(
+            config("[credman]\n\tjobs = 1\n")
+                .untrusted_credman_file()
+                .is_none()
         );
     }
 

@@ -248,6 +248,39 @@ impl Report {
     }
 }
 
+/// Returns `text` safe to print on a terminal or in a commit message: control characters
+/// (newlines, escape sequences, C1 controls) and the Unicode characters that reorder or
+/// separate lines (bidi overrides and isolates, U+2028/U+2029) are written as Rust-style
+/// escapes (`\n`, `\u{1b}`, `\u{202e}`).
+///
+/// File names and a file's `type` come from whoever wrote the tree: printed raw, a newline plus
+/// the report's marker lines would forge the report embedded in a prune commit, and escape
+/// sequences would rewrite the terminal. Every renderer passes such values through here.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    fn is_unsafe(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}'
+                    | '\u{2066}'..='\u{2069}'
+            )
+    }
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

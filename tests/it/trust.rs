@@ -1,0 +1,138 @@
+//! Issue 10 items 8–12: hostile repositories, names and URLs are contained. Settings from a
+//! repository git refuses to open are not applied, the folder and server modes do not read the
+//! surrounding repository's config, and names cannot forge what git-credman prints.
+//! https://github.com/git-credman/git-credman/issues/10
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// `GIT_CREDMAN_ENDPOINTS` sending every provider origin to a closed loopback port: with it, a
+/// request can only succeed through a proxy, and nothing ever leaves the machine.
+fn dead_endpoints() -> String {
+    let dead = format!("http://127.0.0.1:{}", dead_port());
+    ORIGINS
+        .iter()
+        .map(|o| format!("{o}={dead}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn kimi_repo() -> TestRepo {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/kimi.json",
+        &json!({"type":"kimi","access_token": format!("kimi-{}", noise("trust", 40))}),
+    );
+    t.commit_all("init");
+    t
+}
+
+/// Gives the repository to another user (nobody); false when this process may not (not root).
+fn give_away(t: &TestRepo) -> bool {
+    std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&t.root)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn regression_10_untrusted_repository_config_is_not_applied() {
+    let proxy = CountingServer::start(Duration::ZERO, r#"{"usage":{"used":1}}"#);
+    let t = kimi_repo();
+    // The repository's owner points every request at their own proxy.
+    t.git(&["config", "credman.proxy", &proxy.uri()]);
+    t.git(&["config", "credman.format", "json"]);
+    if !give_away(&t) {
+        eprintln!("skipped: cannot chown (not root)");
+        return;
+    }
+    // git itself refuses this repository.
+    let git = std::process::Command::new("git")
+        .args(["status"])
+        .current_dir(&t.root)
+        .env_clear()
+        .envs(scrubbed_env(t.home()))
+        .output()
+        .unwrap();
+    assert!(!git.status.success());
+    assert!(String::from_utf8_lossy(&git.stderr).contains("dubious ownership"));
+
+    let r = run(t
+        .credman()
+        .args(["scan", "--retries", "0"])
+        .env("GIT_CREDMAN_ENDPOINTS", dead_endpoints()));
+    assert_eq!(
+        proxy.total.load(Ordering::SeqCst),
+        0,
+        "a request went to the untrusted repository's proxy"
+    );
+    assert!(
+        !r.stdout.trim_start().starts_with('{'),
+        "credman.format from the untrusted config was applied: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("check_error"), "{}", r.stdout);
+    assert!(r.stderr.contains("safe.directory"), "{}", r.stderr);
+
+    // Listed in safe.directory (global config), the repository is trusted again, as by git.
+    std::fs::write(
+        t.home().join(".gitconfig"),
+        format!("[safe]\n\tdirectory = {}\n", t.root.display()),
+    )
+    .unwrap();
+    let r = run(t
+        .credman()
+        .args(["scan", "--retries", "0"])
+        .env("GIT_CREDMAN_ENDPOINTS", dead_endpoints()));
+    assert!(r.stdout.trim_start().starts_with('{'), "{}", r.stdout);
+    assert_eq!(result(&r.json(), "auths/kimi.json")["status"], "active");
+    assert!(proxy.total.load(Ordering::SeqCst) > 0);
+}
+
+#[test]
+fn regression_10_dir_mode_ignores_the_surrounding_repository_config() {
+    let proxy = CountingServer::start(Duration::ZERO, r#"{"usage":{"used":1}}"#);
+    let t = TestRepo::new();
+    t.git(&["config", "credman.proxy", &proxy.uri()]);
+    t.write_json(
+        "pool/kimi.json",
+        &json!({"type":"kimi","access_token": format!("kimi-{}", noise("dir", 40))}),
+    );
+    let scan = |asked: Option<&str>| {
+        let mut cmd = t.credman();
+        cmd.args([
+            "scan",
+            "--dir",
+            "pool",
+            "--format",
+            "json",
+            "--retries",
+            "0",
+        ])
+        .env("GIT_CREDMAN_ENDPOINTS", dead_endpoints());
+        if let Some(v) = asked {
+            cmd.env("GIT_CREDMAN_REPO_CONFIG", v);
+        }
+        run(&mut cmd)
+    };
+    let r = scan(None);
+    assert_eq!(result(&r.json(), "kimi.json")["status"], "check_error");
+    assert_eq!(proxy.total.load(Ordering::SeqCst), 0);
+    // Asked for, the repository's config applies.
+    let r = scan(Some("true"));
+    assert_eq!(
+        result(&r.json(), "kimi.json")["status"],
+        "active",
+        "{}",
+        r.stdout
+    );
+    assert!(proxy.total.load(Ordering::SeqCst) > 0);
+    let r = scan(Some("maybe"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("GIT_CREDMAN_REPO_CONFIG"), "{}", r.stderr);
+}
