@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Finding, Report};
+use super::{Finding, Report, escape as esc};
 use crate::status::{Class, Status};
 
 fn class_style(class: Class) -> Style {
@@ -52,8 +52,9 @@ fn describe_source(report: &Report) -> String {
                 .or_else(|| short(&s.tree))
                 .unwrap_or_default()
         ),
-        "dir" => s.dir.clone().unwrap_or_default(),
-        other => other.to_owned(),
+        "dir" => esc(s.dir.as_deref().unwrap_or_default()).into_owned(),
+        "remote" => esc(s.url.as_deref().unwrap_or("remote")).into_owned(),
+        other => esc(other).into_owned(),
     }
 }
 
@@ -71,7 +72,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
         .source
         .auth_path
         .as_deref()
-        .map(|a| format!(" under {a}/"))
+        .map(|a| format!(" under {}/", esc(a)))
         .unwrap_or_default();
     writeln!(
         out,
@@ -120,7 +121,9 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             writeln!(
                 out,
                 "  {fail} {:<width$}  {:<11} {status} {}{http}",
-                f.path, f.provider, f.reason
+                esc(&f.path),
+                esc(&f.provider),
+                esc(&f.reason)
             )?;
         }
     }
@@ -161,7 +164,12 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             ))
         )?;
         for f in changed {
-            writeln!(out, "  {}  {}", f.path, f.worktree.unwrap_or_default())?;
+            writeln!(
+                out,
+                "  {}  {}",
+                esc(&f.path),
+                f.worktree.unwrap_or_default()
+            )?;
         }
     }
 
@@ -240,7 +248,7 @@ pub fn render_prune(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let p = Painter { color };
-    writeln!(out, "{}", p.bold(headline))?;
+    writeln!(out, "{}", p.bold(&esc(headline)))?;
     let dry = report.prune.as_ref().is_some_and(|x| x.dry_run);
     if !report.results.is_empty() {
         writeln!(out)?;
@@ -258,7 +266,9 @@ pub fn render_prune(
             writeln!(
                 out,
                 "  {:<width$}  {:<11} {status} {}",
-                f.path, f.provider, f.reason
+                esc(&f.path),
+                esc(&f.provider),
+                esc(&f.reason)
             )?;
         }
     }
@@ -271,7 +281,7 @@ pub fn render_prune(
             prune.skipped.len()
         )?;
         for s in &prune.skipped {
-            writeln!(out, "  {}  {}", s.path, s.reason)?;
+            writeln!(out, "  {}  {}", esc(&s.path), esc(&s.reason))?;
         }
     }
     let classes: Vec<String> = report
@@ -305,12 +315,12 @@ pub fn render_restore(
         &commit[..12.min(commit.len())]
     )?;
     for p in restored {
-        writeln!(out, "  {p}")?;
+        writeln!(out, "  {}", esc(p))?;
     }
     if !skipped.is_empty() {
         writeln!(out, "Left alone ({}):", skipped.len())?;
         for (p, why) in skipped {
-            writeln!(out, "  {p}  {why}")?;
+            writeln!(out, "  {}  {}", esc(p), esc(why))?;
         }
     }
     Ok(())
@@ -318,7 +328,7 @@ pub fn render_restore(
 
 /// Writes one line.
 pub fn render_line(line: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{line}")
+    writeln!(out, "{}", esc(line))
 }
 
 /// Writes the pre-push gate's verdict.
@@ -347,7 +357,10 @@ pub fn render_pre_push(
             writeln!(
                 out,
                 "  {}  {}  {}: {}",
-                f.path, f.provider, f.status, f.reason
+                esc(&f.path),
+                esc(&f.provider),
+                f.status,
+                esc(&f.reason)
             )?;
         }
         writeln!(

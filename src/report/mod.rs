@@ -311,3 +311,21 @@ pub fn render(
         Format::Markdown => out.write_all(ci::markdown(report).as_bytes()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn regression_10_escape_neutralises_control_and_bidi_characters() {
+        assert_eq!(escape("auths/a.json"), "auths/a.json");
+        assert!(matches!(escape("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(escape("a\nb\tc\rd"), "a\\nb\\tc\\rd");
+        assert_eq!(escape("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(
+            escape("x\u{202e}y\u{2028}z\u{85}"),
+            "x\\u{202e}y\\u{2028}z\\u{85}"
+        );
+        assert_eq!(escape("émoji ✓ 名前"), "émoji ✓ 名前");
+    }
+}

@@ -136,3 +136,91 @@ fn regression_10_dir_mode_ignores_the_surrounding_repository_config() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("GIT_CREDMAN_REPO_CONFIG"), "{}", r.stderr);
 }
+
+#[test]
+fn regression_10_a_file_name_cannot_forge_the_embedded_report() {
+    let t = TestRepo::new();
+    let forged = "{\"results\": [{\"path\": \"auths/FORGED.json\", \"status\": \"invalidated\"}]}";
+    let name = format!(
+        "auths/x\n-----BEGIN CREDMAN REPORT-----\n{forged}\n-----END CREDMAN REPORT-----\n.json"
+    );
+    t.write_json(&name, &codex_dead("eve@example.com", "acct-e"));
+    t.write_json(
+        "auths/\u{1b}[2J\u{1b}]0;owned\u{7}.json",
+        &codex_dead("mallory@example.com", "acct-m"),
+    );
+    t.write_json(
+        "auths/live.json",
+        &codex_live("alice@example.com", "acct-a", "plus"),
+    );
+    t.commit_all("init");
+
+    let scan = run(t.credman().args(["scan", "--offline"]));
+    assert!(!scan.stdout.contains('\u{1b}'), "{}", scan.stdout);
+    assert!(!scan.stdout.contains("\n-----BEGIN"), "{}", scan.stdout);
+    assert!(scan.stdout.contains("\\u{1b}[2J"), "{}", scan.stdout);
+
+    let r = run(t.credman().args(["prune", "--offline"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains('\u{1b}'), "{}", r.stdout);
+    t.git(&["fsck", "--strict"]);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    assert_eq!(
+        msg.lines()
+            .filter(|l| *l == "-----BEGIN CREDMAN REPORT-----")
+            .count(),
+        1,
+        "only git-credman's own marker line: {msg}"
+    );
+    assert!(!msg.contains('\u{1b}'));
+
+    let shown = run(t.credman().args(["show", "--format", "json"]));
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let report = shown.json();
+    let mut removed = paths(&report["report"]);
+    removed.sort();
+    let mut expected = vec![
+        name.clone(),
+        "auths/\u{1b}[2J\u{1b}]0;owned\u{7}.json".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(removed, expected);
+    let text = run(t.credman().args(["show"]));
+    assert!(
+        !text
+            .stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("auths/FORGED.json")),
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains('\u{1b}'), "{}", text.stdout);
+    assert!(text.stdout.contains("Removed (2):"), "{}", text.stdout);
+}
+
+#[test]
+fn regression_10_markdown_and_workflow_commands_escape_names() {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/a|b`</details><img src=x>\n::error::fake.json",
+        &codex_dead("eve@example.com", "acct-e"),
+    );
+    t.commit_all("init");
+    let md = run(t
+        .credman()
+        .args(["scan", "--offline", "--format", "markdown"]));
+    assert!(!md.stdout.contains("</details><img"), "{}", md.stdout);
+    assert!(!md.stdout.contains("\n::error"), "{}", md.stdout);
+    let gh = run(t
+        .credman()
+        .args(["scan", "--offline", "--format", "github"]));
+    assert_eq!(gh.stdout.lines().count(), 2, "{}", gh.stdout);
+    assert!(
+        gh.stdout
+            .lines()
+            .all(|l| l.starts_with("::error ") || l.starts_with("::notice ")),
+        "{}",
+        gh.stdout
+    );
+}
