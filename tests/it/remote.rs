@@ -184,6 +184,43 @@ fn file_url_scan_reports_the_remote_and_cleans_up() {
     assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
 }
 
+/// Issue 10 item 11: what leaves the machine (the pushed commit message, SARIF, the JSON
+/// report of a `--repo-url` run) names no local path of the clone.
+#[test]
+fn remote_reports_carry_no_local_path() {
+    let r = remote_fixture();
+    let tmp = r.tmpdir.display().to_string();
+    let sarif = r.run(&[
+        "scan",
+        "--offline",
+        "--format",
+        "sarif",
+        "--repo-url",
+        &r.url,
+    ]);
+    assert_eq!(sarif.code, 1, "{}", sarif.stderr);
+    assert!(!sarif.stdout.contains(&tmp), "{}", sarif.stdout);
+    let report = r.home().join("report.json");
+    let out = r.run(&[
+        "prune",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &r.url,
+        "--push",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains(&tmp), "{}", out.stdout);
+    assert!(!std::fs::read_to_string(&report).unwrap().contains(&tmp));
+    let msg = r.bare_git(&["log", "-1", "--format=%B", "main"]);
+    assert!(!msg.contains(&tmp), "{msg}");
+    assert!(!msg.contains("\"repo\""), "{msg}");
+    assert!(msg.contains("\"url\""), "{msg}");
+}
+
 #[test]
 fn file_url_prune_push_updates_the_remote() {
     let r = remote_fixture();

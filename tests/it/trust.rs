@@ -224,3 +224,28 @@ fn regression_10_markdown_and_workflow_commands_escape_names() {
         gh.stdout
     );
 }
+
+#[test]
+fn regression_10_the_prune_commit_carries_no_local_path() {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/dead.json",
+        &codex_dead("carol@example.com", "acct-2"),
+    );
+    t.write_json(
+        "auths/live.json",
+        &codex_live("alice@example.com", "acct-1", "plus"),
+    );
+    t.commit_all("init");
+    let r = run(t.credman().args(["prune", "--offline"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    let root = std::fs::canonicalize(&t.root).unwrap();
+    for local in [t.root.display().to_string(), root.display().to_string()] {
+        assert!(!msg.contains(&local), "{local} in {msg}");
+    }
+    assert!(!msg.contains("\"repo\""), "{msg}");
+    let shown = run(t.credman().args(["show", "--format", "json"]));
+    assert_eq!(shown.json()["report"]["source"]["kind"], "head");
+    assert_eq!(paths(&shown.json()["report"]), ["auths/dead.json"]);
+}
