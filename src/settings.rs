@@ -28,8 +28,10 @@ pub const DEFAULT_FAIL_ON: [Status; 6] = [
 ];
 
 /// A bad value in the environment or git config.
+///
+/// Displays as one line naming where the value came from, with a hint on how to fix it.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid value '{value}' for {key}: {reason}")]
+#[error("invalid value '{value}' for {key}: {reason}{}", origin_hint(.key))]
 pub struct Error {
     /// The variable or config key.
     pub key: String,
@@ -37,6 +39,36 @@ pub struct Error {
     pub value: String,
     /// Why it is invalid.
     pub reason: String,
+}
+
+/// Returns how to fix a value, by where it came from.
+fn origin_hint(key: &str) -> String {
+    if key.starts_with("credman.") {
+        format!(" (fix it, or remove it with `git config --unset {key}`)")
+    } else if key.starts_with("GIT_CREDMAN_") {
+        format!(" (fix or unset the environment variable {key})")
+    } else {
+        String::new()
+    }
+}
+
+/// The longest `--timeout` and `--deadline` accepted: a day. Longer is certainly a mistake, and
+/// unbounded values overflow the clock arithmetic of the probes.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The largest `--concurrency` and `--per-host` accepted.
+pub const MAX_CONCURRENCY: usize = 100_000;
+
+/// Returns a number of seconds as a duration, if it is finite, positive and at most
+/// [`MAX_DURATION`].
+pub fn duration_from_secs(secs: f64) -> Result<std::time::Duration, String> {
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err("must be a positive number of seconds".into());
+    }
+    if secs > MAX_DURATION.as_secs_f64() {
+        return Err(format!("must be at most {}s (24h)", MAX_DURATION.as_secs()));
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
 /// A snapshot of the environment variables git-credman reads.
@@ -441,10 +473,13 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
         "h" => n * 3600.0,
         _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
     };
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err("must be positive".into());
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    duration_from_secs(secs).map_err(|reason| {
+        if reason.starts_with("must be a positive") {
+            "must be positive (e.g. 90, 90s, 5m)".to_owned()
+        } else {
+            reason
+        }
+    })
 }
 
 /// Resolves the settings of online checks.
@@ -455,45 +490,60 @@ pub fn online(
     progress: bool,
 ) -> Result<OnlineSettings, Error> {
     let look = Lookup { env, config };
-    let positive = |key: &str, n: usize| {
-        if n == 0 {
-            Err(Error {
-                key: key.into(),
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            })
-        } else {
+    let in_range = |key: String, n: usize| {
+        if (1..=MAX_CONCURRENCY).contains(&n) {
             Ok(n)
+        } else {
+            Err(Error {
+                key,
+                value: n.to_string(),
+                reason: format!("must be from 1 to {MAX_CONCURRENCY}"),
+            })
         }
     };
-    let concurrency = match args.concurrency {
-        Some(n) => positive("--concurrency", n)?,
-        None => positive(
-            "concurrency",
-            look.parsed("GIT_CREDMAN_CONCURRENCY", "credman.concurrency")?
-                .unwrap_or(64),
-        )?,
+    let count = |flag: Option<usize>, flag_key: &str, env_key: &str, config_key: &str| match flag {
+        Some(n) => in_range(flag_key.into(), n).map(Some),
+        None => match look.raw(env_key, config_key) {
+            None => Ok(None),
+            Some((value, key)) => match value.trim().parse::<usize>() {
+                Ok(n) => in_range(key, n).map(Some),
+                Err(e) => Err(Error {
+                    key,
+                    value,
+                    reason: e.to_string(),
+                }),
+            },
+        },
     };
-    let per_host = match args.per_host {
-        Some(n) => positive("--per-host", n)?,
-        None => positive(
-            "perHost",
-            look.parsed("GIT_CREDMAN_PER_HOST", "credman.perHost")?
-                .unwrap_or(concurrency),
-        )?,
-    };
+    let concurrency = count(
+        args.concurrency,
+        "--concurrency",
+        "GIT_CREDMAN_CONCURRENCY",
+        "credman.concurrency",
+    )?
+    .unwrap_or(64);
+    let per_host = count(
+        args.per_host,
+        "--per-host",
+        "GIT_CREDMAN_PER_HOST",
+        "credman.perHost",
+    )?
+    .unwrap_or(concurrency);
     let timeout = match args.timeout {
-        Some(t) if t.is_finite() && t > 0.0 => t,
-        Some(t) => {
-            return Err(Error {
-                key: "--timeout".into(),
-                value: t.to_string(),
-                reason: "must be positive".into(),
-            });
-        }
-        None => look
-            .parsed::<f64>("GIT_CREDMAN_TIMEOUT", "credman.timeout")?
-            .unwrap_or(35.0),
+        Some(t) => duration_from_secs(t).map_err(|reason| Error {
+            key: "--timeout".into(),
+            value: t.to_string(),
+            reason,
+        })?,
+        None => match look.raw("GIT_CREDMAN_TIMEOUT", "credman.timeout") {
+            None => std::time::Duration::from_secs(35),
+            Some((value, key)) => value
+                .trim()
+                .parse::<f64>()
+                .map_err(|e| e.to_string())
+                .and_then(duration_from_secs)
+                .map_err(|reason| Error { key, value, reason })?,
+        },
     };
     let retries = match args.retries {
         Some(r) => r,
@@ -579,7 +629,7 @@ pub fn online(
         engine: probe::Config {
             concurrency,
             per_host,
-            timeout: std::time::Duration::from_secs_f64(timeout),
+            timeout,
             retries,
             deadline,
             endpoints,
@@ -736,6 +786,72 @@ mod tests {
                 .untrusted_credman_file()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn regression_10_bad_timeouts_deadlines_and_counts_are_errors_not_panics() {
+        let cli = |extra: &[&str]| {
+            let mut argv = vec!["x", "scan"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).unwrap()
+        };
+        let online_of = |c: &Cli, env: &Env, cfg: &GitConfig| {
+            let Command::Scan(args) = &c.command else {
+                panic!("scan")
+            };
+            online(&args.select.online, env, cfg, false)
+        };
+        let none = (Env::default(), GitConfig::default());
+        for flags in [
+            &["--timeout=-1"][..],
+            &["--timeout", "NaN"],
+            &["--timeout", "inf"],
+            &["--timeout", "1e300"],
+            &["--deadline=-5s"],
+            &["--deadline", "1e300"],
+            &["--deadline", "NaN"],
+            &["--deadline", "99999h"],
+            &["--per-host", "18446744073709551615"],
+            &["--concurrency", "0"],
+        ] {
+            let err = online_of(&cli(flags), &none.0, &none.1).unwrap_err();
+            assert!(err.key.starts_with("--"), "{flags:?}: {err}");
+        }
+        for (key, value) in [
+            ("TIMEOUT", "-3"),
+            ("TIMEOUT", "NaN"),
+            ("TIMEOUT", "1e308"),
+            ("DEADLINE", "-1"),
+            ("DEADLINE", "1e300s"),
+            ("PER_HOST", "99999999999999999999"),
+            ("CONCURRENCY", "18446744073709551615"),
+        ] {
+            let env_key = format!("GIT_CREDMAN_{key}");
+            let env = Env::from_pairs([(env_key.as_str(), value)]);
+            let err = online_of(&cli(&[]), &env, &none.1).unwrap_err();
+            assert_eq!(err.key, env_key, "{err}");
+            assert!(
+                err.to_string().contains("unset the environment variable"),
+                "{err}"
+            );
+            let config_key = match key {
+                "PER_HOST" => "perHost".to_owned(),
+                other => other.to_ascii_lowercase(),
+            };
+            let cfg = config(&format!("[credman]\n\t{config_key} = {value}\n"));
+            let err = online_of(&cli(&[]), &none.0, &cfg).unwrap_err();
+            assert_eq!(err.key, format!("credman.{config_key}"), "{err}");
+            assert!(err.to_string().contains("git config --unset"), "{err}");
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+        let ok = online_of(
+            &cli(&["--timeout", "0.5", "--deadline", "24h"]),
+            &none.0,
+            &none.1,
+        )
+        .unwrap();
+        assert_eq!(ok.engine.timeout, std::time::Duration::from_millis(500));
+        assert_eq!(ok.engine.deadline, Some(MAX_DURATION));
     }
 
     #[test]

@@ -249,3 +249,46 @@ fn regression_10_the_prune_commit_carries_no_local_path() {
     assert_eq!(shown.json()["report"]["source"]["kind"], "head");
     assert_eq!(paths(&shown.json()["report"]), ["auths/dead.json"]);
 }
+
+#[test]
+fn regression_10_bad_durations_exit_2_with_one_line() {
+    let t = kimi_repo();
+    let endpoints = dead_endpoints();
+    let cases: Vec<(Vec<&str>, Option<(&str, &str)>)> = vec![
+        (vec!["--timeout", "1e300"], None),
+        (vec!["--deadline", "1e300"], None),
+        (vec![], Some(("GIT_CREDMAN_TIMEOUT", "-1"))),
+        (vec![], Some(("GIT_CREDMAN_TIMEOUT", "NaN"))),
+        (
+            vec![],
+            Some(("GIT_CREDMAN_PER_HOST", "18446744073709551615")),
+        ),
+    ];
+    for (flags, env) in cases {
+        let mut cmd = t.credman();
+        cmd.arg("scan")
+            .args(&flags)
+            .env("GIT_CREDMAN_ENDPOINTS", &endpoints);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 2, "{flags:?} {env:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.starts_with("error: invalid value"), "{}", r.stderr);
+    }
+    // A repository's config can set them too; the pre-push gate must not crash on it.
+    t.git(&["config", "credman.timeout", "-1"]);
+    let head = t.git(&["rev-parse", "HEAD"]);
+    let zero = "0".repeat(40);
+    let r = run(t
+        .credman()
+        .args(["hook", "pre-push", "--online", "origin"])
+        .env("GIT_CREDMAN_ENDPOINTS", &endpoints)
+        .write_stdin(format!(
+            "refs/heads/main {} refs/heads/main {zero}\n",
+            head.trim()
+        )));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("credman.timeout"), "{}", r.stderr);
+}
