@@ -166,6 +166,7 @@ mod tests {
             disabled: false,
             blob: None,
             duplicates: Vec::new(),
+            duplicate_group: None,
             worktree: None,
             reset_at: None,
             checked_at: None,

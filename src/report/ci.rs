@@ -283,6 +283,7 @@ mod tests {
             disabled: false,
             blob: None,
             duplicates: vec![],
+            duplicate_group: None,
             worktree: None,
             reset_at: None,
             checked_at: None,

@@ -128,23 +128,30 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
         }
     }
 
-    let dups: Vec<&Finding> = report
-        .results
-        .iter()
-        .filter(|f| !f.duplicates.is_empty())
-        .collect();
-    if !dups.is_empty() {
+    // Each group once, its files in report order (a group of 4,000 is one line, not 4,000
+    // lines of 3,999 names).
+    let mut groups: std::collections::BTreeMap<usize, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for f in &report.results {
+        if let Some(g) = f.duplicate_group {
+            groups.entry(g.id).or_default().push(&f.path);
+        }
+    }
+    if !groups.is_empty() {
+        let files: usize = groups.values().map(Vec::len).sum();
         writeln!(out)?;
         writeln!(
             out,
             "{}",
             p.bold(&format!(
-                "Duplicates ({} files hold an account or token held elsewhere):",
-                dups.len()
+                "Duplicates ({files} files in {} {} hold the same account or token):",
+                groups.len(),
+                if groups.len() == 1 { "group" } else { "groups" }
             ))
         )?;
-        for f in dups {
-            writeln!(out, "  {}  = {}", f.path, f.duplicates.join(", "))?;
+        for paths in groups.values() {
+            let names: Vec<std::borrow::Cow<'_, str>> = paths.iter().map(|p| esc(p)).collect();
+            writeln!(out, "  {}", names.join(" = "))?;
         }
     }
 

@@ -163,6 +163,7 @@ mod tests {
             disabled: false,
             blob: None,
             duplicates: vec!["a".into(), "b".into()],
+            duplicate_group: None,
             worktree: None,
             reset_at: None,
             checked_at: None,

@@ -51,8 +51,12 @@ pub struct Finding {
     pub disabled: bool,
     /// The git blob id scanned; null for directories.
     pub blob: Option<String>,
-    /// Other files holding the same account or the same token.
+    /// Other files of this file's duplicate group (same account or same token), in path
+    /// order, at most [`MAX_LISTED_DUPLICATES`] of them: `duplicate_group` has the whole
+    /// group's id and size (a pool of 4,000 copies would otherwise list every pair).
     pub duplicates: Vec<String>,
+    /// The duplicate group this file belongs to, if any.
+    pub duplicate_group: Option<DuplicateGroup>,
     /// `modified` or `deleted` when the working-tree copy differs from what was scanned.
     pub worktree: Option<&'static str>,
     /// When a usage limit resets (online).
@@ -66,6 +70,18 @@ pub struct Finding {
     pub server: Option<ServerState>,
     /// How long the online check took (online).
     pub elapsed_ms: Option<u64>,
+}
+
+/// How many other members of its group a finding lists in `duplicates`.
+pub const MAX_LISTED_DUPLICATES: usize = 10;
+
+/// A set of files that share an account or a token, directly or through each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DuplicateGroup {
+    /// The group's number, from 1, in the order the groups' first files were scanned.
+    pub id: usize,
+    /// How many files the group has (at least 2).
+    pub size: usize,
 }
 
 #[allow(clippy::ref_option)]
@@ -106,6 +122,8 @@ pub struct Summary {
     pub by_provider_status: BTreeMap<String, BTreeMap<Status, usize>>,
     /// Number of results that have duplicates.
     pub duplicates: usize,
+    /// Number of duplicate groups among the results.
+    pub duplicate_groups: usize,
     /// Number of results whose working-tree copy differs from what was scanned.
     pub worktree_differs: usize,
 }
@@ -117,12 +135,17 @@ impl Summary {
         // Count per (provider, status) with borrowed keys; allocate names once at the end.
         let mut cells: std::collections::HashMap<(&str, Status), usize> =
             std::collections::HashMap::new();
+        let mut groups = std::collections::HashSet::new();
         for f in results {
             s.total += 1;
+            if let Some(g) = f.duplicate_group {
+                groups.insert(g.id);
+            }
             *cells.entry((f.provider.as_str(), f.status)).or_default() += 1;
             s.duplicates += usize::from(!f.duplicates.is_empty());
             s.worktree_differs += usize::from(f.worktree.is_some());
         }
+        s.duplicate_groups = groups.len();
         for ((provider, status), n) in cells {
             *s.by_status.entry(status).or_default() += n;
             *s.by_class.entry(status.class()).or_default() += n;
