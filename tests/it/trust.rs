@@ -254,7 +254,8 @@ fn regression_10_the_prune_commit_carries_no_local_path() {
 fn regression_10_bad_durations_exit_2_with_one_line() {
     let t = kimi_repo();
     let endpoints = dead_endpoints();
-    let cases: Vec<(Vec<&str>, Option<(&str, &str)>)> = vec![
+    type Case<'a> = (Vec<&'a str>, Option<(&'a str, &'a str)>);
+    let cases: Vec<Case<'_>> = vec![
         (vec!["--timeout", "1e300"], None),
         (vec!["--deadline", "1e300"], None),
         (vec![], Some(("GIT_CREDMAN_TIMEOUT", "-1"))),
