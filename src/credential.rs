@@ -399,7 +399,14 @@ fn bool_field(obj: &Map<String, Value>, snake: &str) -> bool {
 /// Parses a timestamp in any form CPA accepts: RFC3339 (with or without fractional seconds),
 /// `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD HH:MM`, a naive `YYYY-MM-DDTHH:MM:SS` (taken as UTC),
 /// or unix seconds / milliseconds as a number or a numeric string (values above 1e12 are ms).
+///
+/// Go's zero time (`0001-01-01T00:00:00Z`, what CPA writes for an unset `time.Time`) and any
+/// other instant in the years 0 and 1 mean "not set": `None`, never "expired long ago".
 pub fn parse_timestamp(value: &Value) -> Option<DateTime<Utc>> {
+    parse_any_timestamp(value).filter(|t| chrono::Datelike::year(t) > 1)
+}
+
+fn parse_any_timestamp(value: &Value) -> Option<DateTime<Utc>> {
     match value {
         Value::Number(n) => n.as_f64().and_then(from_unix),
         Value::String(s) => {
@@ -579,9 +586,12 @@ impl Credential {
             field(obj, "timestamp").and_then(parse_timestamp),
             field(obj, "expires_in"),
         ) {
+            // Out-of-range lifetimes (huge, or past chrono's range) mean no known expiry;
+            // plain `+` would panic.
             (Some(issued), Some(Value::Number(n))) => n
                 .as_i64()
-                .map(|secs| issued + chrono::Duration::seconds(secs)),
+                .and_then(chrono::Duration::try_seconds)
+                .and_then(|lifetime| issued.checked_add_signed(lifetime)),
             _ => None,
         };
         let (expires_at, expiry_source) = match (jwt_exp, field_exp, issued_exp) {
@@ -771,6 +781,45 @@ mod tests {
         assert_eq!(parse_timestamp(&json!("soon")), None);
         assert_eq!(parse_timestamp(&json!(0)), None);
         assert_eq!(parse_timestamp(&json!(null)), None);
+    }
+
+    #[test]
+    fn regression_10_go_zero_time_is_no_expiry() {
+        for zero in [
+            "0001-01-01T00:00:00Z",
+            "0001-01-01T00:00:00+08:00",
+            "0001-01-01 00:00:00",
+            "0001-01-01T00:00:00.000Z",
+        ] {
+            assert_eq!(parse_timestamp(&json!(zero)), None, "{zero}");
+            let c = cred(json!({"type":"codex","access_token":"a","expired": zero}));
+            assert_eq!(c.expires_at, None, "{zero}");
+            let v = crate::verdict::offline(&c, Utc::now());
+            assert_eq!(v.status, crate::status::Status::Unverified, "{zero}");
+        }
+        assert!(parse_timestamp(&json!("0002-01-01T00:00:00Z")).is_some());
+    }
+
+    #[test]
+    fn regression_10_huge_lifetimes_and_timestamps_do_not_panic() {
+        for (timestamp, expires_in) in [
+            (json!(1_755_828_000_000_i64), json!(i64::MAX)),
+            (json!(1_755_828_000_000_i64), json!(i64::MIN)),
+            (
+                json!("+262142-12-31T23:59:59Z"),
+                json!(9_000_000_000_000_i64),
+            ),
+            (json!(1e300), json!(1)),
+            (json!(-1e300), json!(1)),
+            (json!(u64::MAX), json!(u64::MAX)),
+        ] {
+            let c = cred(json!({"type":"antigravity","access_token":"a",
+                "timestamp": timestamp, "expires_in": expires_in}));
+            let _ = crate::verdict::offline(&c, Utc::now());
+        }
+        let c = cred(json!({"type":"antigravity","access_token":"a",
+            "timestamp": 1_755_828_000_000_i64, "expires_in": i64::MAX}));
+        assert_eq!(c.expires_at, None);
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod commands;
 pub mod credential;
 pub mod endpoint;
 pub mod exit;
+#[cfg(test)]
+mod fuzz;
 pub mod git;
 pub mod hook;
 pub mod management;

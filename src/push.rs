@@ -14,6 +14,9 @@ pub enum Error {
     /// git could not be run.
     #[error("cannot run git: {0}")]
     Spawn(#[source] std::io::Error),
+    /// A remote name or refspec that git would read as an option.
+    #[error("refusing to pass '{0}' to git: it starts with '-' (a remote name or ref must not)")]
+    LooksLikeAnOption(String),
     /// git failed.
     #[error("git {what} failed: {stderr}")]
     Git {
@@ -53,6 +56,18 @@ fn stderr_of(out: &std::process::Output) -> String {
         .join(" | ")
 }
 
+/// Refuses a remote name or ref that starts with `-`: git would take it for an option
+/// (`--receive-pack=…` runs a program), whatever comes from a flag or the repository's config.
+fn not_an_option(arg: &str) -> Result<&str, Error> {
+    if arg.starts_with('-') {
+        Err(Error::LooksLikeAnOption(
+            crate::report::escape(arg).into_owned(),
+        ))
+    } else {
+        Ok(arg)
+    }
+}
+
 /// Pushes `commit` to `dst` (a full ref) on `remote`, never forced.
 pub fn push(
     workdir: &Path,
@@ -61,8 +76,16 @@ pub fn push(
     dst: &str,
     env: &[(String, String)],
 ) -> Result<Pushed, Error> {
+    let remote = not_an_option(remote)?;
+    let dst = not_an_option(dst)?;
     let out = git(workdir, env)
-        .args(["push", "--porcelain", remote, &format!("{commit}:{dst}")])
+        .args([
+            "push",
+            "--porcelain",
+            "--",
+            remote,
+            &format!("{commit}:{dst}"),
+        ])
         .output()
         .map_err(Error::Spawn)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -97,8 +120,10 @@ pub fn fetch(
     src: &str,
     env: &[(String, String)],
 ) -> Result<ObjectId, Error> {
+    let remote = not_an_option(remote)?;
+    let src = not_an_option(src)?;
     let out = git(workdir, env)
-        .args(["fetch", "--quiet", "--no-tags", remote, src])
+        .args(["fetch", "--quiet", "--no-tags", "--", remote, src])
         .output()
         .map_err(Error::Spawn)?;
     if !out.status.success() {
@@ -155,4 +180,24 @@ pub fn verify_commit(workdir: &Path, commit: ObjectId) -> Result<Signature, Erro
     } else {
         Signature::Bad(detail)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_10_option_like_remotes_and_refs_never_reach_git() {
+        let dir = std::env::temp_dir();
+        let id = ObjectId::null(gix::hash::Kind::Sha1);
+        for (remote, dst) in [
+            ("--receive-pack=touch /tmp/pwned", "refs/heads/main"),
+            ("origin", "-x"),
+        ] {
+            let err = push(&dir, remote, id, dst, &[]).unwrap_err();
+            assert!(matches!(err, Error::LooksLikeAnOption(_)), "{err}");
+        }
+        let err = fetch(&dir, "-u", "refs/heads/main", &[]).unwrap_err();
+        assert!(matches!(err, Error::LooksLikeAnOption(_)), "{err}");
+    }
 }

@@ -28,8 +28,10 @@ pub const DEFAULT_FAIL_ON: [Status; 6] = [
 ];
 
 /// A bad value in the environment or git config.
+///
+/// Displays as one line naming where the value came from, with a hint on how to fix it.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid value '{value}' for {key}: {reason}")]
+#[error("invalid value '{value}' for {key}: {reason}{}", origin_hint(.key))]
 pub struct Error {
     /// The variable or config key.
     pub key: String,
@@ -37,6 +39,36 @@ pub struct Error {
     pub value: String,
     /// Why it is invalid.
     pub reason: String,
+}
+
+/// Returns how to fix a value, by where it came from.
+fn origin_hint(key: &str) -> String {
+    if key.starts_with("credman.") {
+        format!(" (fix it, or remove it with `git config --unset {key}`)")
+    } else if key.starts_with("GIT_CREDMAN_") {
+        format!(" (fix or unset the environment variable {key})")
+    } else {
+        String::new()
+    }
+}
+
+/// The longest `--timeout` and `--deadline` accepted: a day. Longer is certainly a mistake, and
+/// unbounded values overflow the clock arithmetic of the probes.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The largest `--concurrency` and `--per-host` accepted.
+pub const MAX_CONCURRENCY: usize = 100_000;
+
+/// Returns a number of seconds as a duration, if it is finite, positive and at most
+/// [`MAX_DURATION`].
+pub fn duration_from_secs(secs: f64) -> Result<std::time::Duration, String> {
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err("must be a positive number of seconds".into());
+    }
+    if secs > MAX_DURATION.as_secs_f64() {
+        return Err(format!("must be at most {}s (24h)", MAX_DURATION.as_secs()));
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
 /// A snapshot of the environment variables git-credman reads.
@@ -82,15 +114,31 @@ impl Env {
 }
 
 /// The git configuration in effect (the repository's, or the global one outside a repository).
+///
+/// Values from a repository-local file that git would not trust (a repository owned by another
+/// user and not listed in `safe.directory`, "dubious ownership") are never read: such a
+/// `.git/config` could send every token to an endpoint or proxy of its owner's choosing. gix
+/// opens those repositories with reduced trust and marks their sections; [`GitConfig`] applies
+/// gix's own filter ([`gix::config::section::is_trusted`]) to every lookup.
 #[derive(Default)]
 pub struct GitConfig {
     file: Option<gix::config::File>,
 }
 
 impl GitConfig {
-    /// Wraps a configuration.
+    /// Wraps a configuration; logs a warning once when it holds `credman.*` values that are
+    /// ignored because their file is not trusted.
     pub fn new(file: Option<gix::config::File>) -> Self {
-        Self { file }
+        let config = Self { file };
+        if let Some(path) = config.untrusted_credman_file() {
+            tracing::warn!(
+                "ignoring the credman.* settings of {}: the repository is not owned by you \
+                 (git calls this dubious ownership); add it to safe.directory in your global \
+                 git config to trust it",
+                crate::report::escape(&path.display().to_string())
+            );
+        }
+        config
     }
 
     /// Loads system and global configuration, for commands run outside a repository.
@@ -100,16 +148,28 @@ impl GitConfig {
         }
     }
 
-    /// Returns the last value of a key.
-    pub fn string(&self, key: &str) -> Option<String> {
-        self.file.as_ref()?.string(key).map(|v| v.to_string())
+    /// Returns the file of an untrusted section that sets `credman.*`, if any.
+    fn untrusted_credman_file(&self) -> Option<PathBuf> {
+        let file = self.file.as_ref()?;
+        file.sections_by_name("credman")?
+            .map(|section| section.meta().clone())
+            .find(|meta| !gix::config::section::is_trusted(meta))
+            .map(|meta| meta.path.unwrap_or_default())
     }
 
-    /// Returns every value of a multi-valued key.
+    /// Returns the last trusted value of a key.
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.file
+            .as_ref()?
+            .string_filter(key, gix::config::section::is_trusted)
+            .map(|v| v.to_string())
+    }
+
+    /// Returns every trusted value of a multi-valued key.
     pub fn strings(&self, key: &str) -> Vec<String> {
         self.file
             .as_ref()
-            .and_then(|f| f.strings(key))
+            .and_then(|f| f.strings_filter(key, gix::config::section::is_trusted))
             .map(|vs| vs.into_iter().map(|v| v.to_string()).collect())
             .unwrap_or_default()
     }
@@ -164,6 +224,19 @@ pub fn parse_bool(value: &str) -> Option<bool> {
         "true" | "yes" | "on" | "1" => Some(true),
         "false" | "no" | "off" | "0" | "" => Some(false),
         _ => None,
+    }
+}
+
+/// Returns whether `--dir` and `--server` runs read the configuration of the repository around
+/// the current directory (`GIT_CREDMAN_REPO_CONFIG`, default false).
+pub fn reads_repo_config(env: &Env) -> Result<bool, Error> {
+    match env.get("GIT_CREDMAN_REPO_CONFIG") {
+        None => Ok(false),
+        Some(value) => parse_bool(value).ok_or_else(|| Error {
+            key: "GIT_CREDMAN_REPO_CONFIG".into(),
+            value: value.to_owned(),
+            reason: "expected true or false".into(),
+        }),
     }
 }
 
@@ -400,10 +473,13 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
         "h" => n * 3600.0,
         _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
     };
-    if !secs.is_finite() || secs <= 0.0 {
-        return Err("must be positive".into());
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    duration_from_secs(secs).map_err(|reason| {
+        if reason.starts_with("must be a positive") {
+            "must be positive (e.g. 90, 90s, 5m)".to_owned()
+        } else {
+            reason
+        }
+    })
 }
 
 /// Resolves the settings of online checks.
@@ -414,45 +490,60 @@ pub fn online(
     progress: bool,
 ) -> Result<OnlineSettings, Error> {
     let look = Lookup { env, config };
-    let positive = |key: &str, n: usize| {
-        if n == 0 {
-            Err(Error {
-                key: key.into(),
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            })
-        } else {
+    let in_range = |key: String, n: usize| {
+        if (1..=MAX_CONCURRENCY).contains(&n) {
             Ok(n)
+        } else {
+            Err(Error {
+                key,
+                value: n.to_string(),
+                reason: format!("must be from 1 to {MAX_CONCURRENCY}"),
+            })
         }
     };
-    let concurrency = match args.concurrency {
-        Some(n) => positive("--concurrency", n)?,
-        None => positive(
-            "concurrency",
-            look.parsed("GIT_CREDMAN_CONCURRENCY", "credman.concurrency")?
-                .unwrap_or(64),
-        )?,
+    let count = |flag: Option<usize>, flag_key: &str, env_key: &str, config_key: &str| match flag {
+        Some(n) => in_range(flag_key.into(), n).map(Some),
+        None => match look.raw(env_key, config_key) {
+            None => Ok(None),
+            Some((value, key)) => match value.trim().parse::<usize>() {
+                Ok(n) => in_range(key, n).map(Some),
+                Err(e) => Err(Error {
+                    key,
+                    value,
+                    reason: e.to_string(),
+                }),
+            },
+        },
     };
-    let per_host = match args.per_host {
-        Some(n) => positive("--per-host", n)?,
-        None => positive(
-            "perHost",
-            look.parsed("GIT_CREDMAN_PER_HOST", "credman.perHost")?
-                .unwrap_or(concurrency),
-        )?,
-    };
+    let concurrency = count(
+        args.concurrency,
+        "--concurrency",
+        "GIT_CREDMAN_CONCURRENCY",
+        "credman.concurrency",
+    )?
+    .unwrap_or(64);
+    let per_host = count(
+        args.per_host,
+        "--per-host",
+        "GIT_CREDMAN_PER_HOST",
+        "credman.perHost",
+    )?
+    .unwrap_or(concurrency);
     let timeout = match args.timeout {
-        Some(t) if t.is_finite() && t > 0.0 => t,
-        Some(t) => {
-            return Err(Error {
-                key: "--timeout".into(),
-                value: t.to_string(),
-                reason: "must be positive".into(),
-            });
-        }
-        None => look
-            .parsed::<f64>("GIT_CREDMAN_TIMEOUT", "credman.timeout")?
-            .unwrap_or(35.0),
+        Some(t) => duration_from_secs(t).map_err(|reason| Error {
+            key: "--timeout".into(),
+            value: t.to_string(),
+            reason,
+        })?,
+        None => match look.raw("GIT_CREDMAN_TIMEOUT", "credman.timeout") {
+            None => std::time::Duration::from_secs(35),
+            Some((value, key)) => value
+                .trim()
+                .parse::<f64>()
+                .map_err(|e| e.to_string())
+                .and_then(duration_from_secs)
+                .map_err(|reason| Error { key, value, reason })?,
+        },
     };
     let retries = match args.retries {
         Some(r) => r,
@@ -538,7 +629,7 @@ pub fn online(
         engine: probe::Config {
             concurrency,
             per_host,
-            timeout: std::time::Duration::from_secs_f64(timeout),
+            timeout,
             retries,
             deadline,
             endpoints,
@@ -650,6 +741,117 @@ mod tests {
                 .key,
             "GIT_CREDMAN_ENDPOINTS"
         );
+    }
+
+    /// A configuration whose global file says one thing and an untrusted repository file
+    /// (another user's `.git/config`) another.
+    fn global_and_untrusted_local(global: &str, local: &str) -> GitConfig {
+        let meta = |source, trust| gix::config::file::Metadata {
+            path: Some("/elsewhere/.git/config".into()),
+            source,
+            level: 0,
+            trust,
+        };
+        let mut file = gix::config::File::from_bytes_no_includes(
+            global.as_bytes(),
+            meta(gix::config::Source::User, gix::sec::Trust::Full),
+            Default::default(),
+        )
+        .unwrap();
+        let local = gix::config::File::from_bytes_no_includes(
+            local.as_bytes(),
+            meta(gix::config::Source::Local, gix::sec::Trust::Reduced),
+            Default::default(),
+        )
+        .unwrap();
+        file.append(local).unwrap();
+        GitConfig::new(Some(file))
+    }
+
+    #[test]
+    fn regression_10_untrusted_repository_values_are_never_read() {
+        let cfg = global_and_untrusted_local(
+            "[credman]\n\tendpoint = https://a.example=http://127.0.0.1:1\n\tjobs = 3\n",
+            "[credman]\n\tendpoint = https://a.example=http://evil.example\n\tproxy = http://evil.example\n\tjobs = 9\n",
+        );
+        assert_eq!(
+            cfg.strings("credman.endpoint"),
+            vec!["https://a.example=http://127.0.0.1:1".to_owned()]
+        );
+        assert_eq!(cfg.string("credman.proxy"), None);
+        assert_eq!(cfg.string("credman.jobs").as_deref(), Some("3"));
+        assert!(cfg.untrusted_credman_file().is_some());
+        assert!(
+            config("[credman]\n\tjobs = 1\n")
+                .untrusted_credman_file()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn regression_10_bad_timeouts_deadlines_and_counts_are_errors_not_panics() {
+        let cli = |extra: &[&str]| {
+            let mut argv = vec!["x", "scan"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).unwrap()
+        };
+        let online_of = |c: &Cli, env: &Env, cfg: &GitConfig| {
+            let Command::Scan(args) = &c.command else {
+                panic!("scan")
+            };
+            online(&args.select.online, env, cfg, false)
+        };
+        let none = (Env::default(), GitConfig::default());
+        for flags in [
+            &["--timeout=-1"][..],
+            &["--timeout", "NaN"],
+            &["--timeout", "inf"],
+            &["--timeout", "1e300"],
+            &["--deadline=-5s"],
+            &["--deadline", "1e300"],
+            &["--deadline", "NaN"],
+            &["--deadline", "99999h"],
+            &["--per-host", "18446744073709551615"],
+            &["--concurrency", "0"],
+        ] {
+            let err = online_of(&cli(flags), &none.0, &none.1).unwrap_err();
+            assert!(err.key.starts_with("--"), "{flags:?}: {err}");
+        }
+        for (key, value) in [
+            ("TIMEOUT", "-3"),
+            ("TIMEOUT", "NaN"),
+            ("TIMEOUT", "1e308"),
+            ("DEADLINE", "-1"),
+            ("DEADLINE", "1e300s"),
+            ("PER_HOST", "99999999999999999999"),
+            ("CONCURRENCY", "18446744073709551615"),
+        ] {
+            let env_key = format!("GIT_CREDMAN_{key}");
+            let env = Env::from_pairs([(env_key.as_str(), value)]);
+            let err = online_of(&cli(&[]), &env, &none.1).unwrap_err();
+            assert_eq!(err.key, env_key, "{err}");
+            assert!(
+                err.to_string().contains("unset the environment variable"),
+                "{err}"
+            );
+            let config_key = match key {
+                "PER_HOST" => "perHost".to_owned(),
+                other => other.to_ascii_lowercase(),
+            };
+            let cfg = config(&format!("[credman]\n\t{config_key} = {value}\n"));
+            let err = online_of(&cli(&[]), &none.0, &cfg).unwrap_err();
+            assert_eq!(err.key, format!("credman.{config_key}"), "{err}");
+            assert!(err.to_string().contains("git config --unset"), "{err}");
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+        let ok = online_of(
+            &cli(&["--timeout", "0.5", "--deadline", "24h"]),
+            &none.0,
+            &none.1,
+        )
+        .unwrap();
+        assert_eq!(ok.engine.timeout, std::time::Duration::from_millis(500));
+        assert_eq!(ok.engine.deadline, Some(MAX_DURATION));
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn prune_report(
 
 fn json_of(report: &Report) -> anyhow::Result<String> {
     let mut buf = Vec::new();
-    report::json::render(report, &mut buf)?;
+    report::json::render_portable(report, &mut buf)?;
     Ok(String::from_utf8(buf)?)
 }
 

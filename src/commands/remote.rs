@@ -74,6 +74,17 @@ fn is_loopback(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Returns whether a URL carries a password in its userinfo (`scheme://user:pw@host/…`), for
+/// any scheme. scp-like `user@host:path` has no password field.
+fn has_password(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(_, rest)| {
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
 /// Returns the URL without userinfo, for reports: `ssh://git@host/p` → `ssh://host/p`,
 /// `git@host:p` → `host:p`.
 fn without_userinfo(url: &str) -> String {
@@ -88,6 +99,36 @@ fn without_userinfo(url: &str) -> String {
             _ => url.to_owned(),
         },
     }
+}
+
+/// Creates a temporary directory only its owner can enter (0700): tempfile's default follows
+/// the umask (usually 0755), and the clone inside holds every credential of the repository.
+fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir()
+}
+
+/// Creates a missing `--workdir` 0700 (its parents as usual), for the same reason.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 fn quote(s: &str) -> String {
@@ -105,6 +146,15 @@ pub(crate) fn prepare(
     };
     let lower = url.to_ascii_lowercase();
     let http = lower.starts_with("http://") || lower.starts_with("https://");
+    if has_password(url) {
+        bail!(
+            "--repo-url must not contain a password (user:password@); use --git-key for ssh, \
+             or GIT_CREDMAN_GIT_TOKEN for https"
+        );
+    }
+    if let Some(branch) = args.repo_branch.as_deref().filter(|b| b.starts_with('-')) {
+        bail!("--repo-branch '{branch}' starts with '-'; give a branch name");
+    }
     if http
         && url
             .split("://")
@@ -141,9 +191,7 @@ pub(crate) fn prepare(
     }
     let askpass = match &token {
         Some(token) if http => {
-            let dir = tempfile::Builder::new()
-                .prefix("credman-askpass")
-                .tempdir()?;
+            let dir = private_tempdir("credman-askpass")?;
             let script = dir.path().join("askpass.sh");
             std::fs::write(
                 &script,
@@ -183,7 +231,7 @@ pub(crate) fn prepare(
     let (repo, clone) = match &args.workdir {
         Some(dir) => (reuse_or_clone(&cwd.join(dir), &spec, &push_env)?, None),
         None => {
-            let tmp = tempfile::Builder::new().prefix("credman-clone").tempdir()?;
+            let tmp = private_tempdir("credman-clone")?;
             remove_on_interrupt(tmp.path());
             let repo = Repo::clone_into(&spec, &tmp.path().join("repo"))
                 .with_context(|| format!("cannot clone {}", without_userinfo(url)))?;
@@ -206,8 +254,15 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
         .map(|mut d| d.next().is_none())
         .unwrap_or(true);
     if empty {
-        return Repo::clone_into(spec, dir)
-            .with_context(|| format!("cannot clone {} into {}", spec.url, dir.display()));
+        create_private_dir(dir)
+            .with_context(|| format!("cannot create --workdir {}", dir.display()))?;
+        return Repo::clone_into(spec, dir).with_context(|| {
+            format!(
+                "cannot clone {} into {}",
+                without_userinfo(&spec.url),
+                dir.display()
+            )
+        });
     }
     let repo = Repo::discover(dir).with_context(|| {
         format!(
@@ -309,6 +364,39 @@ mod tests {
         );
         assert_eq!(without_userinfo("file:///srv/a.git"), "file:///srv/a.git");
         assert_eq!(without_userinfo("/srv/repos/a@b.git"), "/srv/repos/a@b.git");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn regression_10_clone_and_askpass_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = private_tempdir("credman-test").unwrap();
+        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let work = dir.path().join("a/workdir");
+        create_private_dir(&work).unwrap();
+        let mode = std::fs::metadata(&work).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn regression_10_passwords_are_found_in_every_scheme() {
+        for url in [
+            "ssh://git:hunter2@example.com/r.git",
+            "https://u:p@example.com/r",
+            "git://a:b@example.com/r",
+            "file://me:pw@localhost/srv/r.git",
+        ] {
+            assert!(has_password(url), "{url}");
+        }
+        for url in [
+            "ssh://git@example.com/r.git",
+            "git@example.com:org/r.git",
+            "https://example.com/a:b@c",
+            "file:///srv/a:b@c.git",
+        ] {
+            assert!(!has_password(url), "{url}");
+        }
     }
 
     #[test]

@@ -49,8 +49,12 @@ pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc
 }
 
 /// Returns the repository to work on: a clone of `--repo-url` (kept alive by the returned
-/// checkout), else the one around the current directory (`required` unless scanning a folder
-/// or a server, where it only supplies configuration).
+/// checkout), else the one around the current directory when `required`.
+///
+/// A folder (`--dir`) or a server (`--server`) does not need a repository, and the one that
+/// happens to surround the current directory is not consulted for settings either: its
+/// `.git/config` belongs to whoever made that repository, not to the folder or server being
+/// checked (issue 10). `GIT_CREDMAN_REPO_CONFIG=true` asks for it.
 pub(crate) fn repository(
     remote: &crate::cli::RemoteArgs,
     required: bool,
@@ -61,7 +65,10 @@ pub(crate) fn repository(
             let repo = Arc::clone(&c.repo);
             Ok((Some(c), Some(repo)))
         }
-        None => Ok((None, open_repo(&ctx.cwd, required)?)),
+        None if required || settings::reads_repo_config(&ctx.env)? => {
+            Ok((None, open_repo(&ctx.cwd, required)?))
+        }
+        None => Ok((None, None)),
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::{Finding, Report};
+use super::{Finding, Report, escape};
 use crate::status::{Class, Status};
 
 fn help_text(status: Status) -> &'static str {
@@ -62,7 +62,9 @@ fn message(f: &Finding) -> String {
         .unwrap_or_default();
     format!(
         "{} credential{who} is {}: {}",
-        f.provider, f.status, f.reason
+        escape(&f.provider),
+        f.status,
+        escape(&f.reason)
     )
 }
 
@@ -119,20 +121,26 @@ pub fn render_sarif(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-/// Escapes a workflow-command property value (GitHub's rules: `%`, CR, LF, `:` and `,`).
+/// Escapes a workflow-command property value (GitHub's rules: `%`, CR, LF, `:` and `,`; other
+/// control characters are written as escapes first).
 fn escape_property(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-        .replace(':', "%3A")
-        .replace(',', "%2C")
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Escapes a workflow-command message (`%`, CR, LF).
+/// Escapes a workflow-command message: `%`, CR and LF as GitHub wants, and every other
+/// control character (ESC, and the `::` of a new command only matters after a newline) as an
+/// escape, so a file name cannot start a workflow command of its own.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let percent = s.replace('%', "%25");
+    let mut out = String::with_capacity(percent.len());
+    for c in percent.chars() {
+        match c {
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push_str(&escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out
 }
 
 /// Writes GitHub workflow commands: one `::error`/`::warning` per file that is not alive.
@@ -155,8 +163,37 @@ pub fn render_github(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
+/// Escapes text for a Markdown table cell: control characters as escapes, and the characters
+/// that end a cell, open a code span or start HTML (`|`, `` ` ``, `<`, `>`, `&`, `*`, `_`, `[`,
+/// `]`, `\\`) as HTML entities or backslash escapes.
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(s.len());
+    for c in escape(s).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("&#96;"),
+            '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Returns text as a Markdown code span for a table cell (`|` escaped, control characters as
+/// escapes); text holding a backtick, which would end the span, is escaped as plain text.
+fn md_code(s: &str) -> String {
+    let escaped = escape(s);
+    if escaped.contains('`') {
+        md_escape(s)
+    } else {
+        format!("`{}`", escaped.replace('|', "\\|"))
+    }
 }
 
 /// Renders the Markdown summary.
@@ -175,7 +212,7 @@ pub fn markdown(report: &Report) -> String {
     let providers: Vec<&String> = report.summary.by_provider.keys().collect();
     m.push_str("| status |");
     for p in &providers {
-        m.push_str(&format!(" {p} |"));
+        m.push_str(&format!(" {} |", md_escape(p)));
     }
     m.push_str(" total |\n|---|");
     for _ in &providers {
@@ -204,9 +241,9 @@ pub fn markdown(report: &Report) -> String {
         m.push_str(&format!("\n<details><summary>Not alive ({})</summary>\n\n| file | provider | status | reason |\n|---|---|---|---|\n", bad.len()));
         for f in bad {
             m.push_str(&format!(
-                "| `{}` | {} | `{}` | {} |\n",
-                md_escape(&f.path),
-                f.provider,
+                "| {} | {} | `{}` | {} |\n",
+                md_code(&f.path),
+                md_escape(&f.provider),
                 f.status,
                 md_escape(&f.reason)
             ));
@@ -246,6 +283,7 @@ mod tests {
             disabled: false,
             blob: None,
             duplicates: vec![],
+            duplicate_group: None,
             worktree: None,
             reset_at: None,
             checked_at: None,

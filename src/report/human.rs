@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Finding, Report};
+use super::{Finding, Report, escape as esc};
 use crate::status::{Class, Status};
 
 fn class_style(class: Class) -> Style {
@@ -52,8 +52,9 @@ fn describe_source(report: &Report) -> String {
                 .or_else(|| short(&s.tree))
                 .unwrap_or_default()
         ),
-        "dir" => s.dir.clone().unwrap_or_default(),
-        other => other.to_owned(),
+        "dir" => esc(s.dir.as_deref().unwrap_or_default()).into_owned(),
+        "remote" => esc(s.url.as_deref().unwrap_or("remote")).into_owned(),
+        other => esc(other).into_owned(),
     }
 }
 
@@ -71,7 +72,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
         .source
         .auth_path
         .as_deref()
-        .map(|a| format!(" under {a}/"))
+        .map(|a| format!(" under {}/", esc(a)))
         .unwrap_or_default();
     writeln!(
         out,
@@ -120,28 +121,37 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             writeln!(
                 out,
                 "  {fail} {:<width$}  {:<11} {status} {}{http}",
-                f.path, f.provider, f.reason
+                esc(&f.path),
+                esc(&f.provider),
+                esc(&f.reason)
             )?;
         }
     }
 
-    let dups: Vec<&Finding> = report
-        .results
-        .iter()
-        .filter(|f| !f.duplicates.is_empty())
-        .collect();
-    if !dups.is_empty() {
+    // Each group once, its files in report order (a group of 4,000 is one line, not 4,000
+    // lines of 3,999 names).
+    let mut groups: std::collections::BTreeMap<usize, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for f in &report.results {
+        if let Some(g) = f.duplicate_group {
+            groups.entry(g.id).or_default().push(&f.path);
+        }
+    }
+    if !groups.is_empty() {
+        let files: usize = groups.values().map(Vec::len).sum();
         writeln!(out)?;
         writeln!(
             out,
             "{}",
             p.bold(&format!(
-                "Duplicates ({} files hold an account or token held elsewhere):",
-                dups.len()
+                "Duplicates ({files} files in {} {} hold the same account or token):",
+                groups.len(),
+                if groups.len() == 1 { "group" } else { "groups" }
             ))
         )?;
-        for f in dups {
-            writeln!(out, "  {}  = {}", f.path, f.duplicates.join(", "))?;
+        for paths in groups.values() {
+            let names: Vec<std::borrow::Cow<'_, str>> = paths.iter().map(|p| esc(p)).collect();
+            writeln!(out, "  {}", names.join(" = "))?;
         }
     }
 
@@ -161,7 +171,12 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             ))
         )?;
         for f in changed {
-            writeln!(out, "  {}  {}", f.path, f.worktree.unwrap_or_default())?;
+            writeln!(
+                out,
+                "  {}  {}",
+                esc(&f.path),
+                f.worktree.unwrap_or_default()
+            )?;
         }
     }
 
@@ -240,7 +255,7 @@ pub fn render_prune(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let p = Painter { color };
-    writeln!(out, "{}", p.bold(headline))?;
+    writeln!(out, "{}", p.bold(&esc(headline)))?;
     let dry = report.prune.as_ref().is_some_and(|x| x.dry_run);
     if !report.results.is_empty() {
         writeln!(out)?;
@@ -258,7 +273,9 @@ pub fn render_prune(
             writeln!(
                 out,
                 "  {:<width$}  {:<11} {status} {}",
-                f.path, f.provider, f.reason
+                esc(&f.path),
+                esc(&f.provider),
+                esc(&f.reason)
             )?;
         }
     }
@@ -271,7 +288,7 @@ pub fn render_prune(
             prune.skipped.len()
         )?;
         for s in &prune.skipped {
-            writeln!(out, "  {}  {}", s.path, s.reason)?;
+            writeln!(out, "  {}  {}", esc(&s.path), esc(&s.reason))?;
         }
     }
     let classes: Vec<String> = report
@@ -305,12 +322,12 @@ pub fn render_restore(
         &commit[..12.min(commit.len())]
     )?;
     for p in restored {
-        writeln!(out, "  {p}")?;
+        writeln!(out, "  {}", esc(p))?;
     }
     if !skipped.is_empty() {
         writeln!(out, "Left alone ({}):", skipped.len())?;
         for (p, why) in skipped {
-            writeln!(out, "  {p}  {why}")?;
+            writeln!(out, "  {}  {}", esc(p), esc(why))?;
         }
     }
     Ok(())
@@ -318,7 +335,7 @@ pub fn render_restore(
 
 /// Writes one line.
 pub fn render_line(line: &str, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{line}")
+    writeln!(out, "{}", esc(line))
 }
 
 /// Writes the pre-push gate's verdict.
@@ -347,7 +364,10 @@ pub fn render_pre_push(
             writeln!(
                 out,
                 "  {}  {}  {}: {}",
-                f.path, f.provider, f.status, f.reason
+                esc(&f.path),
+                esc(&f.provider),
+                f.status,
+                esc(&f.reason)
             )?;
         }
         writeln!(

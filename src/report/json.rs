@@ -45,12 +45,31 @@ fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
 
 /// Writes the report as pretty JSON followed by a newline.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    render_with_source(report, &report.source, out)
+}
+
+/// Writes the report for readers elsewhere (the report embedded in a prune commit, which is
+/// pushed): like [`render`], without the local paths of the source (`source.repo`, the
+/// working tree's absolute path, and `source.dir`). Result paths are repository- or
+/// folder-relative already, and a remote's URL carries no userinfo.
+pub fn render_portable(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut source = report.source.clone();
+    source.repo = None;
+    source.dir = None;
+    render_with_source(report, &source, out)
+}
+
+fn render_with_source(
+    report: &Report,
+    source: &crate::source::SourceInfo,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let head = Head {
         schema_version: report.schema_version,
         generated_at: &report.generated_at,
         tool: &report.tool,
         mode: report.mode,
-        source: &report.source,
+        source,
         fail_on: &report.fail_on,
         summary: &report.summary,
         prune: report.prune.as_ref(),
@@ -144,6 +163,7 @@ mod tests {
             disabled: false,
             blob: None,
             duplicates: vec!["a".into(), "b".into()],
+            duplicate_group: None,
             worktree: None,
             reset_at: None,
             checked_at: None,

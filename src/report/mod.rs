@@ -51,8 +51,12 @@ pub struct Finding {
     pub disabled: bool,
     /// The git blob id scanned; null for directories.
     pub blob: Option<String>,
-    /// Other files holding the same account or the same token.
+    /// Other files of this file's duplicate group (same account or same token), in path
+    /// order, at most [`MAX_LISTED_DUPLICATES`] of them: `duplicate_group` has the whole
+    /// group's id and size (a pool of 4,000 copies would otherwise list every pair).
     pub duplicates: Vec<String>,
+    /// The duplicate group this file belongs to, if any.
+    pub duplicate_group: Option<DuplicateGroup>,
     /// `modified` or `deleted` when the working-tree copy differs from what was scanned.
     pub worktree: Option<&'static str>,
     /// When a usage limit resets (online).
@@ -66,6 +70,18 @@ pub struct Finding {
     pub server: Option<ServerState>,
     /// How long the online check took (online).
     pub elapsed_ms: Option<u64>,
+}
+
+/// How many other members of its group a finding lists in `duplicates`.
+pub const MAX_LISTED_DUPLICATES: usize = 10;
+
+/// A set of files that share an account or a token, directly or through each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DuplicateGroup {
+    /// The group's number, from 1, in the order the groups' first files were scanned.
+    pub id: usize,
+    /// How many files the group has (at least 2).
+    pub size: usize,
 }
 
 #[allow(clippy::ref_option)]
@@ -106,6 +122,8 @@ pub struct Summary {
     pub by_provider_status: BTreeMap<String, BTreeMap<Status, usize>>,
     /// Number of results that have duplicates.
     pub duplicates: usize,
+    /// Number of duplicate groups among the results.
+    pub duplicate_groups: usize,
     /// Number of results whose working-tree copy differs from what was scanned.
     pub worktree_differs: usize,
 }
@@ -117,12 +135,17 @@ impl Summary {
         // Count per (provider, status) with borrowed keys; allocate names once at the end.
         let mut cells: std::collections::HashMap<(&str, Status), usize> =
             std::collections::HashMap::new();
+        let mut groups = std::collections::HashSet::new();
         for f in results {
             s.total += 1;
+            if let Some(g) = f.duplicate_group {
+                groups.insert(g.id);
+            }
             *cells.entry((f.provider.as_str(), f.status)).or_default() += 1;
             s.duplicates += usize::from(!f.duplicates.is_empty());
             s.worktree_differs += usize::from(f.worktree.is_some());
         }
+        s.duplicate_groups = groups.len();
         for ((provider, status), n) in cells {
             *s.by_status.entry(status).or_default() += n;
             *s.by_class.entry(status.class()).or_default() += n;
@@ -248,6 +271,39 @@ impl Report {
     }
 }
 
+/// Returns `text` safe to print on a terminal or in a commit message: control characters
+/// (newlines, escape sequences, C1 controls) and the Unicode characters that reorder or
+/// separate lines (bidi overrides and isolates, U+2028/U+2029) are written as Rust-style
+/// escapes (`\n`, `\u{1b}`, `\u{202e}`).
+///
+/// File names and a file's `type` come from whoever wrote the tree: printed raw, a newline plus
+/// the report's marker lines would forge the report embedded in a prune commit, and escape
+/// sequences would rewrite the terminal. Every renderer passes such values through here.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    fn is_unsafe(c: char) -> bool {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}'
+                    | '\u{2066}'..='\u{2069}'
+            )
+    }
+    if !text.chars().any(is_unsafe) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -276,5 +332,23 @@ pub fn render(
         Format::Sarif => ci::render_sarif(report, out),
         Format::Github => ci::render_github(report, out),
         Format::Markdown => out.write_all(ci::markdown(report).as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn regression_10_escape_neutralises_control_and_bidi_characters() {
+        assert_eq!(escape("auths/a.json"), "auths/a.json");
+        assert!(matches!(escape("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(escape("a\nb\tc\rd"), "a\\nb\\tc\\rd");
+        assert_eq!(escape("\u{1b}[31mred"), "\\u{1b}[31mred");
+        assert_eq!(
+            escape("x\u{202e}y\u{2028}z\u{85}"),
+            "x\\u{202e}y\\u{2028}z\\u{85}"
+        );
+        assert_eq!(escape("émoji ✓ 名前"), "émoji ✓ 名前");
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::push::Signature;
 
-use super::Format;
+use super::{Format, escape};
 
 /// Writes what `show` prints.
 pub fn render(
@@ -25,10 +25,10 @@ pub fn render(
         )?;
         return writeln!(out);
     }
-    let subject = message.lines().next().unwrap_or("");
+    let subject = escape(message.lines().next().unwrap_or(""));
     let sig = match signature {
-        Signature::Good(d) => format!("good ({d})"),
-        Signature::Bad(d) => format!("BAD ({d})"),
+        Signature::Good(d) => format!("good ({})", escape(d)),
+        Signature::Bad(d) => format!("BAD ({})", escape(d)),
         Signature::Unsigned => "none (unsigned commit)".to_owned(),
     };
     let bold = anstyle::Style::new().bold();
@@ -46,16 +46,18 @@ pub fn render(
         .pointer("/summary/total")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    let mode = report.get("mode").and_then(Value::as_str).unwrap_or("?");
+    let mode = escape(report.get("mode").and_then(Value::as_str).unwrap_or("?"));
     writeln!(
         out,
         "{} {} files scanned ({mode}), at {}",
         b("scan"),
         total,
-        report
-            .get("generated_at")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
+        escape(
+            report
+                .get("generated_at")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+        )
     )?;
     let results = report
         .get("results")
@@ -65,7 +67,7 @@ pub fn render(
     writeln!(out)?;
     writeln!(out, "Removed ({}):", results.len())?;
     for r in &results {
-        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let s = |k: &str| escape(r.get(k).and_then(Value::as_str).unwrap_or("")).into_owned();
         writeln!(
             out,
             "  {}  {}  {}  {}",
@@ -83,7 +85,7 @@ pub fn render(
         writeln!(out)?;
         writeln!(out, "Selected but kept ({}):", skipped.len())?;
         for s in skipped {
-            let g = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            let g = |k: &str| escape(s.get(k).and_then(Value::as_str).unwrap_or("")).into_owned();
             writeln!(out, "  {}  {}", g("path"), g("reason"))?;
         }
     }

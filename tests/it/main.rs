@@ -12,3 +12,4 @@ mod prune;
 mod remote;
 mod scan;
 mod server;
+mod trust;

@@ -184,6 +184,94 @@ fn file_url_scan_reports_the_remote_and_cleans_up() {
     assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
 }
 
+/// Issue 10 item 11: what leaves the machine (the pushed commit message, SARIF, the JSON
+/// report of a `--repo-url` run) names no local path of the clone.
+#[test]
+fn remote_reports_carry_no_local_path() {
+    let r = remote_fixture();
+    let tmp = r.tmpdir.display().to_string();
+    let sarif = r.run(&[
+        "scan",
+        "--offline",
+        "--format",
+        "sarif",
+        "--repo-url",
+        &r.url,
+    ]);
+    assert_eq!(sarif.code, 1, "{}", sarif.stderr);
+    assert!(!sarif.stdout.contains(&tmp), "{}", sarif.stdout);
+    let report = r.home().join("report.json");
+    let out = r.run(&[
+        "prune",
+        "--offline",
+        "--format",
+        "json",
+        "--repo-url",
+        &r.url,
+        "--push",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains(&tmp), "{}", out.stdout);
+    assert!(!std::fs::read_to_string(&report).unwrap().contains(&tmp));
+    let msg = r.bare_git(&["log", "-1", "--format=%B", "main"]);
+    assert!(!msg.contains(&tmp), "{msg}");
+    assert!(!msg.contains("\"repo\""), "{msg}");
+    assert!(msg.contains("\"url\""), "{msg}");
+}
+
+/// Issue 10 item 12: a password in any URL is refused before anything runs, and never printed.
+#[test]
+fn regression_10_url_passwords_are_refused_and_never_printed() {
+    let r = remote_fixture();
+    let pw = format!("pw{}", noise("url", 12));
+    let wd = r.home().join("wd");
+    for url in [
+        format!("ssh://git:{pw}@127.0.0.1:1/srv/r.git"),
+        format!("file://me:{pw}@localhost{}", r.bare.display()),
+    ] {
+        let out = r.run(&[
+            "scan",
+            "--offline",
+            "--repo-url",
+            &url,
+            "--workdir",
+            wd.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code, 2, "{url}: {}", out.stderr);
+        assert!(!out.stderr.contains(&pw), "{}", out.stderr);
+        assert!(!out.stdout.contains(&pw), "{}", out.stdout);
+        assert!(out.stderr.contains("password"), "{}", out.stderr);
+    }
+    let out = r.run(&[
+        "scan",
+        "--offline",
+        "--repo-url",
+        &r.url,
+        "--repo-branch",
+        "--upload-pack=touch x",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+/// Issue 10 item 12: a remote name that git would read as an option is refused before
+/// `git push` runs, after the local commit was made.
+#[test]
+fn regression_10_option_like_push_remote_is_refused() {
+    let r = remote_fixture();
+    let marker = r.home().join("pwned");
+    let out = run(r
+        .t
+        .credman()
+        .args(["prune", "--offline"])
+        .arg(format!("--push=--receive-pack=touch {}", marker.display())));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("starts with '-'"), "{}", out.stderr);
+    assert!(!marker.exists(), "git ran the injected program");
+    r.t.git(&["fsck", "--strict"]);
+}
+
 #[test]
 fn file_url_prune_push_updates_the_remote() {
     let r = remote_fixture();
@@ -281,6 +369,12 @@ fn workdir_is_cloned_then_fetched_and_fast_forwarded() {
     assert_eq!(out.json()["source"]["commit"], r.bare_rev("main").as_str());
     assert!(wd.join(".git").is_dir(), "workdir not kept");
     assert!(wd.join(LIVE).is_file());
+    {
+        // Issue 10 item 9: the clone holds every credential; only its owner may enter it.
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&wd).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    }
 
     // A new commit on the remote.
     let other = r.other_clone("other");

@@ -382,6 +382,67 @@ fn duplicates_by_account_and_by_token() {
     assert_eq!(report["summary"]["duplicates"], 4);
 }
 
+/// Issue 10 item 14: duplicates are recorded as groups, not pairs: 1,500 files sharing one
+/// token are one group, each file lists at most 10 others, and the text report lists the
+/// group once.
+#[test]
+fn regression_10_duplicate_groups_are_linear() {
+    let t = TestRepo::bare_dir();
+    let pool = t.home().join("pool");
+    std::fs::create_dir_all(&pool).unwrap();
+    let shared = format!("kimi-{}", noise("many", 40));
+    let n = 1500;
+    for i in 0..n {
+        std::fs::write(
+            pool.join(format!("k{i:04}.json")),
+            json!({"type":"kimi","access_token": shared}).to_string(),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        pool.join("other.json"),
+        json!({"type":"kimi","access_token": format!("kimi-{}", noise("alone", 40))}).to_string(),
+    )
+    .unwrap();
+    let r = run(t.credman_in(t.home()).args([
+        "scan",
+        "--offline",
+        "--format",
+        "json",
+        "--dir",
+        "pool",
+    ]));
+    assert!(
+        r.stdout.len() < 3_000_000,
+        "report of {} bytes",
+        r.stdout.len()
+    );
+    let report = r.json();
+    let first = result(&report, "k0000.json");
+    assert_eq!(first["duplicate_group"], json!({"id": 1, "size": n}));
+    assert_eq!(first["duplicates"].as_array().unwrap().len(), 10);
+    assert_eq!(first["duplicates"][0], "k0001.json");
+    let last = result(&report, &format!("k{:04}.json", n - 1));
+    assert_eq!(last["duplicate_group"]["id"], 1);
+    assert_eq!(last["duplicates"][0], "k0000.json");
+    assert!(result(&report, "other.json")["duplicate_group"].is_null());
+    assert_eq!(report["summary"]["duplicates"], n);
+    assert_eq!(report["summary"]["duplicate_groups"], 1);
+
+    let text = run(t
+        .credman_in(t.home())
+        .args(["scan", "--offline", "--dir", "pool"]));
+    assert!(
+        text.stdout
+            .contains(&format!("Duplicates ({n} files in 1 group hold")),
+        "{}",
+        &text.stdout[..text.stdout.len().min(2000)]
+    );
+    let group_lines = text.stdout.lines().filter(|l| l.contains(" = ")).count();
+    assert_eq!(group_lines, 1);
+    assert!(text.stdout.len() < 100_000, "{} bytes", text.stdout.len());
+}
+
 #[test]
 fn exit_codes_follow_the_fail_set() {
     let t = mixed_repo();
