@@ -238,3 +238,101 @@ proptest! {
         judge(obj.as_object().unwrap_or(&Map::new()), Utc::now());
     }
 }
+
+/// An answer a provider (or something in between) might give: any status, JSON or HTML or
+/// text, bodies that mention the words the rules look for, and huge numbers where resets are.
+pub(crate) fn provider_answer() -> impl Strategy<Value = crate::providers::ProbeResponse> {
+    let word = prop_oneof![
+        Just("token_invalidated"),
+        Just("token_revoked"),
+        Just("account_deactivated"),
+        Just("usage_limit_reached"),
+        Just("invalid_grant"),
+        Just("invalid_client"),
+        Just("invalid_token"),
+        Just("organization has been disabled"),
+        Just("model"),
+        Just("access_token"),
+    ];
+    let body = prop_oneof![
+        json_value().prop_map(|v| v.to_string()),
+        (word.clone(), any::<i64>()).prop_map(|(w, n)| {
+            json!({"error": {"type": w, "code": w, "resets_in_seconds": n, "resets_at": n}})
+                .to_string()
+        }),
+        word.clone()
+            .prop_map(|w| json!({"error": w, "access_token": "x"}).to_string()),
+        (any::<f64>(), any::<i64>()).prop_map(|(u, r)| {
+            json!({"rate_limit": {"limit_reached": u > 0.0,
+                "primary_window": {"used_percent": u, "reset_at": r}},
+                "five_hour": {"utilization": u, "resets_at": r}})
+            .to_string()
+        }),
+        ".{0,64}",
+        word.prop_map(|w| format!("<html><body>{w}</body></html>")),
+    ];
+    let status = prop_oneof![
+        Just(200_u16),
+        Just(400),
+        Just(401),
+        Just(403),
+        Just(404),
+        Just(408),
+        Just(426),
+        Just(429),
+        Just(500),
+        Just(503),
+        any::<u16>()
+    ];
+    let ct = prop_oneof![
+        Just("application/json".to_owned()),
+        Just("text/html".to_owned()),
+        Just(String::new())
+    ];
+    (status, ct, body).prop_map(
+        |(status, content_type, body)| crate::providers::ProbeResponse {
+            status,
+            content_type,
+            body,
+            retry_after: None,
+        },
+    )
+}
+
+/// Whether an answer is transient by nature: throttling, a server error or an HTML page.
+fn is_transient(r: &crate::providers::ProbeResponse) -> bool {
+    matches!(r.status, 408 | 429 | 500..=599) || r.is_html()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Every provider's probe, fed arbitrary answers (up to four steps), never panics, and a
+    /// transient answer never ends in a dead verdict (issue 10 item 15).
+    #[test]
+    fn provider_answers_never_panic_and_transient_is_never_dead(
+        obj in credential_object(),
+        answers in prop::collection::vec(provider_answer(), 1..5),
+        relay in any::<bool>(),
+    ) {
+        use crate::providers::{Plan, ProbeOptions, Step, plan};
+        let cred = Credential::from_json(&obj);
+        let offline = verdict::offline(&cred, Utc::now());
+        let opts = ProbeOptions { relay, ..ProbeOptions::default() };
+        let Plan::Probe(mut probe) = plan(&cred, offline, Utc::now(), &opts, false) else {
+            return Ok(());
+        };
+        let _ = probe.start();
+        for answer in &answers {
+            match probe.on_response(answer) {
+                Step::Next(_) => continue,
+                Step::Done(v) | Step::Retry(v) => {
+                    if is_transient(answer) {
+                        prop_assert_ne!(v.status.class(), Class::Dead, "{:?} -> {:?}", answer, v);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
