@@ -17,6 +17,8 @@ use git_credman::settings::Env;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any HTTP client exists, gix's for HTTPS clones included.
+    git_credman::probe::tls_ready();
     let level = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,

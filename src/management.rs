@@ -251,6 +251,7 @@ impl Server {
                 "--server must be an http(s) URL such as http://127.0.0.1:8317".into(),
             ));
         }
+        crate::probe::tls_ready();
         let client = reqwest::Client::builder()
             .user_agent(concat!("git-credman/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)

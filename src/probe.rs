@@ -189,10 +189,22 @@ impl Shared {
     }
 }
 
+/// Installs rustls' ring crypto provider as the process default, once. Every reqwest client
+/// (ours, the Management API's, gix's for HTTPS clones) needs it: reqwest is built without a
+/// provider of its own (see Cargo.toml) and panics without one.
+pub fn tls_ready() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is already installed, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Builds a client: rustls, HTTP/2 when offered, pooled, no redirects (a redirect to a login
 /// page is not evidence), with a user agent and timeouts.
 #[allow(clippy::disallowed_methods)]
 fn client(cfg: &Config, proxy: Option<&str>) -> Result<reqwest::Client, String> {
+    tls_ready();
     let mut b = reqwest::Client::builder()
         .user_agent(concat!("git-credman/", env!("CARGO_PKG_VERSION")))
         .timeout(cfg.timeout)
@@ -724,6 +736,35 @@ mod tests {
         let future = (Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         let d = parse_retry_after(&future).unwrap();
         assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30));
+    }
+
+    /// reqwest is built without a crypto provider of its own: without `tls_ready` a client
+    /// build panics. With it, an HTTPS request runs a real rustls handshake (here against a
+    /// loopback listener that speaks no TLS, so it fails as a transport error, not a panic).
+    #[test]
+    fn tls_client_builds_and_handshakes_with_ring() {
+        let cfg = Config::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = std::io::Write::write_all(&mut s, b"HTTP/1.1 400 no tls\r\n\r\n");
+            }
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(async {
+                let client = client(&cfg, None).expect("client");
+                client
+                    .get(format!("https://127.0.0.1:{port}/"))
+                    .send()
+                    .await
+            })
+            .unwrap_err();
+        assert!(err.is_connect() || err.is_request(), "{err}");
     }
 
     #[test]

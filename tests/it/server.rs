@@ -597,6 +597,7 @@ impl Cpa {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 #[allow(clippy::disallowed_methods)]
+                git_credman::probe::tls_ready();
                 let client = reqwest::Client::builder()
                     .no_proxy()
                     .timeout(std::time::Duration::from_secs(10))
