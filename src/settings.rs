@@ -245,6 +245,9 @@ pub fn reads_repo_config(env: &Env) -> Result<bool, Error> {
 pub struct SelectSettings {
     /// The auth path inside a tree.
     pub auth_path: String,
+    /// Where an explicitly set auth path came from (`--auth-path`, `GIT_CREDMAN_PATH` or
+    /// `credman.path`); `None` for the default, which may be absent.
+    pub auth_path_from: Option<String>,
     /// Show identities unmasked.
     pub show_identities: bool,
     /// Reader threads (0 = one per core).
@@ -278,11 +281,12 @@ pub fn select(
     progress: bool,
 ) -> Result<SelectSettings, Error> {
     let look = Lookup { env, config };
-    let auth_path = match &args.auth_path {
-        Some(p) => p.clone(),
-        None => look
-            .raw("GIT_CREDMAN_PATH", "credman.path")
-            .map_or_else(|| "auths".to_owned(), |(v, _)| v),
+    let (auth_path, auth_path_from) = match &args.auth_path {
+        Some(p) => (p.clone(), Some("--auth-path".to_owned())),
+        None => match look.raw("GIT_CREDMAN_PATH", "credman.path") {
+            Some((v, key)) => (v, Some(key)),
+            None => ("auths".to_owned(), None),
+        },
     };
     let show_identities = args.show_identities
         || look
@@ -301,6 +305,7 @@ pub fn select(
     };
     Ok(SelectSettings {
         auth_path,
+        auth_path_from,
         show_identities,
         jobs,
         providers: args

@@ -99,10 +99,10 @@ pub(crate) fn collect(
     content_ids: bool,
 ) -> anyhow::Result<Collected> {
     let started = std::time::Instant::now();
-    let listing = match (spec, repo) {
+    let (listing, specs) = match (spec, repo) {
         (SourceSpec::Dir(dir), _) => {
             let specs = pathspecs(raw_pathspecs, &cwd_prefix(cwd, dir))?;
-            source::list_dir(dir, &specs)?
+            (source::list_dir(dir, &specs)?, specs)
         }
         (_, Some(repo)) => {
             let prefix = repo
@@ -113,11 +113,78 @@ pub(crate) fn collect(
                 auth_path: select.auth_path.clone(),
                 pathspecs: pathspecs(raw_pathspecs, &prefix)?,
             };
-            source::list_repo(Arc::clone(repo), spec, &sel)?
+            let listing = source::list_repo(Arc::clone(repo), spec, &sel)?;
+            // An auth path the user set that holds nothing is a typo, not an empty pool.
+            if sel.pathspecs.is_empty()
+                && listing.info.auth_path.is_none()
+                && let Some(from) = &select.auth_path_from
+            {
+                anyhow::bail!(
+                    "the auth path '{}' (from {from}) holds no files in {}; check the name, or unset it \
+                     to detect credential files anywhere in the tree",
+                    crate::report::escape(&select.auth_path),
+                    listing.info.rev.as_deref().unwrap_or("the tree")
+                );
+            }
+            (listing, sel.pathspecs)
         }
         (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
     };
+    // As git does: a pathspec that matches nothing is an error, never an empty, green scan.
+    for spec in &specs {
+        if !listing
+            .candidates
+            .iter()
+            .any(|c| spec.matches(&c.path).is_some())
+        {
+            anyhow::bail!(
+                "pathspec '{}' did not match any file; pathspecs are relative to the current \
+                 directory (quote globs so that the shell leaves them to git credman)",
+                crate::report::escape(spec.as_given())
+            );
+        }
+    }
     classify(listing, select, started, content_ids)
+}
+
+/// Provider names git-credman knows; a `--provider` outside them that matches nothing is a typo.
+const KNOWN_PROVIDERS: &[&str] = &[
+    "codex",
+    "claude",
+    "antigravity",
+    "gemini",
+    "kimi",
+    "xai",
+    "grok",
+    "vertex",
+    "qwen",
+    "iflow",
+    "aistudio",
+    "unknown",
+];
+
+/// Fails when a `--provider` that is no known provider matched no file: a typo (`codx`) must
+/// not turn a gate green. A known provider with no files is simply an empty selection.
+pub(crate) fn check_providers(wanted: &[String], found: &[&str]) -> anyhow::Result<()> {
+    for p in wanted {
+        if !found.contains(&p.as_str()) && !KNOWN_PROVIDERS.contains(&p.as_str()) {
+            let mut here: Vec<&str> = found.to_vec();
+            here.sort_unstable();
+            here.dedup();
+            anyhow::bail!(
+                "--provider '{}' matched no credential file and is no provider git-credman knows \
+                 (known: {}; found here: {})",
+                crate::report::escape(p),
+                KNOWN_PROVIDERS.join(", "),
+                if here.is_empty() {
+                    "none".to_owned()
+                } else {
+                    here.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Parses and classifies a listing (offline, then online unless `--offline`) and filters by
@@ -183,6 +250,11 @@ pub(crate) fn classify(
         "analyzed"
     );
     if !select.providers.is_empty() {
+        let found: Vec<&str> = scanned
+            .iter()
+            .map(|s| s.finding.provider.as_str())
+            .collect();
+        check_providers(&select.providers, &found)?;
         scanned.retain(|s| select.providers.contains(&s.finding.provider));
     }
     let mode = match outcomes {

@@ -116,6 +116,10 @@ pub(crate) fn collect_entries(
     explicit_concurrency: bool,
 ) -> anyhow::Result<(Collected, Vec<Entry>)> {
     let entries = server.list()?;
+    if !select.providers.is_empty() {
+        let found: Vec<&str> = entries.iter().map(|e| e.provider.as_str()).collect();
+        super::scan::check_providers(&select.providers, &found)?;
+    }
     let now = Utc::now();
     let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {

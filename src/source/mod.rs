@@ -54,6 +54,11 @@ pub enum Error {
     /// A pathspec points outside the repository or directory.
     #[error("pathspec '{0}' is outside the scanned tree")]
     PathspecOutside(String),
+    /// A pathspec uses magic git-credman does not support.
+    #[error(
+        "pathspec '{0}' uses magic git-credman does not support; supported: :(glob), :(literal), :(top) and :/"
+    )]
+    PathspecMagic(String),
 }
 
 /// The `source` object of the report.
@@ -140,16 +145,42 @@ pub struct Pathspec {
 impl Pathspec {
     /// Parses a pathspec given relative to `cwd_prefix` (the current directory relative to the
     /// scanned root, `/`-separated, empty at the root).
+    ///
+    /// Git's long-form magic `:(glob)`, `:(literal)`, `:(top)` (and combinations) and the short
+    /// form `:/` (the root) are understood, as git reads them; any other magic is an error rather
+    /// than a literal file name that silently matches nothing.
     pub fn new(raw: &str, cwd_prefix: &str) -> Result<Self, Error> {
-        let joined = if cwd_prefix.is_empty() {
-            raw.to_owned()
+        let (mut literal, mut top, mut glob_magic, mut rest) = (false, false, false, raw);
+        if let Some(after) = raw.strip_prefix(":(") {
+            let (words, tail) = after
+                .split_once(')')
+                .ok_or_else(|| Error::PathspecMagic(raw.to_owned()))?;
+            for word in words.split(',').map(str::trim) {
+                match word {
+                    "glob" => glob_magic = true,
+                    "literal" => literal = true,
+                    "top" => top = true,
+                    _ => return Err(Error::PathspecMagic(raw.to_owned())),
+                }
+            }
+            rest = tail;
+        } else if let Some(tail) = raw.strip_prefix(":/") {
+            top = true;
+            rest = tail;
+        } else if raw.starts_with(':') && raw.len() > 1 {
+            return Err(Error::PathspecMagic(raw.to_owned()));
+        }
+        let joined = if cwd_prefix.is_empty() || top {
+            rest.to_owned()
         } else {
-            format!("{cwd_prefix}/{raw}")
+            format!("{cwd_prefix}/{rest}")
         };
         let path = normalize(&joined).ok_or_else(|| Error::PathspecOutside(raw.to_owned()))?;
-        let glob = if path.contains(['*', '?', '[']) {
+        let glob = if !literal && path.contains(['*', '?', '[']) {
+            // Without magic git's `*` also matches `/`; with `:(glob)` it does not, and `**`
+            // spans directories.
             let g = globset::GlobBuilder::new(&path)
-                .literal_separator(false)
+                .literal_separator(glob_magic)
                 .build()
                 .map_err(|source| Error::Pathspec {
                     spec: raw.to_owned(),
@@ -166,8 +197,13 @@ impl Pathspec {
         })
     }
 
+    /// Returns the pathspec as the user gave it.
+    pub fn as_given(&self) -> &str {
+        &self.raw
+    }
+
     /// Returns whether `path` is selected, and whether it was named exactly.
-    fn matches(&self, path: &str) -> Option<bool> {
+    pub fn matches(&self, path: &str) -> Option<bool> {
         if let Some(glob) = &self.glob {
             return glob.is_match(path).then_some(false);
         }

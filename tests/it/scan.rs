@@ -721,3 +721,56 @@ fn json_that_is_not_a_credential_is_never_dead() {
     let selected = paths(&r.json());
     assert_eq!(selected, ["auths/claude-x.json"], "{}", r.stderr);
 }
+
+/// A typo must never turn a gate green (issue #12 item 5): a pathspec that matches nothing, an
+/// unknown `--provider`, and an auth path that holds nothing each exit 2 with one line naming
+/// what matched nothing. Git's pathspec magic `:(glob)` works; unsupported magic is refused.
+#[test]
+fn typos_fail_loudly_instead_of_scanning_nothing() {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/codex-a.json",
+        &codex_live("a@example.com", "acct-a", "plus"),
+    );
+    t.write_json(
+        "auths/team/codex-b.json",
+        &codex_live("b@example.com", "acct-b", "plus"),
+    );
+    t.commit_all("init");
+    for (args, needle) in [
+        (
+            vec!["auths/nomatch-*"],
+            "pathspec 'auths/nomatch-*' did not match",
+        ),
+        (vec!["nope.json"], "pathspec 'nope.json' did not match"),
+        (
+            vec!["--provider", "codx"],
+            "--provider 'codx' matched no credential",
+        ),
+        (
+            vec!["--auth-path", "nope"],
+            "the auth path 'nope' (from --auth-path)",
+        ),
+        (vec![":(icase)auths"], "magic git-credman does not support"),
+    ] {
+        let r = scan_json(&t, &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stdout);
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    }
+    t.git(&["config", "credman.path", "nope"]);
+    let r = scan_json(&t, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("(from credman.path)"), "{}", r.stderr);
+    t.git(&["config", "--unset", "credman.path"]);
+    // A known provider with no files is an empty selection, not an error.
+    assert_eq!(scan_json(&t, &["--provider", "kimi"]).code, 0);
+    // With :(glob), `**/` spans zero or more directories and `*` stops at `/`, as in git.
+    let report = scan_json(&t, &[":(glob)auths/**/codex-*"]).json();
+    assert_eq!(
+        paths(&report),
+        ["auths/codex-a.json", "auths/team/codex-b.json"]
+    );
+    let report = scan_json(&t, &[":(glob)auths/*.json"]).json();
+    assert_eq!(paths(&report), ["auths/codex-a.json"]);
+}
