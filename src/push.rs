@@ -151,6 +151,9 @@ pub enum Signature {
     Good(String),
     /// A signature is present but git did not accept it.
     Bad(String),
+    /// An ssh signature is present but git has no allowed-signers file to check it against
+    /// (`gpg.ssh.allowedSignersFile` unset or missing): not bad, just unverifiable here.
+    NoAllowedSigners,
     /// The commit is not signed.
     Unsigned,
 }
@@ -170,7 +173,14 @@ pub fn verify_commit(workdir: &Path, commit: ObjectId) -> Result<Signature, Erro
         .args(["verify-commit", "-v", &commit.to_string()])
         .output()
         .map_err(Error::Spawn)?;
-    let detail = String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success()
+        && (stderr.contains("allowedSignersFile needs to be configured")
+            || stderr.contains("Unable to open allowed keys file"))
+    {
+        return Ok(Signature::NoAllowedSigners);
+    }
+    let detail = stderr
         .lines()
         .filter(|l| l.contains("ignature") || l.contains("allowedSigners"))
         .collect::<Vec<_>>()

@@ -15,7 +15,21 @@ use crate::settings;
 pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
     let config = config_of(Some(&repo));
-    let format = settings::format(args.format, &ctx.env, &config)?;
+    // `show` prints a commit, not scan findings: only text and JSON mean something here. A
+    // format from the environment or config (set for scans) falls back to text.
+    if let Some(f) = args.format
+        && !matches!(f, crate::report::Format::Text | crate::report::Format::Json)
+    {
+        anyhow::bail!(
+            "show prints text or json, not {}; use --format text or --format json",
+            clap::ValueEnum::to_possible_value(&f)
+                .map_or_else(String::new, |v| v.get_name().to_owned())
+        );
+    }
+    let format = match settings::format(args.format, &ctx.env, &config)? {
+        crate::report::Format::Json => crate::report::Format::Json,
+        _ => crate::report::Format::Text,
+    };
     let color = settings::color(global.color, &ctx.env, ctx.stdout_is_tty);
     let info = repo.commit_info(&args.rev)?;
     let json = message::embedded_report(&info.message).with_context(|| {
@@ -40,6 +54,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     )?;
     Ok(match signature {
         Signature::Bad(_) => crate::exit::Outcome::Findings,
+        // Signed, but git has nothing to check it against: not evidence of tampering.
         _ => Outcome::Clean,
     })
 }

@@ -30,6 +30,10 @@ pub fn render(
         Signature::Good(d) => format!("good ({})", escape(d)),
         Signature::Bad(d) => format!("BAD ({})", escape(d)),
         Signature::Unsigned => "none (unsigned commit)".to_owned(),
+        Signature::NoAllowedSigners => "signed (ssh), but not verified: no allowed-signers file; \
+            set one with `git config gpg.ssh.allowedSignersFile FILE` (lines `EMAIL KEY`, see \
+            git-config(1))"
+            .to_owned(),
     };
     let bold = anstyle::Style::new().bold();
     let b = |s: &str| {

@@ -12,4 +12,5 @@ mod prune;
 mod remote;
 mod scan;
 mod server;
+mod show;
 mod trust;
