@@ -152,58 +152,64 @@ pub struct PruneArgs {
     /// Default: git config `credman.pruneStatus`, else `invalidated,deactivated,expired_by_time`.
     /// Env: GIT_CREDMAN_PRUNE_STATUS. Transient and unknown statuses (`rate_limited`,
     /// `check_error`, `unknown`) and alive ones are refused unless --force.
-    #[arg(long, value_name = "STATUS,...")]
+    #[arg(long, value_name = "STATUS,...", help_heading = "Prune")]
     pub status: Option<StatusSet>,
 
     /// Print the plan (which files, why) and write nothing
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', help_heading = "Prune")]
     pub dry_run: bool,
 
     /// Allow transient, unknown or alive statuses and override the mass-failure breaker
-    #[arg(long)]
+    #[arg(long, help_heading = "Prune")]
     pub force: bool,
 
     /// Refuse (exit 3) to remove more than N files, or N% of a provider's files when it has
     /// at least 20 (default 50%)
-    #[arg(long, value_name = "N|N%")]
+    #[arg(long, value_name = "N|N%", help_heading = "Prune")]
     pub max_delete: Option<String>,
 
     /// Sign the commit even if commit.gpgSign is off
-    #[arg(long, overrides_with = "no_sign")]
+    #[arg(long, overrides_with = "no_sign", help_heading = "Signing")]
     pub sign: bool,
 
     /// Do not sign the commit, whatever the configuration says
-    #[arg(long, overrides_with = "sign")]
+    #[arg(long, overrides_with = "sign", help_heading = "Signing")]
     pub no_sign: bool,
 
     /// Sign in-process with this OpenSSH ed25519 private key (no agent or ssh-keygen needed)
     ///
     /// An encrypted key's passphrase comes from GIT_CREDMAN_SIGNING_KEY_PASSPHRASE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Signing")]
     pub signing_key: Option<PathBuf>,
 
     /// Push the branch afterwards (to REMOTE, default its upstream or origin); never forced
     ///
     /// A rejected push is retried up to 3 times: the deletion is rebuilt on the remote's new
     /// tip (dropping files whose content changed there) and signed again.
-    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "", help_heading = "Prune")]
     pub push: Option<String>,
 
     /// Commit on a new branch NAME (from HEAD) instead; the current branch, index and working
     /// tree are not touched
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Prune")]
     pub branch: Option<String>,
 
     /// Prune a plain directory: move the selected files to a quarantine outside it
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Directory mode")]
     pub dir: Option<PathBuf>,
 
     /// Quarantine directory for --dir (default: `<dir>.credman-quarantine/<UTC time>/`)
-    #[arg(long, value_name = "DIR", requires = "dir", conflicts_with = "purge")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "dir",
+        conflicts_with = "purge",
+        help_heading = "Directory mode"
+    )]
     pub quarantine: Option<PathBuf>,
 
     /// With --dir, delete the selected files for real instead of moving them
-    #[arg(long, requires = "dir")]
+    #[arg(long, requires = "dir", help_heading = "Directory mode")]
     pub purge: bool,
 
     /// Server mode.
@@ -215,23 +221,28 @@ pub struct PruneArgs {
     pub remote: RemoteArgs,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
-    #[arg(long, requires = "server")]
+    #[arg(long, requires = "server", help_heading = "Server mode")]
     pub delete: bool,
 
     /// With --server, re-enable these files (undoes a disable) and do nothing else
-    #[arg(long, value_name = "NAME", num_args = 1.., requires = "server", conflicts_with = "delete")]
+    #[arg(long, value_name = "NAME", num_args = 1.., requires = "server", conflicts_with = "delete", help_heading = "Server mode")]
     pub enable: Vec<String>,
 
     /// Backup directory for --server --delete (default ./credman-backup/<UTC time>/)
-    #[arg(long, value_name = "DIR", requires = "delete")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "delete",
+        help_heading = "Server mode"
+    )]
     pub backup_dir: Option<PathBuf>,
 
     /// Output format on stdout
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<Format>,
 
     /// Also write the JSON report to FILE (mode 0600, written atomically)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub report: Option<PathBuf>,
 }
 
@@ -291,7 +302,9 @@ pub struct SelectArgs {
     /// Limit to these paths or globs (relative to the current directory)
     ///
     /// A directory selects every *.json below it; a file is selected by name; `*`, `?` and
-    /// `[...]` are globs in which `*` also matches `/`, as in git pathspecs. Without
+    /// `[...]` are globs in which `*` also matches `/`, as in git pathspecs; git's magic
+    /// `:(glob)` (`*` stops at `/`, `**` spans directories), `:(literal)`, `:(top)` and `:/`
+    /// work too. A pathspec that matches nothing is an error (exit 2), as in git. Without
     /// pathspecs, the auth path (see --auth-path) is used when the tree has it, otherwise
     /// every *.json that looks like a credential (a string `type` plus a token field).
     #[arg(value_name = "PATHSPEC")]
@@ -303,31 +316,36 @@ pub struct SelectArgs {
     /// claude, kimi and xai by a free usage/billing request with the access token, antigravity
     /// and gemini by Google's tokeninfo (and one refresh, which does not rotate Google tokens).
     /// Rotating refresh tokens are never redeemed.
-    #[arg(long)]
+    #[arg(long, help_heading = "Selection")]
     pub offline: bool,
 
     /// The directory of the tree that holds the auth files
     ///
     /// Default: git config `credman.path`, else `auths`.
     /// Env: GIT_CREDMAN_PATH. `--auth-subdir` (the predecessor's name) is an alias.
-    #[arg(long, value_name = "PATH", alias = "auth-subdir")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        alias = "auth-subdir",
+        help_heading = "Selection"
+    )]
     pub auth_path: Option<String>,
 
     /// Show emails and account ids unmasked in reports
     ///
     /// Default: git config `credman.showIdentities`, else false.
     /// Env: GIT_CREDMAN_SHOW_IDENTITIES.
-    #[arg(long)]
+    #[arg(long, help_heading = "Selection")]
     pub show_identities: bool,
 
     /// Reader threads (default: one per core)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "Selection")]
     pub jobs: Option<usize>,
 
     /// Only look at credentials of this provider (can be repeated)
     ///
     /// E.g. `--provider codex` for the predecessor's codex-only usage check.
-    #[arg(long = "provider", value_name = "NAME")]
+    #[arg(long = "provider", value_name = "NAME", help_heading = "Selection")]
     pub providers: Vec<String>,
 
     /// Options of online checks.
@@ -399,17 +417,17 @@ pub struct ScanArgs {
     pub select: SelectArgs,
 
     /// Scan the index (staged content) instead of HEAD
-    #[arg(long, group = "source")]
+    #[arg(long, group = "source", help_heading = "Source")]
     pub staged: bool,
 
     /// Scan the tree of REV (a commit, branch, tag or tree) instead of HEAD
-    #[arg(long, value_name = "REV", group = "source")]
+    #[arg(long, value_name = "REV", group = "source", help_heading = "Source")]
     pub rev: Option<String>,
 
     /// Scan a plain directory recursively instead of a git repository
     ///
     /// Every *.json below PATH counts as a credential. Symlinks are reported, never followed.
-    #[arg(long, value_name = "PATH", group = "source")]
+    #[arg(long, value_name = "PATH", group = "source", help_heading = "Source")]
     pub dir: Option<PathBuf>,
 
     /// Server mode.
@@ -423,11 +441,11 @@ pub struct ScanArgs {
     /// Output format on stdout
     ///
     /// Default: git config `credman.format`, else `text`. Env: GIT_CREDMAN_FORMAT.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<Format>,
 
     /// Also write the JSON report to FILE (mode 0600, written atomically)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub report: Option<PathBuf>,
 
     /// Exit 1 when a file has one of these statuses (comma-separated)
@@ -436,7 +454,7 @@ pub struct ScanArgs {
     /// fails. Default: git config `credman.failOn`, else
     /// `invalidated,deactivated,expired_by_time,unauthorized,missing_token,invalid_file`.
     /// Env: GIT_CREDMAN_FAIL_ON.
-    #[arg(long, value_name = "STATUS,...")]
+    #[arg(long, value_name = "STATUS,...", help_heading = "Output")]
     pub fail_on: Option<StatusSet>,
 }
 

@@ -6,6 +6,7 @@
 mod support;
 
 mod actions;
+mod help;
 mod hook;
 mod online;
 mod prune;
