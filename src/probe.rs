@@ -55,6 +55,9 @@ pub struct Config {
     pub proxy: Option<Secret>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// How many files the bar counts towards (the listing is known before probing); 0 when
+    /// unknown, then the total grows with the work queued.
+    pub expected: u64,
     /// Base of the exponential backoff.
     pub backoff_base: Duration,
     /// Relay every request through a CLIProxyAPI server's `POST /v0/management/api-call`
@@ -82,10 +85,20 @@ impl Default for Config {
             endpoints: Endpoints::default(),
             proxy: None,
             progress: false,
+            expected: 0,
             backoff_base: Duration::from_millis(500),
             relay: None,
         }
     }
+}
+
+/// What the scan hands the engine for each file, in order: a check, or a file that needs none
+/// (so the progress bar counts every file of the listing).
+pub enum Work {
+    /// Probe this.
+    Check(Job),
+    /// Decided without a request.
+    Skip,
 }
 
 /// One credential to probe.
@@ -227,17 +240,19 @@ fn client(cfg: &Config, proxy: Option<&str>) -> Result<reqwest::Client, String> 
 /// Probes every job; returns one outcome per job (order not guaranteed).
 pub fn run(jobs: Vec<Job>, cfg: &Config) -> Result<Vec<Outcome>, Error> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut cfg = cfg.clone();
+    cfg.expected = jobs.len() as u64;
     for job in jobs {
         // The receiver is alive: it is right here.
-        let _ = tx.send(job);
+        let _ = tx.send(Work::Check(job));
     }
     drop(tx);
-    run_stream(rx, cfg)
+    run_stream(rx, &cfg)
 }
 
 /// Probes jobs as they arrive, until every sender is dropped; returns one outcome per job.
 pub fn run_stream(
-    jobs: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    jobs: tokio::sync::mpsc::UnboundedReceiver<Work>,
     cfg: &Config,
 ) -> Result<Vec<Outcome>, Error> {
     // One thread is plenty for thousands of requests per second and avoids cross-thread
@@ -254,16 +269,16 @@ pub fn run_stream(
 }
 
 async fn run_async(
-    mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    mut jobs: tokio::sync::mpsc::UnboundedReceiver<Work>,
     cfg: Config,
 ) -> (Vec<Outcome>, Option<String>) {
     let progress = cfg.progress.then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(
-            Some(0),
+            Some(cfg.expected),
             indicatif::ProgressDrawTarget::stderr(),
         );
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} checking {pos}/{len} {wide_bar} {eta}",
+            "{spinner} checking {pos}/{len} files {wide_bar} {per_sec} eta {eta}",
         ) {
             bar.set_style(style);
         }
@@ -289,7 +304,12 @@ async fn run_async(
             tokio::select! {
                 biased;
                 job = jobs.recv() => match job {
-                    Some(job) => spawn_check(&mut set, &shared, job, deadline, &mut out),
+                    Some(Work::Check(job)) => spawn_check(&mut set, &shared, job, deadline, &mut out),
+                    Some(Work::Skip) => {
+                        if let Some(bar) = &shared.progress {
+                            bar.inc(1);
+                        }
+                    }
                     None => open = false,
                 },
                 Some(res) = set.join_next(), if !set.is_empty() => collect_outcome(res, &mut out),
@@ -324,7 +344,9 @@ fn spawn_check(
     deadline: Option<tokio::time::Instant>,
     out: &mut Vec<Outcome>,
 ) {
-    if let Some(bar) = &shared.progress {
+    if let Some(bar) = &shared.progress
+        && shared.cfg.expected == 0
+    {
         bar.inc_length(1);
     }
     if let Some(reason) = shared.aborted() {

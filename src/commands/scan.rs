@@ -211,7 +211,9 @@ pub(crate) fn classify(
     // Online checks run on their own thread and start as soon as the first files are parsed.
     let online = select.online.as_ref().map(|online| {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let engine = online.engine.clone();
+        let mut engine = online.engine.clone();
+        // The bar's total is known before the first request: every listed file.
+        engine.expected = listing.candidates.len() as u64;
         (
             online,
             tx,
@@ -220,17 +222,19 @@ pub(crate) fn classify(
     });
     let providers = &select.providers;
     let sink = |s: &mut Scanned| {
-        if !providers.is_empty() && !providers.contains(&s.finding.provider) {
-            s.credential = None;
+        let Some((settings, tx, _)) = &online else {
             return;
-        }
-        if let Some((settings, tx, _)) = &online
-            && let Some(job) = scan::plan_online(s, settings, now)
-        {
-            // The receiver lives until every sender is gone; a send can only fail if the
-            // probe thread died, which join() below reports.
-            let _ = tx.send(job);
-        }
+        };
+        let work = if !providers.is_empty() && !providers.contains(&s.finding.provider) {
+            s.credential = None;
+            crate::probe::Work::Skip
+        } else {
+            scan::plan_online(s, settings, now)
+                .map_or(crate::probe::Work::Skip, crate::probe::Work::Check)
+        };
+        // The receiver lives until every sender is gone; a send can only fail if the probe
+        // thread died, which join() below reports.
+        let _ = tx.send(work);
     };
     let analyzed = scan::analyze(&listing, &opts, &sink);
     let outcomes = match online {

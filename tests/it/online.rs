@@ -786,3 +786,56 @@ async fn no_planted_secret_reaches_online_output() {
         }
     }
 }
+
+/// Issue #12 item 11: on a terminal, the progress bar's total is the whole listing from the
+/// first frame (`k/6 files`), never a total that grows with the work queued. Run under a real
+/// pseudo-terminal with util-linux `script`, as a user would see it.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_bar_shows_the_real_total_from_the_start() {
+    let server = MockServer::start().await;
+    let t = TestRepo::new();
+    for i in 0..6 {
+        codex_case(&t, &format!("p{i}"));
+    }
+    // One extra file that is decided offline (no request), still counted by the bar.
+    t.write_json(
+        "auths/codex-dead.json",
+        &codex_dead("d@example.com", "acct-d"),
+    );
+    Mock::given(method("GET"))
+        .and(path("/backend-api/wham/usage"))
+        .respond_with(
+            json_resp(200, json!({"rate_limit":{"allowed":true}}))
+                .set_delay(Duration::from_millis(400)),
+        )
+        .mount(&server)
+        .await;
+    t.commit_all("init");
+    let bin = env!("CARGO_BIN_EXE_git-credman");
+    let mut cmd = format!(
+        "{bin} scan --concurrency 2 --report {}/r.json",
+        t.home().display()
+    );
+    for a in endpoint_args(&server.uri()) {
+        cmd.push(' ');
+        cmd.push_str(&a);
+    }
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env_clear()
+        .envs(scrubbed_env(t.home()))
+        .env("TERM", "xterm")
+        .env("COLUMNS", "120")
+        .current_dir(&t.root)
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let totals: Vec<&str> = screen
+        .split("checking ")
+        .skip(1)
+        .filter_map(|frame| frame.split(" files").next())
+        .filter_map(|pos_len| pos_len.split('/').nth(1))
+        .collect();
+    assert!(!totals.is_empty(), "no progress frame drawn: {screen}");
+    assert!(totals.iter().all(|t| *t == "7"), "totals {totals:?}");
+}
