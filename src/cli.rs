@@ -456,6 +456,11 @@ pub struct ScanArgs {
     /// Env: GIT_CREDMAN_FAIL_ON.
     #[arg(long, value_name = "STATUS,...", help_heading = "Output")]
     pub fail_on: Option<StatusSet>,
+
+    /// List every file in the text report (default: at most 40 lines per section, the summary
+    /// first; the JSON report always has every file)
+    #[arg(long, help_heading = "Output")]
+    pub all: bool,
 }
 
 /// Options of online checks (ignored with --offline).

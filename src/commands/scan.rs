@@ -327,7 +327,17 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         report::json::write_file(&report, &path)
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
-    report::render(&report, settings.format, settings.color, ctx.out)?;
+    // On a terminal, lines fit its width; piped, nothing is cut.
+    let width = ctx
+        .stdout_is_tty
+        .then(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .flatten();
+    let layout = report::human::Layout {
+        color: settings.color,
+        all: args.all,
+        width,
+    };
+    report::render_with(&report, settings.format, &layout, ctx.out)?;
     super::prune::append_step_summary(&report, ctx);
     tracing::info!("rendered");
     let outcome = if report.failing().next().is_some() {

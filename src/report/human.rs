@@ -58,9 +58,55 @@ fn describe_source(report: &Report) -> String {
     }
 }
 
-/// Writes the text report.
-pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let p = Painter { color };
+/// How many lines a section lists unless `all` (a screenful; the JSON report has every file).
+pub const SECTION_LIMIT: usize = 40;
+
+/// How the text report is laid out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Layout {
+    /// Use colour.
+    pub color: bool,
+    /// List every file in every section instead of at most [`SECTION_LIMIT`].
+    pub all: bool,
+    /// Fit lines to this many columns (a terminal's width); `None` never cuts a line.
+    pub width: Option<usize>,
+}
+
+impl Layout {
+    fn limit(&self) -> usize {
+        if self.all { usize::MAX } else { SECTION_LIMIT }
+    }
+
+    /// Cuts `line` (plain text, no colour codes) to the width, marking the cut with `…`.
+    fn fit(&self, line: &str) -> String {
+        match self.width {
+            Some(w) if line.chars().count() > w && w > 1 => {
+                let mut cut: String = line.chars().take(w - 1).collect();
+                cut.push('…');
+                cut
+            }
+            _ => line.to_owned(),
+        }
+    }
+}
+
+fn more(out: &mut dyn Write, shown: usize, total: usize) -> io::Result<()> {
+    if total > shown {
+        writeln!(
+            out,
+            "  … and {} more (use --all, or --format json for every file)",
+            total - shown
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the text report: the summary first, then at most a screenful per section (unless
+/// `layout.all`), each line fitted to the terminal.
+pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Result<()> {
+    let p = Painter {
+        color: layout.color,
+    };
     let total = report.summary.total;
     let noun = if total == 1 {
         "credential file"
@@ -107,25 +153,42 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
             .max()
             .unwrap_or(0)
             .min(60);
-        for f in not_alive {
+        let total = not_alive.len();
+        for f in not_alive.iter().take(layout.limit()) {
             let fail = if report.fail_on.contains(&f.status) {
                 "✗"
             } else {
                 "·"
             };
-            let status = p.paint(class_style(f.class), &format!("{:<19}", f.status.as_str()));
+            let status = format!("{:<19}", f.status.as_str());
             let http = f
                 .http_status
                 .map(|c| format!(" [HTTP {c}]"))
                 .unwrap_or_default();
+            let head = format!(
+                "  {fail} {:<width$}  {:<11} ",
+                esc(&f.path),
+                esc(&f.provider)
+            );
+            // Fit the plain line, then colour the status inside it.
+            let line = layout.fit(&format!("{head}{status} {}{http}", esc(&f.reason)));
+            let rest = line.get(head.len()..).unwrap_or("");
+            // The status is ASCII: split within its ASCII prefix, never inside a `…`.
+            let cut = rest
+                .bytes()
+                .take_while(u8::is_ascii)
+                .count()
+                .min(status.len());
+            let (st, tail) = rest.split_at(cut);
             writeln!(
                 out,
-                "  {fail} {:<width$}  {:<11} {status} {}{http}",
-                esc(&f.path),
-                esc(&f.provider),
-                esc(&f.reason)
+                "{}{}{}",
+                &line[..head.len().min(line.len())],
+                p.paint(class_style(f.class), st),
+                tail
             )?;
         }
+        more(out, total.min(layout.limit()), total)?;
     }
 
     // Each group once, its files in report order (a group of 4,000 is one line, not 4,000
@@ -149,10 +212,11 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
                 if groups.len() == 1 { "group" } else { "groups" }
             ))
         )?;
-        for paths in groups.values() {
+        for paths in groups.values().take(layout.limit()) {
             let names: Vec<std::borrow::Cow<'_, str>> = paths.iter().map(|p| esc(p)).collect();
-            writeln!(out, "  {}", names.join(" = "))?;
+            writeln!(out, "{}", layout.fit(&format!("  {}", names.join(" = "))))?;
         }
+        more(out, groups.len().min(layout.limit()), groups.len())?;
     }
 
     let changed: Vec<&Finding> = report
@@ -170,14 +234,19 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
                 changed.len()
             ))
         )?;
-        for f in changed {
+        let total = changed.len();
+        for f in changed.iter().take(layout.limit()) {
             writeln!(
                 out,
-                "  {}  {}",
-                esc(&f.path),
-                f.worktree.unwrap_or_default()
+                "{}",
+                layout.fit(&format!(
+                    "  {}  {}",
+                    esc(&f.path),
+                    f.worktree.unwrap_or_default()
+                ))
             )?;
         }
+        more(out, total.min(layout.limit()), total)?;
     }
 
     let failing = report.failing().count();
@@ -382,4 +451,22 @@ pub fn render_pre_push(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_fit_the_width_without_splitting_characters() {
+        let l = Layout {
+            width: Some(10),
+            ..Layout::default()
+        };
+        assert_eq!(l.fit("short"), "short");
+        assert_eq!(l.fit("auths/ünïcödé-long.json"), "auths/ünï…");
+        assert_eq!(l.fit("auths/ünïcödé-long.json").chars().count(), 10);
+        let none = Layout::default();
+        assert_eq!(none.fit(&"x".repeat(500)).len(), 500);
+    }
 }

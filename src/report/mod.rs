@@ -326,8 +326,22 @@ pub fn render(
     color: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let layout = human::Layout {
+        color,
+        ..human::Layout::default()
+    };
+    render_with(report, format, &layout, out)
+}
+
+/// Renders a report in the chosen format, the text one with the given layout.
+pub fn render_with(
+    report: &Report,
+    format: Format,
+    layout: &human::Layout,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
-        Format::Text => human::render(report, color, out),
+        Format::Text => human::render(report, layout, out),
         Format::Json => json::render(report, out),
         Format::Sarif => ci::render_sarif(report, out),
         Format::Github => ci::render_github(report, out),

@@ -774,3 +774,30 @@ fn typos_fail_loudly_instead_of_scanning_nothing() {
     let report = scan_json(&t, &[":(glob)auths/*.json"]).json();
     assert_eq!(paths(&report), ["auths/codex-a.json"]);
 }
+
+/// Issue #12 item 10: the text report stays a screenful: the summary first, at most 40 lines
+/// per section with "… and N more", every file with --all (and always in JSON).
+#[test]
+fn text_report_lists_a_screenful_unless_all() {
+    let t = TestRepo::new();
+    for i in 0..100 {
+        t.write_json(
+            &format!("auths/codex-{i:03}.json"),
+            &codex_dead(&format!("u{i}@example.com"), &format!("acct-{i}")),
+        );
+    }
+    t.commit_all("init");
+    let r = run(t.credman().args(["scan", "--offline"]));
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines.len() < 60, "{} lines", lines.len());
+    assert!(
+        r.stdout.contains("… and 60 more (use --all"),
+        "{}",
+        r.stdout
+    );
+    assert!(lines[0].starts_with("100 credential files"), "{}", lines[0]);
+    let all = run(t.credman().args(["scan", "--offline", "--all"]));
+    assert!(all.stdout.lines().count() > 100);
+    assert!(!all.stdout.contains("more (use --all"));
+}
