@@ -815,6 +815,11 @@ impl Repo {
             .map_err(repo_err(format!("cannot create {name}")))
     }
 
+    /// Returns the path of the index file (which may not exist).
+    pub fn index_path(&self) -> PathBuf {
+        self.local().index_path()
+    }
+
     /// Locks the index for an update (fails at once if another git holds `index.lock`).
     pub fn lock_index(&self) -> Result<IndexUpdate, Error> {
         let repo = self.local();
@@ -963,8 +968,9 @@ impl IndexUpdate {
     }
 
     /// Writes the new index into the lock file, without replacing the index yet: the last step
-    /// ([`IndexUpdate::commit`]) is then a rename.
-    pub fn write(&mut self) -> Result<(), Error> {
+    /// ([`IndexUpdate::commit`]) is then a rename. Returns the new index's checksum (its
+    /// trailer, hex), which names this exact lock file.
+    pub fn write(&mut self) -> Result<String, Error> {
         // gix writes entry by entry: buffer, or a large index costs one syscall per field.
         let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut self.lock);
         self.index
@@ -977,7 +983,7 @@ impl IndexUpdate {
             .map_err(|e| Error::Refused(format!("cannot write the index: {e}")))?;
         drop(out);
         self.written = true;
-        Ok(())
+        Ok(index_checksum(self.lock.lock_path()).unwrap_or_default())
     }
 
     /// Writes the index (unless [`IndexUpdate::write`] did) and releases the lock.
@@ -990,6 +996,21 @@ impl IndexUpdate {
             .map(|_| ())
             .map_err(|e| Error::Refused(format!("cannot replace the index: {}", e.error)))
     }
+}
+
+/// Returns the checksum trailer (hex) of an index file (or an index.lock) written by git or gix.
+pub fn index_checksum(path: &Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let n = gix::hash::Kind::Sha1.len_in_bytes() as u64;
+    if len < n {
+        return None;
+    }
+    f.seek(std::io::SeekFrom::Start(len - n)).ok()?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).ok()?;
+    Some(tail.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Removes every lock and temporary file gix holds for this process (on an interrupt: see

@@ -624,17 +624,26 @@ fn apply_on_branch(
 ) -> anyhow::Result<Vec<Skipped>> {
     let applied: Vec<&Removal> = built.applied.iter().map(|&i| &removals[i]).collect();
     let mut index = index;
+    let mut checksum = None;
     if let Some(ix) = index.as_mut() {
         let paths: HashSet<Vec<u8>> = applied.iter().map(|r| r.raw.clone()).collect();
         ix.remove(&paths);
-        ix.write()?;
+        checksum = Some(ix.write()?);
     }
     let _section = crate::interrupt::critical();
     let marker = repo.git_dir().join(PENDING);
-    if index.is_some() {
+    if let Some(sum) = &checksum {
+        // The index checksum names the index.lock written above: a run killed before renaming
+        // it leaves a lock the next start can recognise as this prune's and complete.
         crate::fs::write_atomic(
             &marker,
-            format!("commit {}\nparent {}\n", built.commit, head.commit).as_bytes(),
+            format!(
+                "commit {}\nparent {}\nindex {sum}\npid {}\n",
+                built.commit,
+                head.commit,
+                std::process::id()
+            )
+            .as_bytes(),
             || {},
         )?;
     }
@@ -719,6 +728,28 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
         }));
     }
     let _section = crate::interrupt::critical();
+    let pid = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pid "))
+        .and_then(|p| p.trim().parse::<u32>().ok());
+    let sum = text
+        .lines()
+        .find_map(|l| l.strip_prefix("index "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let mut lock = repo.index_path().into_os_string();
+    lock.push(".lock");
+    let lock = std::path::PathBuf::from(lock);
+    let mut completed_lock = false;
+    if let Some(sum) = sum
+        && !pid.is_some_and(is_running)
+        && crate::git::index_checksum(&lock).as_deref() == Some(sum)
+    {
+        // Killed between moving the ref and renaming the index it had written: complete it.
+        std::fs::rename(&lock, repo.index_path())
+            .with_context(|| format!("cannot complete the index write ({})", lock.display()))?;
+        completed_lock = true;
+    }
     let tree = repo.commit_info(&commit.to_string())?.tree;
     let parent_tree = repo.commit_info(&parent.to_string())?.tree;
     let removed = repo.deleted_files(parent_tree, tree)?;
@@ -744,13 +775,36 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     let deleted = candidates.len() - kept.len();
     let _ = std::fs::remove_file(marker);
     Ok(Some(format!(
-        "finished the prune interrupted earlier (commit {}): {} index entr{} and {} working-tree \
-         file(s) still held removed credentials and were removed",
+        "finished the prune interrupted earlier (commit {}): {}{} index entr{} and {} \
+         working-tree file(s) still held removed credentials and were removed",
         &commit.to_string()[..12],
+        if completed_lock {
+            "completed its index.lock; "
+        } else {
+            ""
+        },
         stale.len(),
         if stale.len() == 1 { "y" } else { "ies" },
         deleted,
     )))
+}
+
+/// Returns whether process `pid` may still be running (then its lock is not stale). Without
+/// `/proc`, assumes it is unless it is this process's own id.
+fn is_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    // A zombie (killed, not yet reaped by its parent) holds nothing any more.
+    std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+    })
 }
 
 /// Deletes working-tree files that still hold exactly the given blob, checked right before each

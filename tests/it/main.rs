@@ -6,6 +6,7 @@
 mod support;
 
 mod actions;
+mod dataloss;
 mod hook;
 mod online;
 mod prune;
