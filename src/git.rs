@@ -967,6 +967,11 @@ impl IndexUpdate {
         self.index.remove_tree();
     }
 
+    /// Returns the path of the lock file (`index.lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        self.lock.lock_path().to_owned()
+    }
+
     /// Writes the new index into the lock file, without replacing the index yet: the last step
     /// ([`IndexUpdate::commit`]) is then a rename. Returns the new index's checksum (its
     /// trailer, hex), which names this exact lock file.

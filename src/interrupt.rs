@@ -8,8 +8,9 @@
 //! process exits. A signal inside a critical section (the steps that make a prune visible: the
 //! marker, the ref, the index, the working tree, a quarantine and its report) is held until the
 //! section ends, so the step finishes instead of stopping half-way; then the process exits.
-//! Creating a lock happens inside a critical section too, so no lock is ever created after the
-//! cleanup ran.
+//! Creating a lock and writing to one happen inside a critical section too: no lock is created
+//! after the cleanup ran, and none is missed by it (gix takes a tempfile out of its registry
+//! while writing to it).
 //!
 //! It also holds the test-only pause hook ([`checkpoint`]). Called by `prune`, `restore` and
 //! remote mode; no output except a warning when the handler cannot be installed.

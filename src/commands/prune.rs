@@ -385,10 +385,15 @@ fn run_repo(
         None => {
             let index = if has_worktree {
                 let _section = crate::interrupt::critical();
-                Some(repo.lock_index()?)
+                let ix = repo.lock_index()?;
+                // Names the lock at once: if this run is killed while holding it, the next start
+                // recognises the lock as stale and removes it.
+                write_marker(repo, &ix.lock_path(), None)?;
+                Some(ix)
             } else {
                 None
             };
+            let unclaim = Unclaim(Some(repo.git_dir().join(PENDING)));
             if let (Some(ix), Some(wd)) = (&index, &workdir) {
                 // Under the lock nothing else changes the index; the working tree may have
                 // changed since the scan (CPA refreshing a token, a re-login): drop those files.
@@ -431,7 +436,7 @@ fn run_repo(
                 }
             }
             crate::interrupt::checkpoint("index-locked");
-            let kept = apply_on_branch(repo, &head, &built, &removals, index)?;
+            let kept = apply_on_branch(repo, &head, &built, &removals, index, unclaim)?;
             if !kept.is_empty() {
                 if let Some(p) = built.report.prune.as_mut() {
                     p.skipped.extend(kept);
@@ -606,6 +611,25 @@ fn build_commit(
     })
 }
 
+/// Removes the marker when dropped: a run that ends (or fails) before its ref moved leaves
+/// nothing to finish.
+struct Unclaim(Option<std::path::PathBuf>);
+
+impl Unclaim {
+    /// Keeps the marker from now on.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Unclaim {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// The marker of a prune in progress, in the (per-worktree) git dir: written before the branch
 /// moves, removed once the index and the working tree match the new commit. A marker naming the
 /// commit at HEAD means the prune was interrupted (see [`finish_interrupted`]).
@@ -621,8 +645,12 @@ fn apply_on_branch(
     built: &Built,
     removals: &[Removal],
     index: Option<crate::git::IndexUpdate>,
+    unclaim: Unclaim,
 ) -> anyhow::Result<Vec<Skipped>> {
     let applied: Vec<&Removal> = built.applied.iter().map(|&i| &removals[i]).collect();
+    // gix takes a lock file out of its cleanup registry while writing to it: the write is
+    // inside the section too, or a signal arriving meanwhile would leave index.lock behind.
+    let _section = crate::interrupt::critical();
     let mut index = index;
     let mut checksum = None;
     if let Some(ix) = index.as_mut() {
@@ -630,28 +658,16 @@ fn apply_on_branch(
         ix.remove(&paths);
         checksum = Some(ix.write()?);
     }
-    let _section = crate::interrupt::critical();
     let marker = repo.git_dir().join(PENDING);
-    if let Some(sum) = &checksum {
+    if let (Some(sum), Some(ix)) = (&checksum, &index) {
         // The index checksum names the index.lock written above: a run killed before renaming
         // it leaves a lock the next start can recognise as this prune's and complete.
-        crate::fs::write_atomic(
-            &marker,
-            format!(
-                "commit {}\nparent {}\nindex {sum}\npid {}\n",
-                built.commit,
-                head.commit,
-                std::process::id()
-            )
-            .as_bytes(),
-            || {},
-        )?;
+        write_marker(repo, &ix.lock_path(), Some((built, head, sum)))?;
     }
     crate::interrupt::checkpoint("marker-written");
-    if let Err(e) = repo.move_ref("HEAD", head.commit, built.commit, &built.subject) {
-        let _ = std::fs::remove_file(&marker);
-        return Err(e.into());
-    }
+    repo.move_ref("HEAD", head.commit, built.commit, &built.subject)?;
+    // From here on the marker must survive an error: it lets the next start finish the prune.
+    unclaim.disarm();
     crate::interrupt::checkpoint("ref-moved");
     let Some(ix) = index else {
         return Ok(Vec::new());
@@ -704,51 +720,67 @@ pub(crate) fn finish_interrupted(repo: &Repo) {
 
 fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     let text = std::fs::read_to_string(marker).unwrap_or_default();
-    let field = |key: &str| {
+    let line = |key: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(key))
-            .and_then(|h| ObjectId::from_hex(h.trim().as_bytes()).ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
     };
-    let head = repo.head_tree().ok().and_then(|h| h.commit);
-    let (Some(commit), Some(parent), Some(workdir)) =
-        (field("commit "), field("parent "), repo.workdir())
-    else {
-        let _ = std::fs::remove_file(marker);
+    let oid = |key: &str| line(key).and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+    let pid = line("pid ").and_then(|p| p.parse::<u32>().ok());
+    if pid.is_some_and(is_running) {
+        // Another git-credman is pruning right now.
         return Ok(None);
+    }
+    let _section = crate::interrupt::critical();
+    let head = repo.head_tree().ok().and_then(|h| h.commit);
+    let (commit, parent, sum) = (oid("commit "), oid("parent "), line("index "));
+    let mut lock = repo.index_path().into_os_string();
+    lock.push(".lock");
+    let lock = std::path::PathBuf::from(lock);
+    // The index.lock the killed run held, recognised by its file identity or by the checksum of
+    // the index it had written into it.
+    let ours = lock.exists()
+        && (line("lock ").is_some_and(|id| lock_identity(&lock).as_deref() == Some(id))
+            || sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s)));
+    let mut completed_lock = false;
+    let mut released_lock = false;
+    if ours {
+        if commit.is_some()
+            && head == commit
+            && sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s))
+        {
+            // Killed between moving the ref and renaming the index it had written: complete it.
+            std::fs::rename(&lock, repo.index_path())
+                .with_context(|| format!("cannot complete the index write ({})", lock.display()))?;
+            completed_lock = true;
+        } else {
+            // Killed before the ref moved: the lock only held a change that never happened.
+            std::fs::remove_file(&lock)
+                .with_context(|| format!("cannot remove {}", lock.display()))?;
+            released_lock = true;
+        }
+    }
+    let released = released_lock.then(|| {
+        "removed the index.lock a killed git-credman prune left behind (nothing had changed)"
+            .to_owned()
+    });
+    let (Some(commit), Some(parent), Some(workdir)) = (commit, parent, repo.workdir()) else {
+        let _ = std::fs::remove_file(marker);
+        return Ok(released);
     };
     if head != Some(commit) {
         // Killed before the branch moved (nothing happened), or HEAD moved on since.
         let _ = std::fs::remove_file(marker);
-        return Ok((head != Some(parent)).then(|| {
-            format!(
+        return Ok(if head == Some(parent) {
+            released
+        } else {
+            Some(format!(
                 "a prune interrupted earlier made commit {}, which is no longer HEAD; its removals \
                  were not finished in the index and working tree (check `git status`)",
                 &commit.to_string()[..12]
-            )
-        }));
-    }
-    let _section = crate::interrupt::critical();
-    let pid = text
-        .lines()
-        .find_map(|l| l.strip_prefix("pid "))
-        .and_then(|p| p.trim().parse::<u32>().ok());
-    let sum = text
-        .lines()
-        .find_map(|l| l.strip_prefix("index "))
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let mut lock = repo.index_path().into_os_string();
-    lock.push(".lock");
-    let lock = std::path::PathBuf::from(lock);
-    let mut completed_lock = false;
-    if let Some(sum) = sum
-        && !pid.is_some_and(is_running)
-        && crate::git::index_checksum(&lock).as_deref() == Some(sum)
-    {
-        // Killed between moving the ref and renaming the index it had written: complete it.
-        std::fs::rename(&lock, repo.index_path())
-            .with_context(|| format!("cannot complete the index write ({})", lock.display()))?;
-        completed_lock = true;
+            ))
+        });
     }
     let tree = repo.commit_info(&commit.to_string())?.tree;
     let parent_tree = repo.commit_info(&parent.to_string())?.tree;
@@ -787,6 +819,40 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
         if stale.len() == 1 { "y" } else { "ies" },
         deleted,
     )))
+}
+
+/// Returns a file's identity (device and inode) as text, to recognise a lock file later.
+fn lock_identity(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(format!("{}:{}", m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Writes the marker: this run's pid and index.lock identity, plus the commit once it is built.
+fn write_marker(
+    repo: &Repo,
+    lock: &Path,
+    pending: Option<(&Built, &crate::git::BranchHead, &str)>,
+) -> anyhow::Result<()> {
+    let mut text = format!("pid {}\n", std::process::id());
+    if let Some(id) = lock_identity(lock) {
+        text.push_str(&format!("lock {id}\n"));
+    }
+    if let Some((built, head, sum)) = pending {
+        text.push_str(&format!(
+            "commit {}\nparent {}\nindex {sum}\n",
+            built.commit, head.commit
+        ));
+    }
+    crate::fs::write_atomic(&repo.git_dir().join(PENDING), text.as_bytes(), || {})
 }
 
 /// Returns whether process `pid` may still be running (then its lock is not stale). Without
@@ -1053,6 +1119,8 @@ fn run_dir(
     if let Some(done) = plan_only(&collected, &sel, settings, args, ctx, verb, "")? {
         return Ok(done);
     }
+    crate::interrupt::install();
+    crate::interrupt::checkpoint("scanned");
     let root =
         std::fs::canonicalize(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let stamp = collected.now.format("%Y%m%dT%H%M%SZ").to_string();
@@ -1066,8 +1134,18 @@ fn run_dir(
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "auths".into());
-                root.with_file_name(format!("{name}.credman-quarantine"))
-                    .join(&stamp)
+                // A rerun within the same second gets its own folder (and report).
+                let base = root.with_file_name(format!("{name}.credman-quarantine"));
+                (1..)
+                    .map(|n| {
+                        if n == 1 {
+                            base.join(&stamp)
+                        } else {
+                            base.join(format!("{stamp}-{n}"))
+                        }
+                    })
+                    .find(|q| q.symlink_metadata().is_err())
+                    .unwrap_or_else(|| base.join(&stamp))
             }
         };
         // CPA loads sub-folders of its auth dir at startup: a quarantine inside it is no
@@ -1086,7 +1164,19 @@ fn run_dir(
     let quarantine_label = target
         .as_ref()
         .map_or_else(|| "purged".to_owned(), |q| q.display().to_string());
-    let report_path = target.as_ref().map(|q| q.join("credman-report.json"));
+    // Never overwrite the report of an earlier run that used the same quarantine.
+    let report_path = target.as_ref().map(|q| {
+        (1..)
+            .map(|n| {
+                if n == 1 {
+                    q.join("credman-report.json")
+                } else {
+                    q.join(format!("credman-report-{n}.json"))
+                }
+            })
+            .find(|p| p.symlink_metadata().is_err())
+            .unwrap_or_else(|| q.join("credman-report.json"))
+    });
     // Signals are held from here to the final report: the run finishes instead of leaving moved
     // files without their report. The planned report is written first, so that even a SIGKILL
     // leaves every moved file recorded.
@@ -1165,9 +1255,13 @@ fn run_dir(
     drop(_section);
     let headline = match &target {
         Some(q) => format!(
-            "Moved {} file(s) to {} (report: credman-report.json there).",
+            "Moved {} file(s) to {} (report: {} there).",
             moved.len(),
-            q.display()
+            q.display(),
+            report_path
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ),
         None => format!("Deleted {} file(s) for good (--purge).", moved.len()),
     };

@@ -48,7 +48,10 @@ impl Paused {
         while !self.pause.exists() {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let out = self.child.wait_with_output_ref();
-                panic!("exited ({status}) before pausing: {out}");
+                panic!(
+                    "exited ({status}) before pausing at {}: {out}",
+                    self.pause.display()
+                );
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),

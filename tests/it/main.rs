@@ -6,6 +6,7 @@
 mod support;
 
 mod actions;
+mod crash;
 mod dataloss;
 mod hook;
 mod online;
