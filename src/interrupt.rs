@@ -27,6 +27,8 @@ struct State {
     exiting: bool,
     /// Temporary directories to remove (remote mode's clones).
     dirs: Vec<PathBuf>,
+    /// Files to remove (a prune's marker before its ref moved).
+    files: Vec<PathBuf>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
@@ -34,6 +36,7 @@ static STATE: Mutex<State> = Mutex::new(State {
     pending: None,
     exiting: false,
     dirs: Vec::new(),
+    files: Vec::new(),
 });
 
 fn state() -> MutexGuard<'static, State> {
@@ -80,9 +83,15 @@ fn on_signal(sig: i32) {
 /// Releases every lock and temporary directory, then exits with 128 + `sig`.
 fn terminate(sig: i32) -> ! {
     crate::git::release_locks();
-    let dirs = std::mem::take(&mut state().dirs);
+    let (dirs, files) = {
+        let mut st = state();
+        (std::mem::take(&mut st.dirs), std::mem::take(&mut st.files))
+    };
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
+    }
+    for f in files {
+        let _ = std::fs::remove_file(f);
     }
     // The only exit outside `main`: the process was interrupted, like git, exit 128 + signal.
     #[allow(clippy::exit)]
@@ -94,6 +103,17 @@ fn terminate(sig: i32) -> ! {
 pub fn remove_dir_on_interrupt(path: &Path) {
     install();
     state().dirs.push(path.to_path_buf());
+}
+
+/// Registers a file to remove if the process is interrupted, until [`keep_file`] is called.
+pub fn remove_file_on_interrupt(path: &Path) {
+    install();
+    state().files.push(path.to_path_buf());
+}
+
+/// Stops removing `path` on an interrupt.
+pub fn keep_file(path: &Path) {
+    state().files.retain(|f| f != path);
 }
 
 /// A section during which signals are held; see the module documentation.

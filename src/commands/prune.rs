@@ -383,21 +383,25 @@ fn run_repo(
     crate::interrupt::checkpoint("signed");
     let branch_name = match &args.branch {
         None => {
-            let index = if has_worktree {
+            let (index, unclaim) = if has_worktree {
                 let _section = crate::interrupt::critical();
                 let ix = repo.lock_index()?;
                 // Names the lock at once: if this run is killed while holding it, the next start
                 // recognises the lock as stale and removes it.
+                let unclaim = Unclaim::new(repo.git_dir().join(PENDING));
                 write_marker(repo, &ix.lock_path(), None)?;
-                Some(ix)
+                (Some(ix), unclaim)
             } else {
-                None
+                (None, Unclaim(None))
             };
-            let unclaim = Unclaim(Some(repo.git_dir().join(PENDING)));
+            // Read under the lock: the index it compares with cannot change any more.
+            let checker = match &index {
+                Some(_) => repo.worktree_checker()?,
+                None => None,
+            };
             if let (Some(ix), Some(wd)) = (&index, &workdir) {
                 // Under the lock nothing else changes the index; the working tree may have
                 // changed since the scan (CPA refreshing a token, a re-login): drop those files.
-                let checker = repo.worktree_checker()?;
                 let mut changed = Vec::new();
                 removals.retain(|r| {
                     let why = if crate::fs::has_unsafe_parent(wd, &r.raw) {
@@ -436,11 +440,16 @@ fn run_repo(
                 }
             }
             crate::interrupt::checkpoint("index-locked");
-            let kept = apply_on_branch(repo, &head, &built, &removals, index, unclaim)?;
-            if !kept.is_empty() {
-                if let Some(p) = built.report.prune.as_mut() {
-                    p.skipped.extend(kept);
-                }
+            let kept = apply_on_branch(
+                repo,
+                &head,
+                (&built, &removals),
+                index,
+                checker.as_ref(),
+                unclaim,
+            )?;
+            if let Some(p) = built.report.prune.as_mut() {
+                p.skipped.extend(kept);
             }
             tracing::debug!(ms = t0.elapsed().as_millis(), "prune: working tree updated");
             head.short.clone()
@@ -613,18 +622,27 @@ fn build_commit(
 
 /// Removes the marker when dropped: a run that ends (or fails) before its ref moved leaves
 /// nothing to finish.
+/// An interrupt (outside a critical section) removes it too.
 struct Unclaim(Option<std::path::PathBuf>);
 
 impl Unclaim {
+    fn new(path: std::path::PathBuf) -> Self {
+        crate::interrupt::remove_file_on_interrupt(&path);
+        Self(Some(path))
+    }
+
     /// Keeps the marker from now on.
     fn disarm(mut self) {
-        self.0 = None;
+        if let Some(p) = self.0.take() {
+            crate::interrupt::keep_file(&p);
+        }
     }
 }
 
 impl Drop for Unclaim {
     fn drop(&mut self) {
         if let Some(p) = self.0.take() {
+            crate::interrupt::keep_file(&p);
             let _ = std::fs::remove_file(p);
         }
     }
@@ -642,9 +660,9 @@ const PENDING: &str = "credman-prune-pending";
 fn apply_on_branch(
     repo: &Repo,
     head: &crate::git::BranchHead,
-    built: &Built,
-    removals: &[Removal],
+    (built, removals): (&Built, &[Removal]),
     index: Option<crate::git::IndexUpdate>,
+    checker: Option<&crate::git::WorktreeChecker>,
     unclaim: Unclaim,
 ) -> anyhow::Result<Vec<Skipped>> {
     let applied: Vec<&Removal> = built.applied.iter().map(|&i| &removals[i]).collect();
@@ -678,7 +696,7 @@ fn apply_on_branch(
         Some(workdir) => {
             let files: Vec<(&[u8], ObjectId)> =
                 applied.iter().map(|r| (r.raw.as_slice(), r.id)).collect();
-            remove_from_worktree(&workdir, &files)
+            remove_from_worktree(&workdir, &files, checker)
                 .into_iter()
                 .map(|(i, reason)| {
                     let path = crate::git::display_path(files[i].0);
@@ -803,7 +821,7 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
         index.remove(&stale);
         index.commit()?;
     }
-    let kept = remove_from_worktree(&workdir, &candidates);
+    let kept = remove_from_worktree(&workdir, &candidates, None);
     let deleted = candidates.len() - kept.len();
     let _ = std::fs::remove_file(marker);
     Ok(Some(format!(
@@ -875,8 +893,14 @@ fn is_running(pid: u32) -> bool {
 
 /// Deletes working-tree files that still hold exactly the given blob, checked right before each
 /// deletion, and removes directories that became empty. Never follows a symbolic link. Returns
-/// the files kept (indices), with why; a file that is already gone is not reported.
-fn remove_from_worktree(workdir: &Path, files: &[(&[u8], ObjectId)]) -> Vec<(usize, String)> {
+/// the files kept (indices), with why; a file that is already gone is not reported. With a
+/// checker, a file whose stat data (in the index it was read from) proves it unchanged is not
+/// hashed again, as git decides it; otherwise every file is hashed.
+fn remove_from_worktree(
+    workdir: &Path,
+    files: &[(&[u8], ObjectId)],
+    checker: Option<&crate::git::WorktreeChecker>,
+) -> Vec<(usize, String)> {
     let mut dirs = std::collections::BTreeSet::new();
     let mut kept = Vec::new();
     let half = files.len() / 2;
@@ -898,10 +922,15 @@ fn remove_from_worktree(workdir: &Path, files: &[(&[u8], ObjectId)]) -> Vec<(usi
             }
             Err(_) => continue,
         }
-        let holds = std::fs::read(&full)
-            .ok()
-            .and_then(|b| crate::git::hash_blob(&b))
-            == Some(*id);
+        let holds = match checker {
+            Some(c) => c.state_raw(raw, *id).is_none(),
+            None => {
+                std::fs::read(&full)
+                    .ok()
+                    .and_then(|b| crate::git::hash_blob(&b))
+                    == Some(*id)
+            }
+        };
         if !holds {
             kept.push((i, "changed since it was scanned".to_owned()));
             continue;
