@@ -1196,3 +1196,17 @@ impl Repo {
             .map(|u| u.to_bstring().to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_path_escapes_only_names_that_are_not_utf8() {
+        assert_eq!(display_path(b"auths/a\\b.json"), "auths/a\\b.json");
+        assert_eq!(display_path("auths/é.json".as_bytes()), "auths/é.json");
+        assert_eq!(display_path(b"auths/x\xfe.json"), "auths/x\\xfe.json");
+        assert_eq!(display_path(b"a\\\xff"), "a\\\\\\xff");
+        assert_ne!(display_path(b"x\xfe.json"), display_path(b"x\xff.json"));
+    }
+}

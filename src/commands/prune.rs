@@ -883,8 +883,17 @@ fn is_running(pid: u32) -> bool {
     if !proc.join("self").exists() {
         return true;
     }
+    let dir = proc.join(pid.to_string());
+    // The id may have been reused (after a reboot, say) by a process that is not git-credman.
+    if let Ok(exe) = std::fs::read_link(dir.join("exe"))
+        && !exe
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("git-credman"))
+    {
+        return false;
+    }
     // A zombie (killed, not yet reaped by its parent) holds nothing any more.
-    std::fs::read_to_string(proc.join(pid.to_string()).join("stat")).is_ok_and(|stat| {
+    std::fs::read_to_string(dir.join("stat")).is_ok_and(|stat| {
         !stat
             .rsplit_once(')')
             .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
