@@ -815,6 +815,15 @@ impl Repo {
             .map_err(repo_err(format!("cannot create {name}")))
     }
 
+    /// Reads the index without locking it.
+    pub fn read_index(&self) -> Result<IndexView, Error> {
+        let index = self
+            .local()
+            .open_index()
+            .map_err(repo_err("cannot read the index"))?;
+        Ok(IndexView { index })
+    }
+
     /// Returns the path of the index file (which may not exist).
     pub fn index_path(&self) -> PathBuf {
         self.local().index_path()
@@ -898,6 +907,38 @@ impl Repo {
     }
 }
 
+/// Returns why adding a file at `path` would conflict with `index`: an entry (any stage) at the
+/// path itself, at one of its leading directories, or below it.
+fn index_conflict(index: &gix::index::File, path: &[u8]) -> Option<&'static str> {
+    if index.entry_by_path(path.into()).is_some() {
+        return Some("already in the index");
+    }
+    for (i, b) in path.iter().enumerate() {
+        if *b == b'/' && index.entry_by_path(path[..i].into()).is_some() {
+            return Some("the index has a file where one of its directories should be");
+        }
+    }
+    let mut dir = path.to_vec();
+    dir.push(b'/');
+    index
+        .prefixed_entries(dir.as_slice().into())
+        .is_some_and(|e| !e.is_empty())
+        .then_some("the index has a directory there")
+}
+
+/// The index read without locking it, to check for conflicts before taking the lock.
+pub struct IndexView {
+    index: gix::index::File,
+}
+
+impl IndexView {
+    /// Returns why adding a file at `path` would conflict with the index: an entry (any stage)
+    /// at the path itself, at one of its leading directories, or below it.
+    pub fn conflict(&self, path: &[u8]) -> Option<&'static str> {
+        index_conflict(&self.index, path)
+    }
+}
+
 /// A locked index being updated; dropping it without [`IndexUpdate::commit`] leaves the index
 /// untouched.
 pub struct IndexUpdate {
@@ -914,23 +955,10 @@ impl IndexUpdate {
             .map(|e| e.id)
     }
 
-    /// Returns why adding a file at `path` would conflict with the index: an entry (any stage)
-    /// at the path itself, at one of its leading directories, or below it.
+    /// Returns why adding a file at `path` would conflict with the index (see
+    /// [`IndexView::conflict`]).
     pub fn conflict(&self, path: &[u8]) -> Option<&'static str> {
-        if self.index.entry_by_path(path.into()).is_some() {
-            return Some("already in the index");
-        }
-        for (i, b) in path.iter().enumerate() {
-            if *b == b'/' && self.index.entry_by_path(path[..i].into()).is_some() {
-                return Some("the index has a file where one of its directories should be");
-            }
-        }
-        let mut dir = path.to_vec();
-        dir.push(b'/');
-        self.index
-            .prefixed_entries(dir.as_slice().into())
-            .is_some_and(|e| !e.is_empty())
-            .then_some("the index has a directory there")
+        index_conflict(&self.index, path)
     }
 
     /// Removes paths (every stage) and drops the cache-tree, which would otherwise make the

@@ -65,13 +65,11 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
             why.is_none()
         });
     }
-    let mut index = {
-        let _section = crate::interrupt::critical();
-        repo.lock_index()?
-    };
     // An entry the index already has there, or a file/directory conflict, would make `git fsck`
-    // report a broken index: such a file is skipped.
-    files.retain(|f| match index.conflict(&f.raw) {
+    // report a broken index: such a file is skipped. Checked without the lock first (signing
+    // may take a while and must not hold index.lock), then again under it.
+    let view = repo.read_index()?;
+    files.retain(|f| match view.conflict(&f.raw) {
         Some(why) => {
             skipped.push((f.path.clone(), why.to_owned()));
             false
@@ -115,11 +113,20 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     )?;
     let id = repo.write_commit(&commit)?;
     let subject = msg.lines().next().unwrap_or("credman: restore").to_owned();
+    crate::interrupt::checkpoint("restore-signed");
     {
         let _section = crate::interrupt::critical();
+        let mut index = repo.lock_index()?;
+        crate::interrupt::checkpoint("restore-locked");
+        if let Some(f) = restored.iter().find(|f| index.conflict(&f.raw).is_some()) {
+            bail!(
+                "the index changed while restoring ({} is in the way); nothing was changed (run it again)",
+                f.path
+            );
+        }
         repo.move_ref("HEAD", head.commit, id, &subject)?;
         if let Some(wd) = &workdir {
-            write_files(&repo, wd, &restored)?;
+            write_files(&repo, wd, &restored);
             index.add(&restored, wd);
         } else {
             index.add(&restored, Path::new("."));
@@ -137,33 +144,39 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     Ok(Outcome::Clean)
 }
 
-/// Writes restored files (mode 0600: they are credentials) with their exact blob content.
-fn write_files(repo: &crate::git::Repo, workdir: &Path, files: &[TreeFile]) -> anyhow::Result<()> {
+/// Writes restored files (mode 0600: they are credentials) with their exact blob content. The
+/// commit is already HEAD: a file that cannot be written is reported and left out of the working
+/// tree only (the index still gets it, so `git status` shows it as deleted and `git checkout`
+/// brings it back), never half-applied.
+fn write_files(repo: &crate::git::Repo, workdir: &Path, files: &[TreeFile]) {
     for f in files {
-        if crate::fs::has_unsafe_parent(workdir, &f.raw) {
-            bail!(
-                "a leading directory of {} became a symbolic link; not writing through it",
-                f.path
-            );
+        if let Err(e) = write_file(repo, workdir, f) {
+            tracing::warn!(path = %f.path, "not written to the working tree: {e:#}");
         }
-        let full = workdir.join(crate::fs::rel_path(&f.raw));
-        if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let data = repo.read_blob(f.id)?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(if f.executable { 0o700 } else { 0o600 });
-        }
-        std::io::Write::write_all(
-            &mut opts
-                .open(&full)
-                .with_context(|| format!("cannot write {}", full.display()))?,
-            &data,
-        )?;
     }
+}
+
+fn write_file(repo: &crate::git::Repo, workdir: &Path, f: &TreeFile) -> anyhow::Result<()> {
+    if crate::fs::has_unsafe_parent(workdir, &f.raw) {
+        bail!("a leading directory became a symbolic link; not writing through it");
+    }
+    let full = workdir.join(crate::fs::rel_path(&f.raw));
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let data = repo.read_blob(f.id)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(if f.executable { 0o700 } else { 0o600 });
+    }
+    std::io::Write::write_all(
+        &mut opts
+            .open(&full)
+            .with_context(|| format!("cannot write {}", full.display()))?,
+        &data,
+    )?;
     Ok(())
 }

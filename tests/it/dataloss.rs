@@ -579,3 +579,43 @@ fn regression_10_dir_prune_finishes_past_a_file_it_cannot_move() {
     assert_eq!(report["prune"]["removed"], 2);
     assert!(report["prune"]["skipped"].to_string().contains("b.json"));
 }
+
+#[test]
+fn regression_10_restore_releases_every_lock_on_a_signal() {
+    for (step, sig, want, made) in [
+        ("restore-signed", "INT", 130, false),
+        ("restore-locked", "TERM", 143, true),
+    ] {
+        let t = TestRepo::new();
+        let dead = pool(&t, 3, 1);
+        let r = run(t.credman().args(prune_args()));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let pruned = t.git(&["rev-parse", "HEAD"]);
+        let mut p = spawn_paused(
+            t.home(),
+            &t.root,
+            &["restore", "--no-sign", "HEAD"],
+            Some(step),
+        );
+        p.wait_paused();
+        p.signal(sig);
+        std::thread::sleep(Duration::from_millis(50));
+        p.resume();
+        let (code, stderr) = p.finish();
+        assert_eq!(code, want, "{step}/{sig}: {stderr}");
+        for lock in ["index.lock", "HEAD.lock", "refs/heads/main.lock"] {
+            assert!(
+                !t.root.join(".git").join(lock).exists(),
+                "{step}: {lock} left"
+            );
+        }
+        t.git(&["fsck", "--strict"]);
+        assert_eq!(status(&t), Vec::<String>::new(), "{step}");
+        if made {
+            assert_eq!(t.git(&["rev-parse", "HEAD~1"]), pruned, "{step}");
+            assert!(dead.iter().all(|d| t.root.join(d).exists()), "{step}");
+        } else {
+            assert_eq!(t.git(&["rev-parse", "HEAD"]), pruned, "{step}");
+        }
+    }
+}
