@@ -3,7 +3,9 @@
 //! checked after every kill and after one plain rerun with the real git CLI: fsck clean, HEAD
 //! the old commit or one prune commit, every credential of the old HEAD in the new HEAD or
 //! recorded as removed, none resurrected, no lock left after SIGINT/SIGTERM, the user's own
-//! staged and unstaged changes untouched.
+//! staged and unstaged changes untouched. The named steps come from the test-only pause hook
+//! (`GIT_CREDMAN_TEST_PAUSE_AT` + `GIT_CREDMAN_TEST_PAUSE_FILE`, inert unless both are set; see
+//! `src/interrupt.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! Issue 10, "Data loss": interrupted prunes are finished, signals release every lock, files
 //! changed during the scan survive, names stay bytes, symlinked directories are not followed,
 //! and a --dir prune finishes past a file it cannot move. Checked with the real git CLI.
-//! https://github.com/ (issue 10 of this repository)
+//! Regression tests for issue 10 (`issues show 10`). Runs are stopped at exact points with the
+//! test-only pause hook (`GIT_CREDMAN_TEST_PAUSE_AT`/`_FILE`, see `src/interrupt.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
