@@ -84,8 +84,10 @@ pub enum EntryKind {
 /// One file of a tree or index.
 #[derive(Clone, Debug)]
 pub struct TreeEntry {
-    /// Path relative to the repository root, `/`-separated.
+    /// Path relative to the repository root, `/`-separated, for display (see [`display_path`]).
     pub path: String,
+    /// The path as git stores it (bytes): what every tree, index and file operation uses.
+    pub raw: Vec<u8>,
     /// The blob id.
     pub id: ObjectId,
     /// File or symlink.
@@ -233,13 +235,16 @@ impl Repo {
             } else {
                 continue;
             };
+            let mut raw = base.as_bytes().to_vec();
+            raw.extend_from_slice(rec.filepath.as_slice());
             out.push(TreeEntry {
-                path: format!("{base}{}", rec.filepath),
+                path: display_path(&raw),
+                raw,
                 id: rec.oid,
                 kind,
             });
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.sort_by(|a, b| a.raw.cmp(&b.raw));
         Ok(out)
     }
 
@@ -261,8 +266,10 @@ impl Repo {
                 }
                 _ => continue,
             };
+            let raw = entry.path(&index).to_vec();
             out.push(TreeEntry {
-                path: entry.path(&index).to_string(),
+                path: display_path(&raw),
+                raw,
                 id: entry.id,
                 kind,
             });
@@ -349,7 +356,17 @@ impl WorktreeChecker {
     /// Returns how the working-tree copy of `path` differs from blob `id`, or `None` if it holds
     /// exactly that blob (or cannot be compared, e.g. a symlink).
     pub fn state(&self, path: &str, id: ObjectId) -> Option<WorktreeState> {
-        let full = self.workdir.join(path);
+        self.state_raw(path.as_bytes(), id)
+    }
+
+    /// Like [`WorktreeChecker::state`], for a path as git stores it (bytes). A path below a
+    /// symbolic link (or a file where a directory should be) is `Deleted`, as git sees it: the
+    /// link is never followed.
+    pub fn state_raw(&self, path: &[u8], id: ObjectId) -> Option<WorktreeState> {
+        if crate::fs::has_unsafe_parent(&self.workdir, path) {
+            return Some(WorktreeState::Deleted);
+        }
+        let full = self.workdir.join(crate::fs::rel_path(path));
         let Ok(meta) = gix::index::fs::Metadata::from_path_no_follow(&full) else {
             return Some(WorktreeState::Deleted);
         };
@@ -357,7 +374,7 @@ impl WorktreeChecker {
             return None;
         }
         // The index is sorted by path: a binary search, no allocation.
-        let indexed = self.index.entry_by_path(<&BStr>::from(path.as_bytes()));
+        let indexed = self.index.entry_by_path(<&BStr>::from(path));
         if let (Some(entry), Ok(stat)) = (indexed, gix::index::entry::Stat::from_fs(&meta)) {
             // A file modified at or after the moment the index was written is "racy": its stat
             // data cannot prove it unchanged, so it is hashed below (git does the same).
@@ -385,22 +402,58 @@ pub struct BranchHead {
     pub tree: ObjectId,
 }
 
-/// What a tree edit did.
+/// What an edit adding files did.
 #[derive(Clone, Debug, Default)]
 pub struct TreeEdit {
     /// The new tree.
     pub tree: Option<ObjectId>,
-    /// Paths that were removed (or added).
-    pub applied: Vec<String>,
+    /// The files added (indices into the files given).
+    pub applied: Vec<usize>,
     /// Paths left alone, with why.
     pub skipped: Vec<(String, String)>,
+}
+
+/// What a removal edit did; indices point into the removals given.
+#[derive(Clone, Debug, Default)]
+pub struct RemovalEdit {
+    /// The new tree, when something was removed.
+    pub tree: Option<ObjectId>,
+    /// The removals applied.
+    pub applied: Vec<usize>,
+    /// The removals left alone, with why.
+    pub skipped: Vec<(usize, &'static str)>,
+}
+
+/// Returns a path as git stores it (bytes) as text for reports and messages: unchanged when it
+/// is UTF-8; otherwise every byte that is not UTF-8 is written `\xNN` and a backslash `\\`, so
+/// that two names that are not UTF-8 never look the same.
+pub fn display_path(raw: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// A file of a tree, for restoring it.
 #[derive(Clone, Debug)]
 pub struct TreeFile {
-    /// Path relative to the root.
+    /// Path relative to the root, for display.
     pub path: String,
+    /// The path as git stores it.
+    pub raw: Vec<u8>,
     /// The blob id.
     pub id: ObjectId,
     /// Whether it is executable.
@@ -465,7 +518,8 @@ impl Repo {
     }
 
     /// Writes `base` minus every path whose blob is exactly the expected one; paths whose blob
-    /// differs (or that are gone) are skipped, never removed.
+    /// differs (or that are gone) are skipped, never removed. Paths are bytes, as git stores
+    /// them: two names that only differ in bytes that are not UTF-8 stay two names.
     ///
     /// Linear in the size of the tree: one listing answers every "is it still the scanned
     /// blob?" question, and a directory that loses many entries is rebuilt in one pass instead
@@ -473,31 +527,30 @@ impl Repo {
     pub fn tree_without(
         &self,
         base: ObjectId,
-        removals: &[(String, ObjectId)],
-    ) -> Result<TreeEdit, Error> {
+        removals: &[(Vec<u8>, ObjectId)],
+    ) -> Result<RemovalEdit, Error> {
         const REBUILD_AT: usize = 64;
         let repo = self.local();
-        let current: std::collections::HashMap<String, ObjectId> = self
+        let current: std::collections::HashMap<Vec<u8>, ObjectId> = self
             .list_tree(base, None)?
             .into_iter()
-            .map(|e| (e.path, e.id))
+            .map(|e| (e.raw, e.id))
             .collect();
-        let mut out = TreeEdit::default();
-        let mut by_dir: std::collections::BTreeMap<&str, std::collections::HashSet<&str>> =
+        let mut out = RemovalEdit::default();
+        let mut by_dir: std::collections::BTreeMap<&[u8], std::collections::HashSet<&[u8]>> =
             Default::default();
-        for (path, expected) in removals {
+        for (i, (path, expected)) in removals.iter().enumerate() {
             match current.get(path) {
                 Some(id) if id == expected => {
-                    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+                    let (dir, name) = match path.iter().rposition(|b| *b == b'/') {
+                        Some(slash) => (&path[..slash], &path[slash + 1..]),
+                        None => (&path[..0], path.as_slice()),
+                    };
                     by_dir.entry(dir).or_default().insert(name);
-                    out.applied.push(path.clone());
+                    out.applied.push(i);
                 }
-                Some(_) => out
-                    .skipped
-                    .push((path.clone(), "changed since it was scanned".into())),
-                None => out
-                    .skipped
-                    .push((path.clone(), "no longer in the tree".into())),
+                Some(_) => out.skipped.push((i, "changed since it was scanned")),
+                None => out.skipped.push((i, "no longer in the tree")),
             }
         }
         if out.applied.is_empty() {
@@ -505,19 +558,24 @@ impl Repo {
         }
         let root = repo.find_tree(base).map_err(repo_err("cannot read tree"))?;
         let mut editor = repo.edit_tree(base).map_err(repo_err("cannot edit tree"))?;
-        let dirs: Vec<&str> = by_dir.keys().copied().collect();
+        let dirs: Vec<&[u8]> = by_dir.keys().copied().collect();
         for (dir, names) in &by_dir {
             // Rebuild only a directory none of whose sub-directories is edited too, so the editor
             // never has to combine a rebuilt tree with removals inside it.
             let nested = dirs.iter().any(|d| {
-                d.len() > dir.len() && (dir.is_empty() || d.starts_with(&format!("{dir}/")))
+                d.len() > dir.len()
+                    && (dir.is_empty() || (d.starts_with(dir) && d[dir.len()] == b'/'))
             });
+            let dir_bstr: &BStr = (*dir).into();
             if names.len() >= REBUILD_AT && !dir.is_empty() && !nested {
                 let entry = root
-                    .lookup_entry_by_path(*dir)
+                    .lookup_entry(dir.split(|b| *b == b'/'))
                     .map_err(repo_err("cannot read tree"))?
                     .ok_or_else(|| {
-                        Error::Refused(format!("directory {dir} vanished from the tree"))
+                        Error::Refused(format!(
+                            "directory {} vanished from the tree",
+                            display_path(dir)
+                        ))
                     })?;
                 let sub = repo
                     .find_tree(entry.object_id())
@@ -525,29 +583,30 @@ impl Repo {
                 let mut tree: gix::objs::Tree =
                     sub.decode().map_err(repo_err("cannot decode tree"))?.into();
                 tree.entries.retain(|e| {
-                    !(e.mode.is_blob_or_symlink()
-                        && names.contains(e.filename.to_str_lossy().as_ref()))
+                    !(e.mode.is_blob_or_symlink() && names.contains(e.filename.as_slice()))
                 });
                 if tree.entries.is_empty() {
-                    editor.remove(*dir).map_err(repo_err("cannot edit tree"))?;
+                    editor
+                        .remove(dir_bstr)
+                        .map_err(repo_err("cannot edit tree"))?;
                 } else {
                     let id = repo
                         .write_object(&tree)
                         .map_err(repo_err("cannot write tree"))?
                         .detach();
                     editor
-                        .upsert(*dir, gix::object::tree::EntryKind::Tree, id)
+                        .upsert(dir_bstr, gix::object::tree::EntryKind::Tree, id)
                         .map_err(repo_err("cannot edit tree"))?;
                 }
             } else {
                 for name in names {
-                    let path = if dir.is_empty() {
-                        (*name).to_owned()
-                    } else {
-                        format!("{dir}/{name}")
-                    };
+                    let mut path = dir.to_vec();
+                    if !dir.is_empty() {
+                        path.push(b'/');
+                    }
+                    path.extend_from_slice(name);
                     editor
-                        .remove(path.as_str())
+                        .remove(<&BStr>::from(path.as_slice()))
                         .map_err(repo_err("cannot edit tree"))?;
                 }
             }
@@ -561,19 +620,40 @@ impl Repo {
         Ok(out)
     }
 
-    /// Writes `base` plus the given files; a path that already exists is skipped.
+    /// Writes `base` plus the given files; a path that already exists is skipped, and so is
+    /// one that conflicts with the tree: a file where one of its leading directories should be,
+    /// or a directory where the file should be.
     pub fn tree_with(&self, base: ObjectId, files: &[TreeFile]) -> Result<TreeEdit, Error> {
         let repo = self.local();
         let tree = repo.find_tree(base).map_err(repo_err("cannot read tree"))?;
         let mut editor = repo.edit_tree(base).map_err(repo_err("cannot edit tree"))?;
         let mut out = TreeEdit::default();
-        for f in files {
+        for (i, f) in files.iter().enumerate() {
+            let parts: Vec<&[u8]> = f.raw.split(|b| *b == b'/').collect();
             if tree
-                .lookup_entry_by_path(f.path.as_str())
+                .lookup_entry(parts.iter().copied())
                 .map_err(repo_err("cannot read tree"))?
                 .is_some()
             {
                 out.skipped.push((f.path.clone(), "already present".into()));
+                continue;
+            }
+            let mut blocked = false;
+            for n in 1..parts.len() {
+                if let Some(e) = tree
+                    .lookup_entry(parts[..n].iter().copied())
+                    .map_err(repo_err("cannot read tree"))?
+                    && !e.mode().is_tree()
+                {
+                    blocked = true;
+                    break;
+                }
+            }
+            if blocked {
+                out.skipped.push((
+                    f.path.clone(),
+                    "a file is where one of its directories should be".into(),
+                ));
                 continue;
             }
             let kind = if f.executable {
@@ -582,9 +662,9 @@ impl Repo {
                 gix::object::tree::EntryKind::Blob
             };
             editor
-                .upsert(f.path.as_str(), kind, f.id)
+                .upsert(<&BStr>::from(f.raw.as_slice()), kind, f.id)
                 .map_err(repo_err("cannot edit tree"))?;
-            out.applied.push(f.path.clone());
+            out.applied.push(i);
         }
         if !out.applied.is_empty() {
             out.tree = Some(
@@ -735,6 +815,20 @@ impl Repo {
             .map_err(repo_err(format!("cannot create {name}")))
     }
 
+    /// Reads the index without locking it.
+    pub fn read_index(&self) -> Result<IndexView, Error> {
+        let index = self
+            .local()
+            .open_index()
+            .map_err(repo_err("cannot read the index"))?;
+        Ok(IndexView { index })
+    }
+
+    /// Returns the path of the index file (which may not exist).
+    pub fn index_path(&self) -> PathBuf {
+        self.local().index_path()
+    }
+
     /// Locks the index for an update (fails at once if another git holds `index.lock`).
     pub fn lock_index(&self) -> Result<IndexUpdate, Error> {
         let repo = self.local();
@@ -748,7 +842,11 @@ impl Repo {
             0,
         )
         .map_err(|e| Error::Refused(format!("the index is locked by another git process ({e})")))?;
-        Ok(IndexUpdate { index, lock })
+        Ok(IndexUpdate {
+            index,
+            lock,
+            written: false,
+        })
     }
 
     /// Reads a commit.
@@ -780,10 +878,10 @@ impl Repo {
         parent_tree: ObjectId,
         tree: ObjectId,
     ) -> Result<Vec<TreeFile>, Error> {
-        let now: std::collections::HashSet<String> = self
+        let now: std::collections::HashSet<Vec<u8>> = self
             .list_tree(tree, None)?
             .into_iter()
-            .map(|e| e.path)
+            .map(|e| e.raw)
             .collect();
         let repo = self.local();
         let parent = repo
@@ -791,15 +889,16 @@ impl Repo {
             .map_err(repo_err("cannot read tree"))?;
         let mut out = Vec::new();
         for e in self.list_tree(parent_tree, None)? {
-            if now.contains(&e.path) || e.kind != EntryKind::File {
+            if now.contains(&e.raw) || e.kind != EntryKind::File {
                 continue;
             }
             let executable = parent
-                .lookup_entry_by_path(e.path.as_str())
+                .lookup_entry(e.raw.split(|b| *b == b'/'))
                 .map_err(repo_err("cannot read tree"))?
                 .is_some_and(|x| x.mode().is_executable());
             out.push(TreeFile {
                 path: e.path,
+                raw: e.raw,
                 id: e.id,
                 executable,
             });
@@ -808,24 +907,65 @@ impl Repo {
     }
 }
 
+/// Returns why adding a file at `path` would conflict with `index`: an entry (any stage) at the
+/// path itself, at one of its leading directories, or below it.
+fn index_conflict(index: &gix::index::File, path: &[u8]) -> Option<&'static str> {
+    if index.entry_by_path(path.into()).is_some() {
+        return Some("already in the index");
+    }
+    for (i, b) in path.iter().enumerate() {
+        if *b == b'/' && index.entry_by_path(path[..i].into()).is_some() {
+            return Some("the index has a file where one of its directories should be");
+        }
+    }
+    let mut dir = path.to_vec();
+    dir.push(b'/');
+    index
+        .prefixed_entries(dir.as_slice().into())
+        .is_some_and(|e| !e.is_empty())
+        .then_some("the index has a directory there")
+}
+
+/// The index read without locking it, to check for conflicts before taking the lock.
+pub struct IndexView {
+    index: gix::index::File,
+}
+
+impl IndexView {
+    /// Returns why adding a file at `path` would conflict with the index: an entry (any stage)
+    /// at the path itself, at one of its leading directories, or below it.
+    pub fn conflict(&self, path: &[u8]) -> Option<&'static str> {
+        index_conflict(&self.index, path)
+    }
+}
+
 /// A locked index being updated; dropping it without [`IndexUpdate::commit`] leaves the index
 /// untouched.
 pub struct IndexUpdate {
     index: gix::index::File,
     lock: gix::lock::File,
+    written: bool,
 }
 
 impl IndexUpdate {
     /// Returns the blob id the index holds for `path` (stage 0).
-    pub fn id_of(&self, path: &str) -> Option<ObjectId> {
-        self.index.entry_by_path(path.into()).map(|e| e.id)
+    pub fn id_of(&self, path: &[u8]) -> Option<ObjectId> {
+        self.index
+            .entry_by_path_and_stage(path.into(), gix::index::entry::Stage::Unconflicted)
+            .map(|e| e.id)
+    }
+
+    /// Returns why adding a file at `path` would conflict with the index (see
+    /// [`IndexView::conflict`]).
+    pub fn conflict(&self, path: &[u8]) -> Option<&'static str> {
+        index_conflict(&self.index, path)
     }
 
     /// Removes paths (every stage) and drops the cache-tree, which would otherwise make the
     /// next `git commit` bring the removed files back.
-    pub fn remove(&mut self, paths: &std::collections::HashSet<String>) {
+    pub fn remove(&mut self, paths: &std::collections::HashSet<Vec<u8>>) {
         self.index
-            .remove_entries(|_, path, _| paths.contains(path.to_str_lossy().as_ref()));
+            .remove_entries(|_, path, _| paths.contains(path.as_bytes()));
         self.index.remove_tree();
     }
 
@@ -833,7 +973,7 @@ impl IndexUpdate {
     /// `git status` stays quiet.
     pub fn add(&mut self, files: &[TreeFile], workdir: &Path) {
         for f in files {
-            let full = workdir.join(&f.path);
+            let full = workdir.join(crate::fs::rel_path(&f.raw));
             let stat = gix::index::fs::Metadata::from_path_no_follow(&full)
                 .ok()
                 .and_then(|m| gix::index::entry::Stat::from_fs(&m).ok())
@@ -848,15 +988,22 @@ impl IndexUpdate {
                 f.id,
                 gix::index::entry::Flags::empty(),
                 mode,
-                f.path.as_str().into(),
+                f.raw.as_slice().into(),
             );
         }
         self.index.sort_entries();
         self.index.remove_tree();
     }
 
-    /// Writes the index and releases the lock.
-    pub fn commit(mut self) -> Result<(), Error> {
+    /// Returns the path of the lock file (`index.lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        self.lock.lock_path().to_owned()
+    }
+
+    /// Writes the new index into the lock file, without replacing the index yet: the last step
+    /// ([`IndexUpdate::commit`]) is then a rename. Returns the new index's checksum (its
+    /// trailer, hex), which names this exact lock file.
+    pub fn write(&mut self) -> Result<String, Error> {
         // gix writes entry by entry: buffer, or a large index costs one syscall per field.
         let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut self.lock);
         self.index
@@ -868,11 +1015,41 @@ impl IndexUpdate {
         std::io::Write::flush(&mut out)
             .map_err(|e| Error::Refused(format!("cannot write the index: {e}")))?;
         drop(out);
+        self.written = true;
+        Ok(index_checksum(self.lock.lock_path()).unwrap_or_default())
+    }
+
+    /// Writes the index (unless [`IndexUpdate::write`] did) and releases the lock.
+    pub fn commit(mut self) -> Result<(), Error> {
+        if !self.written {
+            self.write()?;
+        }
         self.lock
             .commit()
             .map(|_| ())
             .map_err(|e| Error::Refused(format!("cannot replace the index: {}", e.error)))
     }
+}
+
+/// Returns the checksum trailer (hex) of an index file (or an index.lock) written by git or gix.
+pub fn index_checksum(path: &Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let n = gix::hash::Kind::Sha1.len_in_bytes() as u64;
+    if len < n {
+        return None;
+    }
+    f.seek(std::io::SeekFrom::Start(len - n)).ok()?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).ok()?;
+    Some(tail.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Removes every lock and temporary file gix holds for this process (on an interrupt: see
+/// `interrupt`). Not async-signal-safe; called from the signal thread.
+pub fn release_locks() {
+    gix::tempfile::registry::cleanup_tempfiles();
 }
 
 /// Returns the git blob id (SHA-1) of some bytes, to notice a file that changed since it was
@@ -885,11 +1062,11 @@ impl Repo {
     /// Returns the stage-0 blob id of every index entry (read-only; for dry runs).
     pub fn lock_free_index_ids(
         &self,
-    ) -> Result<std::collections::HashMap<String, ObjectId>, Error> {
+    ) -> Result<std::collections::HashMap<Vec<u8>, ObjectId>, Error> {
         Ok(self
             .list_index()?
             .into_iter()
-            .map(|e| (e.path, e.id))
+            .map(|e| (e.raw, e.id))
             .collect())
     }
 
@@ -1045,5 +1222,19 @@ impl Repo {
         remote
             .url(gix::remote::Direction::Fetch)
             .map(|u| u.to_bstring().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_path_escapes_only_names_that_are_not_utf8() {
+        assert_eq!(display_path(b"auths/a\\b.json"), "auths/a\\b.json");
+        assert_eq!(display_path("auths/é.json".as_bytes()), "auths/é.json");
+        assert_eq!(display_path(b"auths/x\xfe.json"), "auths/x\\xfe.json");
+        assert_eq!(display_path(b"a\\\xff"), "a\\\\\\xff");
+        assert_ne!(display_path(b"x\xfe.json"), display_path(b"x\xff.json"));
     }
 }

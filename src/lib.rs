@@ -11,8 +11,10 @@ pub mod endpoint;
 pub mod exit;
 #[cfg(test)]
 mod fuzz;
+pub mod fs;
 pub mod git;
 pub mod hook;
+pub mod interrupt;
 pub mod management;
 pub mod message;
 pub mod probe;

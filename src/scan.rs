@@ -126,7 +126,7 @@ impl Reader<'_> {
         match (self, c.blob) {
             (Reader::Repo(r), Some(id)) => r.read_into(id, buf).map(Ok).map_err(Error::from),
             (Reader::Dir(root), _) => {
-                let full = root.join(&c.path);
+                let full = root.join(crate::fs::rel_path(&c.raw));
                 Ok(if c.kind == EntryKind::Symlink {
                     std::fs::read_link(full)
                         .map(|t| buf.extend_from_slice(t.to_string_lossy().as_bytes()))
@@ -324,10 +324,11 @@ pub fn analyze(
                             if let Some(mut s) = analyze_one(&reader, c, opts, &mut buf)? {
                                 s.candidate = i;
                                 if let (Some(wt), Some(id)) = (worktree, c.blob) {
-                                    s.finding.worktree = wt.state(&c.path, id).map(|st| match st {
-                                        WorktreeState::Modified => "modified",
-                                        WorktreeState::Deleted => "deleted",
-                                    });
+                                    s.finding.worktree =
+                                        wt.state_raw(&c.raw, id).map(|st| match st {
+                                            WorktreeState::Modified => "modified",
+                                            WorktreeState::Deleted => "deleted",
+                                        });
                                 }
                                 sink(&mut s);
                                 block.push(s);

@@ -141,6 +141,7 @@ fn plan_only(
 
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    crate::interrupt::configure_test_pause(&ctx.env);
     if args.dir.is_some()
         && (args.branch.is_some() || args.push.is_some() || args.sign || args.signing_key.is_some())
     {
@@ -304,15 +305,12 @@ fn run_repo(
             head.name
         );
     }
-    // Taking index.lock first is how git orders it: a concurrent git fails instead of racing.
-    // A bare repository has no index and no working tree to keep consistent.
+    // Selection reads the index without locking it: signing (maybe a passphrase prompt, an
+    // agent, a smartcard) happens before index.lock is taken, and everything is checked again
+    // under the lock. A bare repository has no index and no working tree to keep consistent.
     let has_worktree = repo.workdir().is_some();
-    let mut index = if on_branch && has_worktree && !args.dry_run {
-        Some(repo.lock_index()?)
-    } else {
-        None
-    };
-    let index_view = if on_branch && has_worktree && args.dry_run {
+    let workdir = repo.workdir();
+    let index_view = if on_branch && has_worktree {
         Some(repo.lock_free_index_ids()?)
     } else {
         None
@@ -324,14 +322,18 @@ fn run_repo(
         if !on_branch || !has_worktree {
             return None;
         }
+        let raw = raw_path(&collected, s);
+        if let Some(wd) = &workdir
+            && crate::fs::has_unsafe_parent(wd, raw)
+        {
+            return Some(UNSAFE_PARENT.to_owned());
+        }
         if let Some(state) = s.finding.worktree {
             return Some(format!("{state} in the working tree (uncommitted change)"));
         }
-        let staged = match (&index, &index_view) {
-            (Some(ix), _) => ix.id_of(&s.finding.path),
-            (None, Some(view)) => view.get(&s.finding.path).copied(),
-            (None, None) => s.content_id,
-        };
+        let staged = index_view
+            .as_ref()
+            .map_or(s.content_id, |view| view.get(raw).copied());
         (staged != s.content_id)
             .then(|| "staged change in the index (uncommitted change)".to_owned())
     });
@@ -349,6 +351,8 @@ fn run_repo(
     )? {
         return Ok(done);
     }
+    crate::interrupt::install();
+    crate::interrupt::checkpoint("scanned");
 
     let t0 = std::time::Instant::now();
     let signer = Signer::resolve(
@@ -357,69 +361,115 @@ fn run_repo(
         args.signing_key.as_deref(),
         settings.passphrase.as_ref(),
     )?;
-    let removals: Vec<(String, ObjectId)> = sel
+    let mut removals: Vec<Removal> = sel
         .chosen
         .iter()
         .filter_map(|&i| {
-            Some((
-                collected.scanned[i].finding.path.clone(),
-                collected.scanned[i].content_id?,
-            ))
+            let s = &collected.scanned[i];
+            Some(Removal {
+                raw: raw_path(&collected, s).to_vec(),
+                id: s.content_id?,
+                scanned: i,
+            })
         })
         .collect();
-    let mut report = prune_report(
-        &collected,
-        &sel.chosen,
-        sel.skipped,
-        &settings.statuses,
-        false,
-    );
-    tracing::debug!(ms = t0.elapsed().as_millis(), "prune: report built");
-    let (commit_id, applied, subject) = build_commit(
-        repo,
-        &signer,
-        head.tree,
-        head.commit,
-        &removals,
-        &mut report,
-    )?;
-
+    let mut plan = Plan {
+        collected: &collected,
+        statuses: &settings.statuses,
+        skipped: sel.skipped,
+    };
+    let mut built = build_commit(repo, &signer, head.tree, head.commit, &removals, &plan)?;
     tracing::debug!(ms = t0.elapsed().as_millis(), "prune: commit written");
+    crate::interrupt::checkpoint("signed");
     let branch_name = match &args.branch {
         None => {
-            repo.move_ref("HEAD", head.commit, commit_id, &subject)?;
-            tracing::debug!(ms = t0.elapsed().as_millis(), "prune: ref moved");
-            if let Some(mut ix) = index.take() {
-                let paths: HashSet<String> = applied.iter().cloned().collect();
-                ix.remove(&paths);
-                tracing::debug!(
-                    ms = t0.elapsed().as_millis(),
-                    "prune: index entries removed"
-                );
-                ix.commit()?;
+            let (index, unclaim) = if has_worktree {
+                let _section = crate::interrupt::critical();
+                let ix = repo.lock_index()?;
+                // Names the lock at once: if this run is killed while holding it, the next start
+                // recognises the lock as stale and removes it.
+                let unclaim = Unclaim::new(repo.git_dir().join(PENDING));
+                write_marker(repo, &ix.lock_path(), None)?;
+                (Some(ix), unclaim)
+            } else {
+                (None, Unclaim(None))
+            };
+            // Read under the lock: the index it compares with cannot change any more.
+            let checker = match &index {
+                Some(_) => repo.worktree_checker()?,
+                None => None,
+            };
+            if let (Some(ix), Some(wd)) = (&index, &workdir) {
+                // Under the lock nothing else changes the index; the working tree may have
+                // changed since the scan (CPA refreshing a token, a re-login): drop those files.
+                let mut changed = Vec::new();
+                removals.retain(|r| {
+                    let why = if crate::fs::has_unsafe_parent(wd, &r.raw) {
+                        Some(UNSAFE_PARENT)
+                    } else if ix.id_of(&r.raw) != Some(r.id) {
+                        Some("staged change in the index (uncommitted change)")
+                    } else if checker
+                        .as_ref()
+                        .is_some_and(|c| c.state_raw(&r.raw, r.id).is_some())
+                    {
+                        Some("changed in the working tree since it was scanned")
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        changed.push(Skipped {
+                            path: collected.scanned[r.scanned].finding.path.clone(),
+                            reason: why.to_owned(),
+                        });
+                    }
+                    why.is_none()
+                });
+                if !changed.is_empty() && removals.is_empty() {
+                    plan.skipped.extend(changed);
+                    let report =
+                        prune_report(&collected, &[], plan.skipped, &settings.statuses, false);
+                    let headline = "Nothing removed: every selected file changed since it was \
+                                    scanned. Nothing was changed.";
+                    emit(&report, settings, headline, args, ctx)?;
+                    return Ok(Outcome::Clean);
+                }
+                if !changed.is_empty() {
+                    // Rare: sign again, still under the lock.
+                    plan.skipped.extend(changed);
+                    built = build_commit(repo, &signer, head.tree, head.commit, &removals, &plan)?;
+                }
             }
-            tracing::debug!(
-                ms = t0.elapsed().as_millis(),
-                "prune: ref and index updated"
-            );
-            if let Some(workdir) = repo.workdir() {
-                remove_from_worktree(&workdir, &applied);
+            crate::interrupt::checkpoint("index-locked");
+            let kept = apply_on_branch(
+                repo,
+                &head,
+                (&built, &removals),
+                index,
+                checker.as_ref(),
+                unclaim,
+            )?;
+            if let Some(p) = built.report.prune.as_mut() {
+                p.skipped.extend(kept);
             }
             tracing::debug!(ms = t0.elapsed().as_millis(), "prune: working tree updated");
             head.short.clone()
         }
         Some(name) => {
+            let _section = crate::interrupt::critical();
             repo.create_ref(
                 &format!("refs/heads/{name}"),
-                commit_id,
-                &format!("branch: {subject}"),
+                built.commit,
+                &format!("branch: {}", built.subject),
             )?;
             name.clone()
         }
     };
+    let commit_id = built.commit;
+    let applied_count = built.applied.len();
+    let mut report = built.report;
     let mut headline = format!(
         "Removed {} file(s) in commit {} on {branch_name} ({}).",
-        applied.len(),
+        applied_count,
         &commit_id.to_string()[..12],
         signer.describe()
     );
@@ -433,7 +483,14 @@ fn run_repo(
             dst: dst.clone(),
             env: push_env,
         };
-        let pushed = push_with_retry(repo, &target, commit_id, &removals, &signer, &mut report);
+        let pushed = push_with_retry(
+            repo,
+            &target,
+            commit_id,
+            (&removals, &plan),
+            &signer,
+            &mut report,
+        );
         let outcome = match pushed {
             Ok(outcome) => outcome,
             Err(err) => {
@@ -479,40 +536,73 @@ fn sign_mode(sign: bool, no_sign: bool) -> sign::Mode {
     }
 }
 
-/// Writes the commit removing `removals` from `tree` on top of `parent`; returns its id and
-/// the paths really removed (a path whose blob differs is dropped and reported as skipped).
+/// One file to remove: its path as git stores it, the blob scanned, and its scan entry.
+struct Removal {
+    raw: Vec<u8>,
+    id: ObjectId,
+    scanned: usize,
+}
+
+/// What every rebuild of the commit needs besides the removals.
+struct Plan<'a> {
+    collected: &'a Collected,
+    statuses: &'a StatusSet,
+    /// Selected files kept so far, with why.
+    skipped: Vec<Skipped>,
+}
+
+/// A written (and signed) prune commit, with its report.
+struct Built {
+    commit: ObjectId,
+    /// The removals applied (indices into the removals given).
+    applied: Vec<usize>,
+    subject: String,
+    report: Report,
+}
+
+/// The reason a file below a symbolic link (or below a file) is never touched.
+const UNSAFE_PARENT: &str = "a leading directory is a symbolic link or a file in the working tree (type change); not followed";
+
+/// Returns the path of a scanned file as bytes (what git stores).
+fn raw_path<'c>(collected: &'c Collected, s: &'c crate::scan::Scanned) -> &'c [u8] {
+    collected
+        .listing
+        .candidates
+        .get(s.candidate)
+        .map_or(s.finding.path.as_bytes(), |c| c.raw.as_slice())
+}
+
+/// Writes the commit removing `removals` from `tree` on top of `parent`, with its report; a
+/// path whose blob differs is dropped and reported as skipped. Nothing is visible yet.
 fn build_commit(
     repo: &Repo,
     signer: &Signer,
     tree: ObjectId,
     parent: ObjectId,
-    removals: &[(String, ObjectId)],
-    report: &mut Report,
-) -> anyhow::Result<(ObjectId, Vec<String>, String)> {
+    removals: &[Removal],
+    plan: &Plan<'_>,
+) -> anyhow::Result<Built> {
     let t0 = std::time::Instant::now();
-    let edit = repo.tree_without(tree, removals)?;
+    let pairs: Vec<(Vec<u8>, ObjectId)> = removals.iter().map(|r| (r.raw.clone(), r.id)).collect();
+    let edit = repo.tree_without(tree, &pairs)?;
     tracing::debug!(ms = t0.elapsed().as_millis(), "prune: tree written");
-    if !edit.skipped.is_empty() {
-        let dropped: HashSet<&str> = edit.skipped.iter().map(|(p, _)| p.as_str()).collect();
-        report
-            .results
-            .retain(|f| !dropped.contains(f.path.as_str()));
-        if let Some(p) = report.prune.as_mut() {
-            p.skipped
-                .extend(edit.skipped.iter().map(|(path, reason)| Skipped {
-                    path: path.clone(),
-                    reason: reason.clone(),
-                }));
+    let mut skipped = plan.skipped.clone();
+    skipped.extend(edit.skipped.iter().map(|&(i, reason)| {
+        Skipped {
+            path: plan.collected.scanned[removals[i].scanned]
+                .finding
+                .path
+                .clone(),
+            reason: reason.to_owned(),
         }
-    }
+    }));
+    let chosen: Vec<usize> = edit.applied.iter().map(|&i| removals[i].scanned).collect();
+    let report = prune_report(plan.collected, &chosen, skipped, plan.statuses, false);
     let new_tree = edit
         .tree
         .context("none of the selected files is still there; nothing to commit")?;
-    if let Some(p) = report.prune.as_mut() {
-        p.removed = edit.applied.len();
-    }
-    let json = json_of(report)?;
-    let msg = message::prune(report, &json, "remove");
+    let json = json_of(&report)?;
+    let msg = message::prune(&report, &json, "remove");
     tracing::debug!(
         ms = t0.elapsed().as_millis(),
         bytes = msg.len(),
@@ -522,20 +612,345 @@ fn build_commit(
     // Signing happens before anything is visible: a failure leaves at most unreferenced objects.
     let commit = signer.sign(commit, repo.object_hash())?;
     let subject = msg.lines().next().unwrap_or("credman: remove").to_owned();
-    Ok((repo.write_commit(&commit)?, edit.applied, subject))
+    Ok(Built {
+        commit: repo.write_commit(&commit)?,
+        applied: edit.applied,
+        subject,
+        report,
+    })
 }
 
-/// Deletes the files from the working tree and removes directories that became empty.
-fn remove_from_worktree(workdir: &Path, paths: &[String]) {
+/// Removes the marker when dropped: a run that ends (or fails) before its ref moved leaves
+/// nothing to finish.
+/// An interrupt (outside a critical section) removes it too.
+struct Unclaim(Option<std::path::PathBuf>);
+
+impl Unclaim {
+    fn new(path: std::path::PathBuf) -> Self {
+        crate::interrupt::remove_file_on_interrupt(&path);
+        Self(Some(path))
+    }
+
+    /// Keeps the marker from now on.
+    fn disarm(mut self) {
+        if let Some(p) = self.0.take() {
+            crate::interrupt::keep_file(&p);
+        }
+    }
+}
+
+impl Drop for Unclaim {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            crate::interrupt::keep_file(&p);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The marker of a prune in progress, in the (per-worktree) git dir: written before the branch
+/// moves, removed once the index and the working tree match the new commit. A marker naming the
+/// commit at HEAD means the prune was interrupted (see [`finish_interrupted`]).
+const PENDING: &str = "credman-prune-pending";
+
+/// Makes the commit visible on the current branch and brings the index and working tree along,
+/// in the order that keeps the window smallest: the new index is written into index.lock first,
+/// then the marker, the ref, the index rename, the files. Signals are held meanwhile (they end
+/// the run right after). Returns the files kept in the working tree because they changed.
+fn apply_on_branch(
+    repo: &Repo,
+    head: &crate::git::BranchHead,
+    (built, removals): (&Built, &[Removal]),
+    index: Option<crate::git::IndexUpdate>,
+    checker: Option<&crate::git::WorktreeChecker>,
+    unclaim: Unclaim,
+) -> anyhow::Result<Vec<Skipped>> {
+    let applied: Vec<&Removal> = built.applied.iter().map(|&i| &removals[i]).collect();
+    // gix takes a lock file out of its cleanup registry while writing to it: the write is
+    // inside the section too, or a signal arriving meanwhile would leave index.lock behind.
+    let _section = crate::interrupt::critical();
+    let mut index = index;
+    let mut checksum = None;
+    if let Some(ix) = index.as_mut() {
+        let paths: HashSet<Vec<u8>> = applied.iter().map(|r| r.raw.clone()).collect();
+        ix.remove(&paths);
+        checksum = Some(ix.write()?);
+    }
+    let marker = repo.git_dir().join(PENDING);
+    if let (Some(sum), Some(ix)) = (&checksum, &index) {
+        // The index checksum names the index.lock written above: a run killed before renaming
+        // it leaves a lock the next start can recognise as this prune's and complete.
+        write_marker(repo, &ix.lock_path(), Some((built, head, sum)))?;
+    }
+    crate::interrupt::checkpoint("marker-written");
+    repo.move_ref("HEAD", head.commit, built.commit, &built.subject)?;
+    // From here on the marker must survive an error: it lets the next start finish the prune.
+    unclaim.disarm();
+    crate::interrupt::checkpoint("ref-moved");
+    let Some(ix) = index else {
+        return Ok(Vec::new());
+    };
+    ix.commit()?;
+    crate::interrupt::checkpoint("index-written");
+    let kept = match repo.workdir() {
+        Some(workdir) => {
+            let files: Vec<(&[u8], ObjectId)> =
+                applied.iter().map(|r| (r.raw.as_slice(), r.id)).collect();
+            remove_from_worktree(&workdir, &files, checker)
+                .into_iter()
+                .map(|(i, reason)| {
+                    let path = crate::git::display_path(files[i].0);
+                    tracing::warn!(
+                        path = %path,
+                        "kept in the working tree: {reason}"
+                    );
+                    Skipped {
+                        path,
+                        reason: format!(
+                            "removed from the commit but kept in the working tree: {reason}"
+                        ),
+                    }
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    crate::interrupt::checkpoint("worktree-done");
+    let _ = std::fs::remove_file(&marker);
+    Ok(kept)
+}
+
+/// Finishes a prune that was interrupted after its commit became HEAD (SIGKILL, power loss, a
+/// CI timeout): index entries and working-tree files that still hold a blob the commit removed
+/// are removed, so that the next `git commit` cannot bring them back. Anything else (a file
+/// changed since, a staged change) is left alone. Says so on stderr; never fails the command.
+pub(crate) fn finish_interrupted(repo: &Repo) {
+    let marker = repo.git_dir().join(PENDING);
+    if !marker.exists() {
+        return;
+    }
+    match finish(repo, &marker) {
+        Ok(Some(msg)) => tracing::warn!("{msg}"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("cannot finish the prune interrupted earlier: {e:#}"),
+    }
+}
+
+fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
+    let text = std::fs::read_to_string(marker).unwrap_or_default();
+    let line = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let oid = |key: &str| line(key).and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
+    let pid = line("pid ").and_then(|p| p.parse::<u32>().ok());
+    if pid.is_some_and(is_running) {
+        // Another git-credman is pruning right now.
+        return Ok(None);
+    }
+    let _section = crate::interrupt::critical();
+    let head = repo.head_tree().ok().and_then(|h| h.commit);
+    let (commit, parent, sum) = (oid("commit "), oid("parent "), line("index "));
+    let mut lock = repo.index_path().into_os_string();
+    lock.push(".lock");
+    let lock = std::path::PathBuf::from(lock);
+    // The index.lock the killed run held, recognised by its file identity or by the checksum of
+    // the index it had written into it.
+    let ours = lock.exists()
+        && (line("lock ").is_some_and(|id| lock_identity(&lock).as_deref() == Some(id))
+            || sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s)));
+    let mut completed_lock = false;
+    let mut released_lock = false;
+    if ours {
+        if commit.is_some()
+            && head == commit
+            && sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s))
+        {
+            // Killed between moving the ref and renaming the index it had written: complete it.
+            std::fs::rename(&lock, repo.index_path())
+                .with_context(|| format!("cannot complete the index write ({})", lock.display()))?;
+            completed_lock = true;
+        } else {
+            // Killed before the ref moved: the lock only held a change that never happened.
+            std::fs::remove_file(&lock)
+                .with_context(|| format!("cannot remove {}", lock.display()))?;
+            released_lock = true;
+        }
+    }
+    let released = released_lock.then(|| {
+        "removed the index.lock a killed git-credman prune left behind (nothing had changed)"
+            .to_owned()
+    });
+    let (Some(commit), Some(parent), Some(workdir)) = (commit, parent, repo.workdir()) else {
+        let _ = std::fs::remove_file(marker);
+        return Ok(released);
+    };
+    if head != Some(commit) {
+        // Killed before the branch moved (nothing happened), or HEAD moved on since.
+        let _ = std::fs::remove_file(marker);
+        return Ok(if head == Some(parent) {
+            released
+        } else {
+            Some(format!(
+                "a prune interrupted earlier made commit {}, which is no longer HEAD; its removals \
+                 were not finished in the index and working tree (check `git status`)",
+                &commit.to_string()[..12]
+            ))
+        });
+    }
+    let tree = repo.commit_info(&commit.to_string())?.tree;
+    let parent_tree = repo.commit_info(&parent.to_string())?.tree;
+    let removed = repo.deleted_files(parent_tree, tree)?;
+    let mut index = repo.lock_index()?;
+    let stale: HashSet<Vec<u8>> = removed
+        .iter()
+        .filter(|f| index.id_of(&f.raw) == Some(f.id))
+        .map(|f| f.raw.clone())
+        .collect();
+    // Only paths the index no longer tracks may go from the working tree.
+    let candidates: Vec<(&[u8], ObjectId)> = removed
+        .iter()
+        .filter(|f| stale.contains(&f.raw) || index.conflict(&f.raw).is_none())
+        .map(|f| (f.raw.as_slice(), f.id))
+        .collect();
+    if stale.is_empty() {
+        drop(index);
+    } else {
+        index.remove(&stale);
+        index.commit()?;
+    }
+    let kept = remove_from_worktree(&workdir, &candidates, None);
+    let deleted = candidates.len() - kept.len();
+    let _ = std::fs::remove_file(marker);
+    Ok(Some(format!(
+        "finished the prune interrupted earlier (commit {}): {}{} index entr{} and {} \
+         working-tree file(s) still held removed credentials and were removed",
+        &commit.to_string()[..12],
+        if completed_lock {
+            "completed its index.lock; "
+        } else {
+            ""
+        },
+        stale.len(),
+        if stale.len() == 1 { "y" } else { "ies" },
+        deleted,
+    )))
+}
+
+/// Returns a file's identity (device and inode) as text, to recognise a lock file later.
+fn lock_identity(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::symlink_metadata(path).ok()?;
+        Some(format!("{}:{}", m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Writes the marker: this run's pid and index.lock identity, plus the commit once it is built.
+fn write_marker(
+    repo: &Repo,
+    lock: &Path,
+    pending: Option<(&Built, &crate::git::BranchHead, &str)>,
+) -> anyhow::Result<()> {
+    let mut text = format!("pid {}\n", std::process::id());
+    if let Some(id) = lock_identity(lock) {
+        text.push_str(&format!("lock {id}\n"));
+    }
+    if let Some((built, head, sum)) = pending {
+        text.push_str(&format!(
+            "commit {}\nparent {}\nindex {sum}\n",
+            built.commit, head.commit
+        ));
+    }
+    crate::fs::write_atomic(&repo.git_dir().join(PENDING), text.as_bytes(), || {})
+}
+
+/// Returns whether process `pid` may still be running (then its lock is not stale). Without
+/// `/proc`, assumes it is unless it is this process's own id.
+fn is_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    let dir = proc.join(pid.to_string());
+    // The id may have been reused (after a reboot, say) by a process that is not git-credman.
+    if let Ok(exe) = std::fs::read_link(dir.join("exe"))
+        && !exe
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("git-credman"))
+    {
+        return false;
+    }
+    // A zombie (killed, not yet reaped by its parent) holds nothing any more.
+    std::fs::read_to_string(dir.join("stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+/// Deletes working-tree files that still hold exactly the given blob, checked right before each
+/// deletion, and removes directories that became empty. Never follows a symbolic link. Returns
+/// the files kept (indices), with why; a file that is already gone is not reported. With a
+/// checker, a file whose stat data (in the index it was read from) proves it unchanged is not
+/// hashed again, as git decides it; otherwise every file is hashed.
+fn remove_from_worktree(
+    workdir: &Path,
+    files: &[(&[u8], ObjectId)],
+    checker: Option<&crate::git::WorktreeChecker>,
+) -> Vec<(usize, String)> {
     let mut dirs = std::collections::BTreeSet::new();
-    for p in paths {
-        let full = workdir.join(p);
+    let mut kept = Vec::new();
+    let half = files.len() / 2;
+    for (i, (raw, id)) in files.iter().enumerate() {
+        if i == half {
+            crate::interrupt::checkpoint("worktree-half");
+        }
+        if crate::fs::has_unsafe_parent(workdir, raw) {
+            kept.push((i, UNSAFE_PARENT.to_owned()));
+            continue;
+        }
+        let rel = crate::fs::rel_path(raw);
+        let full = workdir.join(&rel);
+        match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                kept.push((i, "not a regular file any more".to_owned()));
+                continue;
+            }
+            Err(_) => continue,
+        }
+        let holds = match checker {
+            Some(c) => c.state_raw(raw, *id).is_none(),
+            None => {
+                std::fs::read(&full)
+                    .ok()
+                    .and_then(|b| crate::git::hash_blob(&b))
+                    == Some(*id)
+            }
+        };
+        if !holds {
+            kept.push((i, "changed since it was scanned".to_owned()));
+            continue;
+        }
         if let Err(e) = std::fs::remove_file(&full)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            tracing::warn!(path = %p, "cannot delete the working-tree file: {e}");
+            tracing::warn!(path = %crate::git::display_path(raw), "cannot delete the working-tree file: {e}");
+            kept.push((i, format!("cannot delete it: {}", e.kind())));
         }
-        let mut dir = Path::new(p).parent();
+        let mut dir = rel.parent();
         while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
             dirs.insert(d.to_path_buf());
             dir = d.parent();
@@ -545,6 +960,7 @@ fn remove_from_worktree(workdir: &Path, paths: &[String]) {
     for d in dirs.iter().rev() {
         let _ = std::fs::remove_dir(workdir.join(d));
     }
+    kept
 }
 
 /// Returns (remote, destination ref) for a push: the branch's upstream when configured.
@@ -578,7 +994,7 @@ fn push_with_retry(
     repo: &Repo,
     target: &PushTarget<'_>,
     first: ObjectId,
-    removals: &[(String, ObjectId)],
+    (removals, plan): (&[Removal], &Plan<'_>),
     signer: &Signer,
     report: &mut Report,
 ) -> anyhow::Result<String> {
@@ -605,11 +1021,11 @@ fn push_with_retry(
                 );
                 let tip = push::fetch(workdir, remote, dst, target.env)?;
                 let tip_tree = repo.commit_info(&tip.to_string())?.tree;
-                let (rebuilt, applied, _) =
-                    build_commit(repo, signer, tip_tree, tip, removals, report)
-                        .context("nothing left to remove on the remote's new tip")?;
-                tracing::info!(files = applied.len(), "rebuilt the deletion");
-                commit = rebuilt;
+                let rebuilt = build_commit(repo, signer, tip_tree, tip, removals, plan)
+                    .context("nothing left to remove on the remote's new tip")?;
+                tracing::info!(files = rebuilt.applied.len(), "rebuilt the deletion");
+                commit = rebuilt.commit;
+                *report = rebuilt.report;
             }
             Pushed::Rejected(why) => {
                 bail!(
@@ -753,6 +1169,8 @@ fn run_dir(
     if let Some(done) = plan_only(&collected, &sel, settings, args, ctx, verb, "")? {
         return Ok(done);
     }
+    crate::interrupt::install();
+    crate::interrupt::checkpoint("scanned");
     let root =
         std::fs::canonicalize(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     let stamp = collected.now.format("%Y%m%dT%H%M%SZ").to_string();
@@ -766,8 +1184,18 @@ fn run_dir(
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "auths".into());
-                root.with_file_name(format!("{name}.credman-quarantine"))
-                    .join(&stamp)
+                // A rerun within the same second gets its own folder (and report).
+                let base = root.with_file_name(format!("{name}.credman-quarantine"));
+                (1..)
+                    .map(|n| {
+                        if n == 1 {
+                            base.join(&stamp)
+                        } else {
+                            base.join(format!("{stamp}-{n}"))
+                        }
+                    })
+                    .find(|q| q.symlink_metadata().is_err())
+                    .unwrap_or_else(|| base.join(&stamp))
             }
         };
         // CPA loads sub-folders of its auth dir at startup: a quarantine inside it is no
@@ -783,58 +1211,115 @@ fn run_dir(
         let q = std::fs::canonicalize(&q)?;
         Some(q)
     };
-    let mut report = prune_report(
-        &collected,
-        &sel.chosen,
-        sel.skipped,
-        &settings.statuses,
-        false,
-    );
-    let mut moved = HashSet::new();
-    for &i in &sel.chosen {
+    let quarantine_label = target
+        .as_ref()
+        .map_or_else(|| "purged".to_owned(), |q| q.display().to_string());
+    // Never overwrite the report of an earlier run that used the same quarantine.
+    let report_path = target.as_ref().map(|q| {
+        (1..)
+            .map(|n| {
+                if n == 1 {
+                    q.join("credman-report.json")
+                } else {
+                    q.join(format!("credman-report-{n}.json"))
+                }
+            })
+            .find(|p| p.symlink_metadata().is_err())
+            .unwrap_or_else(|| q.join("credman-report.json"))
+    });
+    // Signals are held from here to the final report: the run finishes instead of leaving moved
+    // files without their report. The planned report is written first, so that even a SIGKILL
+    // leaves every moved file recorded.
+    let _section = crate::interrupt::critical();
+    if let Some(path) = &report_path {
+        let mut planned = prune_report(
+            &collected,
+            &sel.chosen,
+            sel.skipped.clone(),
+            &settings.statuses,
+            false,
+        );
+        if let Some(p) = planned.prune.as_mut() {
+            p.quarantine = Some(quarantine_label.clone());
+        }
+        crate::fs::write_atomic(path, json_of(&planned)?.as_bytes(), || {})?;
+    }
+    crate::interrupt::checkpoint("report-planned");
+    let mut moved = Vec::new();
+    let mut skipped = sel.skipped;
+    let mut failed = 0usize;
+    let half = sel.chosen.len() / 2;
+    for (k, &i) in sel.chosen.iter().enumerate() {
+        if k == half {
+            crate::interrupt::checkpoint("moving");
+        }
         let s = &collected.scanned[i];
-        let src = root.join(&s.finding.path);
-        // Compare-and-swap: the file must still hold what was scanned (CPA may have refreshed it).
-        let now = std::fs::read(&src)
-            .ok()
-            .and_then(|b| crate::git::hash_blob(&b));
-        if now != s.content_id {
-            if let Some(p) = report.prune.as_mut() {
-                p.skipped.push(Skipped {
-                    path: s.finding.path.clone(),
-                    reason: "changed since it was scanned".into(),
-                });
-            }
+        let raw = raw_path(&collected, s);
+        let rel = crate::fs::rel_path(raw);
+        let src = root.join(&rel);
+        let mut skip = |reason: String| {
+            skipped.push(Skipped {
+                path: s.finding.path.clone(),
+                reason,
+            });
+        };
+        if crate::fs::has_unsafe_parent(&root, raw) {
+            skip(UNSAFE_PARENT.to_owned());
             continue;
         }
-        match &target {
-            None => std::fs::remove_file(&src)
-                .with_context(|| format!("cannot delete {}", src.display()))?,
-            Some(q) => move_file(&src, &q.join(&s.finding.path))?,
+        // Compare-and-swap: the file must still hold what was scanned (CPA may have refreshed it).
+        let is_file = std::fs::symlink_metadata(&src).is_ok_and(|m| m.is_file());
+        let now = std::fs::read(&src)
+            .ok()
+            .filter(|_| is_file)
+            .and_then(|b| crate::git::hash_blob(&b));
+        if now != s.content_id {
+            skip("changed since it was scanned".into());
+            continue;
         }
-        moved.insert(s.finding.path.clone());
+        let done = match &target {
+            None => std::fs::remove_file(&src)
+                .with_context(|| format!("cannot delete {}", src.display())),
+            Some(q) => crate::fs::move_file(&src, &q.join(&rel)),
+        };
+        match done {
+            Ok(()) => moved.push(i),
+            Err(e) => {
+                // One file that cannot move never stops the others: skip it, finish, report.
+                tracing::warn!(path = %s.finding.path, "{e:#}");
+                failed += 1;
+                skip(format!("could not be moved: {e:#}"));
+            }
+        }
     }
-    report.results.retain(|f| moved.contains(&f.path));
+    crate::interrupt::checkpoint("moved");
+    let mut report = prune_report(&collected, &moved, skipped, &settings.statuses, false);
     if let Some(p) = report.prune.as_mut() {
-        p.removed = moved.len();
-        p.quarantine = Some(
-            target
-                .as_ref()
-                .map_or_else(|| "purged".to_owned(), |q| q.display().to_string()),
-        );
+        p.quarantine = Some(quarantine_label);
     }
-    if let Some(q) = &target {
-        report::json::write_file(&report, &q.join("credman-report.json"))?;
+    if let Some(path) = &report_path {
+        crate::fs::write_atomic(path, json_of(&report)?.as_bytes(), || {
+            crate::interrupt::checkpoint("report-tmp");
+        })?;
     }
+    drop(_section);
     let headline = match &target {
         Some(q) => format!(
-            "Moved {} file(s) to {} (report: credman-report.json there).",
+            "Moved {} file(s) to {} (report: {} there).",
             moved.len(),
-            q.display()
+            q.display(),
+            report_path
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ),
         None => format!("Deleted {} file(s) for good (--purge).", moved.len()),
     };
     emit(&report, settings, &headline, args, ctx)?;
+    if failed > 0 {
+        let verb = if target.is_some() { "moved" } else { "deleted" };
+        bail!("{failed} file(s) could not be {verb}; the others were, see the report");
+    }
     Ok(Outcome::Clean)
 }
 
@@ -866,44 +1351,7 @@ fn resolve_existing_prefix(path: &Path) -> PathBuf {
     out
 }
 
+/// Creates a directory readable by the owner only (server mode's backups use it too).
 pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        b.mode(0o700);
-    }
-    b.create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))
-}
-
-/// Moves a file without ever leaving half of it: a rename when possible; across file systems a
-/// copy to a temporary name, fsync, rename into place, then removal of the source.
-fn move_file(src: &Path, dst: &Path) -> anyhow::Result<()> {
-    if let Some(parent) = dst.parent() {
-        create_private_dir(parent)?;
-    }
-    if dst.exists() {
-        bail!("{} already exists; not overwriting it", dst.display());
-    }
-    if std::fs::rename(src, dst).is_ok() {
-        return Ok(());
-    }
-    let tmp: PathBuf = dst.with_extension("credman-partial");
-    let copy = (|| -> std::io::Result<()> {
-        std::fs::copy(src, &tmp)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, dst)
-    })();
-    if let Err(e) = copy {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow::Error::from(e).context(format!(
-            "cannot move {} to {}",
-            src.display(),
-            dst.display()
-        )));
-    }
-    std::fs::remove_file(src)
-        .with_context(|| format!("moved {} but cannot remove the original", src.display()))
+    crate::fs::create_private_dir(dir)
 }

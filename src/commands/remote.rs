@@ -29,34 +29,10 @@ pub(crate) struct Checkout {
     _askpass: Option<tempfile::TempDir>,
 }
 
-/// Temporary clones to remove if the process is interrupted (Ctrl-C, SIGTERM): a TempDir's
-/// drop does not run then.
-static INTERRUPT_CLEANUP: std::sync::Mutex<Vec<std::path::PathBuf>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Installs (once) a handler that removes registered temporary clones and exits 130.
+/// Removes a temporary clone if the process is interrupted (Ctrl-C, SIGTERM, SIGHUP): a
+/// TempDir's drop does not run then. One handler serves every command (`interrupt`).
 fn remove_on_interrupt(path: &Path) {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let handler = || {
-            let dirs = INTERRUPT_CLEANUP
-                .lock()
-                .map(|d| d.clone())
-                .unwrap_or_default();
-            for d in dirs {
-                let _ = std::fs::remove_dir_all(d);
-            }
-            // The process was interrupted: like git, exit 128 + SIGINT.
-            #[allow(clippy::exit)]
-            std::process::exit(130);
-        };
-        if let Err(e) = ctrlc::set_handler(handler) {
-            tracing::warn!("cannot install the interrupt handler: {e}");
-        }
-    });
-    if let Ok(mut dirs) = INTERRUPT_CLEANUP.lock() {
-        dirs.push(path.to_path_buf());
-    }
+    crate::interrupt::remove_dir_on_interrupt(path);
 }
 
 /// Returns whether a URL's host is a loopback address (127.0.0.0/8, ::1, localhost).

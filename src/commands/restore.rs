@@ -17,6 +17,7 @@ use crate::sign::{self, Signer};
 
 /// Runs `restore`.
 pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    crate::interrupt::configure_test_pause(&ctx.env);
     let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
     let _config = config_of(Some(&repo));
     let info = repo.commit_info(&args.rev)?;
@@ -45,37 +46,49 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     }
     let head = repo.branch_head()?;
     let workdir = repo.workdir();
-    // Never overwrite something in the working tree, tracked or not.
+    crate::interrupt::install();
+    // Never overwrite something in the working tree, tracked or not, and never write through a
+    // symbolic link (git treats a path below one as a type change, not as a directory).
     let mut skipped = Vec::new();
     if let Some(wd) = &workdir {
         files.retain(|f| {
-            let exists = wd.join(&f.path).symlink_metadata().is_ok();
-            if exists {
-                skipped.push((
-                    f.path.clone(),
-                    "a file is in the working tree there".to_owned(),
-                ));
+            let why = if crate::fs::has_unsafe_parent(wd, &f.raw) {
+                Some("a leading directory is a symbolic link or a file in the working tree (type change)")
+            } else if wd.join(crate::fs::rel_path(&f.raw)).symlink_metadata().is_ok() {
+                Some("a file is in the working tree there")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                skipped.push((f.path.clone(), why.to_owned()));
             }
-            !exists
+            why.is_none()
         });
     }
-    let mut index = repo.lock_index()?;
+    // An entry the index already has there, or a file/directory conflict, would make `git fsck`
+    // report a broken index: such a file is skipped. Checked without the lock first (signing
+    // may take a while and must not hold index.lock), then again under it.
+    let view = repo.read_index()?;
+    files.retain(|f| match view.conflict(&f.raw) {
+        Some(why) => {
+            skipped.push((f.path.clone(), why.to_owned()));
+            false
+        }
+        None => true,
+    });
     let edit = repo.tree_with(head.tree, &files)?;
     skipped.extend(edit.skipped.iter().cloned());
     let Some(tree) = edit.tree else {
         bail!(
-            "nothing to restore: every file is already back ({})",
+            "nothing to restore: every file is already back or in the way ({})",
             skipped
                 .iter()
-                .map(|(p, _)| p.as_str())
+                .map(|(p, why)| format!("{p}: {why}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     };
-    let restored: Vec<TreeFile> = files
-        .into_iter()
-        .filter(|f| edit.applied.contains(&f.path))
-        .collect();
+    let restored: Vec<TreeFile> = edit.applied.iter().map(|&i| files[i].clone()).collect();
     let paths: Vec<String> = restored.iter().map(|f| f.path.clone()).collect();
     let rev_label = format!("{} ({})", args.rev, &info.id.to_string()[..12]);
     let msg = message::restore(&paths, &rev_label);
@@ -100,14 +113,26 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     )?;
     let id = repo.write_commit(&commit)?;
     let subject = msg.lines().next().unwrap_or("credman: restore").to_owned();
-    repo.move_ref("HEAD", head.commit, id, &subject)?;
-    if let Some(wd) = &workdir {
-        write_files(&repo, wd, &restored)?;
-        index.add(&restored, wd);
-    } else {
-        index.add(&restored, Path::new("."));
+    crate::interrupt::checkpoint("restore-signed");
+    {
+        let _section = crate::interrupt::critical();
+        let mut index = repo.lock_index()?;
+        crate::interrupt::checkpoint("restore-locked");
+        if let Some(f) = restored.iter().find(|f| index.conflict(&f.raw).is_some()) {
+            bail!(
+                "the index changed while restoring ({} is in the way); nothing was changed (run it again)",
+                f.path
+            );
+        }
+        repo.move_ref("HEAD", head.commit, id, &subject)?;
+        if let Some(wd) = &workdir {
+            write_files(&repo, wd, &restored);
+            index.add(&restored, wd);
+        } else {
+            index.add(&restored, Path::new("."));
+        }
+        index.commit()?;
     }
-    index.commit()?;
     let _ = global;
     human::render_restore(
         &id.to_string(),
@@ -119,27 +144,39 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     Ok(Outcome::Clean)
 }
 
-/// Writes restored files (mode 0600: they are credentials) with their exact blob content.
-fn write_files(repo: &crate::git::Repo, workdir: &Path, files: &[TreeFile]) -> anyhow::Result<()> {
+/// Writes restored files (mode 0600: they are credentials) with their exact blob content. The
+/// commit is already HEAD: a file that cannot be written is reported and left out of the working
+/// tree only (the index still gets it, so `git status` shows it as deleted and `git checkout`
+/// brings it back), never half-applied.
+fn write_files(repo: &crate::git::Repo, workdir: &Path, files: &[TreeFile]) {
     for f in files {
-        let full = workdir.join(&f.path);
-        if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent)?;
+        if let Err(e) = write_file(repo, workdir, f) {
+            tracing::warn!(path = %f.path, "not written to the working tree: {e:#}");
         }
-        let data = repo.read_blob(f.id)?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(if f.executable { 0o700 } else { 0o600 });
-        }
-        std::io::Write::write_all(
-            &mut opts
-                .open(&full)
-                .with_context(|| format!("cannot write {}", full.display()))?,
-            &data,
-        )?;
     }
+}
+
+fn write_file(repo: &crate::git::Repo, workdir: &Path, f: &TreeFile) -> anyhow::Result<()> {
+    if crate::fs::has_unsafe_parent(workdir, &f.raw) {
+        bail!("a leading directory became a symbolic link; not writing through it");
+    }
+    let full = workdir.join(crate::fs::rel_path(&f.raw));
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let data = repo.read_blob(f.id)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(if f.executable { 0o700 } else { 0o600 });
+    }
+    std::io::Write::write_all(
+        &mut opts
+            .open(&full)
+            .with_context(|| format!("cannot write {}", full.display()))?,
+        &data,
+    )?;
     Ok(())
 }

@@ -41,7 +41,11 @@ fn pathspecs(raw: &[String], prefix: &str) -> anyhow::Result<Vec<Pathspec>> {
 /// repository (if any) only supplies configuration.
 pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc<Repo>>> {
     match Repo::discover(cwd) {
-        Ok(repo) => Ok(Some(Arc::new(repo))),
+        Ok(repo) => {
+            // A prune killed after its commit became HEAD is finished by the next start.
+            super::prune::finish_interrupted(&repo);
+            Ok(Some(Arc::new(repo)))
+        }
         Err(_) if !required => Ok(None),
         Err(err) => Err(anyhow::Error::from(err)
             .context("git credman works in a git repository; run it inside one, or use --dir PATH for a plain folder")),

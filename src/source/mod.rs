@@ -95,8 +95,11 @@ pub struct SourceInfo {
 /// A file that may be a credential.
 #[derive(Clone, Debug)]
 pub struct Candidate {
-    /// Path relative to the repository root or scanned directory, `/`-separated.
+    /// Path relative to the repository root or scanned directory, `/`-separated, for display
+    /// (names that are not UTF-8 are escaped: [`git::display_path`]).
     pub path: String,
+    /// The path as bytes, as git (or the file system) has it: what prune operates on.
+    pub raw: Vec<u8>,
     /// The blob id (repositories only).
     pub blob: Option<ObjectId>,
     /// File or symlink.
@@ -260,6 +263,7 @@ pub struct Selection {
 /// A file before selection.
 struct Entry {
     path: String,
+    raw: Vec<u8>,
     blob: Option<ObjectId>,
     kind: EntryKind,
 }
@@ -274,6 +278,7 @@ fn by_pathspecs(entries: Vec<Entry>, specs: &[Pathspec]) -> Vec<Candidate> {
             let keep = exact || is_json(&e.path);
             keep.then_some(Candidate {
                 path: e.path,
+                raw: e.raw,
                 blob: e.blob,
                 kind: e.kind,
                 explicit: true,
@@ -288,6 +293,7 @@ fn all_json(entries: Vec<Entry>, explicit: bool) -> Vec<Candidate> {
         .filter(|e| is_json(&e.path) && !is_transient_oauth(&e.path))
         .map(|e| Candidate {
             path: e.path,
+            raw: e.raw,
             blob: e.blob,
             kind: e.kind,
             explicit,
@@ -319,6 +325,7 @@ fn to_entries(list: Vec<git::TreeEntry>) -> Vec<Entry> {
     list.into_iter()
         .map(|e| Entry {
             path: e.path,
+            raw: e.raw,
             blob: Some(e.id),
             kind: e.kind,
         })
@@ -432,7 +439,7 @@ pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
         });
     }
     let mut entries = Vec::new();
-    let mut stack = vec![(root.to_owned(), String::new())];
+    let mut stack: Vec<(PathBuf, Vec<u8>)> = vec![(root.to_owned(), Vec::new())];
     while let Some((dir, rel)) = stack.pop() {
         let read = std::fs::read_dir(&dir).map_err(|source| Error::Dir {
             path: dir.clone(),
@@ -443,36 +450,39 @@ pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
                 path: dir.clone(),
                 source,
             })?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            let path = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
+            let name = crate::fs::name_bytes(&item.file_name());
+            let mut raw = rel.clone();
+            if !raw.is_empty() {
+                raw.push(b'/');
+            }
+            raw.extend_from_slice(&name);
+            let path = git::display_path(&raw);
             let ft = item.file_type().map_err(|source| Error::Dir {
                 path: item.path(),
                 source,
             })?;
             if ft.is_dir() {
-                if name != ".git" {
-                    stack.push((item.path(), path));
+                if name != b".git" {
+                    stack.push((item.path(), raw));
                 }
             } else if ft.is_symlink() {
                 entries.push(Entry {
                     path,
+                    raw,
                     blob: None,
                     kind: EntryKind::Symlink,
                 });
             } else if ft.is_file() {
                 entries.push(Entry {
                     path,
+                    raw,
                     blob: None,
                     kind: EntryKind::File,
                 });
             }
         }
     }
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    entries.sort_by(|a, b| a.raw.cmp(&b.raw));
     let candidates = if pathspecs.is_empty() {
         all_json(entries, true)
     } else {
@@ -507,6 +517,7 @@ mod tests {
             .iter()
             .map(|p| Entry {
                 path: (*p).to_owned(),
+                raw: p.as_bytes().to_vec(),
                 blob: None,
                 kind: EntryKind::File,
             })

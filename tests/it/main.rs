@@ -6,6 +6,8 @@
 mod support;
 
 mod actions;
+mod crash;
+mod dataloss;
 mod help;
 mod hook;
 mod online;
