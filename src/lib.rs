@@ -9,9 +9,9 @@ pub mod commands;
 pub mod credential;
 pub mod endpoint;
 pub mod exit;
+pub mod fs;
 #[cfg(test)]
 mod fuzz;
-pub mod fs;
 pub mod git;
 pub mod hook;
 pub mod interrupt;
