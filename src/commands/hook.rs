@@ -9,12 +9,13 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use super::Ctx;
-use super::scan::{classify, config_of, open_repo};
+use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, HookCommand, HookInstallArgs, PrePushArgs};
 use crate::exit::Outcome;
 use crate::git::Repo;
 use crate::hook::{self, Install};
 use crate::report::Finding;
+use crate::scan::classify;
 use crate::settings::{self, GitConfig, SelectSettings};
 use crate::source::{self, Selection};
 use crate::status::{Class, Status, StatusSet};

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use super::Ctx;
-use super::scan::{config_of, open_repo};
+use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::exit::Outcome;
 use crate::git::TreeFile;

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 
 use super::Ctx;
-use super::scan::{config_of, open_repo};
+use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, ShowArgs};
 use crate::exit::Outcome;
 use crate::message;

@@ -8,13 +8,11 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 
-use super::Ctx;
-use super::scan::Collected;
 use crate::cli::ServerArgs;
 use crate::credential::{self, Credential, ProviderKind, Secret};
 use crate::management::{Entry, Place, Server};
 use crate::report::{Finding, ServerState};
-use crate::scan::{self, Scanned};
+use crate::scan::{self, Collected, Scanned};
 use crate::settings::{Env, GitConfig, SelectSettings};
 use crate::source::{Listing, Origin, SourceInfo};
 use crate::status::Status;
@@ -118,7 +116,7 @@ pub(crate) fn collect_entries(
     let entries = server.list()?;
     if !select.providers.is_empty() {
         let found: Vec<&str> = entries.iter().map(|e| e.provider.as_str()).collect();
-        super::scan::check_providers(&select.providers, &found)?;
+        scan::check_providers(&select.providers, &found)?;
     }
     let now = Utc::now();
     let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
@@ -312,7 +310,7 @@ pub(crate) fn apply(
         }
         return Ok(out);
     };
-    super::prune::create_private_dir(dir)?;
+    crate::fs::create_private_dir(dir)?;
     let mut backed_up = Vec::new();
     for t in targets {
         // Only plain top-level names reach here (`keep_reason`); check again before the disk.
@@ -360,7 +358,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Re-enables files (`prune --server --enable NAME…`).
-pub(crate) fn enable(server: &Server, names: &[String], ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+pub(crate) fn enable(
+    server: &Server,
+    names: &[String],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     for n in names {
         if let Err(e) = server.set_disabled(n, None, false) {
@@ -370,7 +372,7 @@ pub(crate) fn enable(server: &Server, names: &[String], ctx: &mut Ctx<'_>) -> an
     let done = names.len() - failed.len();
     crate::report::human::render_line(
         &format!("Enabled {done} file(s) on {}.", server.url()),
-        ctx.out,
+        out,
     )?;
     if !failed.is_empty() {
         bail!(
