@@ -97,10 +97,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
         (_, true) => sign::Mode::Never,
         _ => sign::Mode::Config,
     };
-    let passphrase = ctx
-        .env
-        .get("GIT_CREDMAN_SIGNING_KEY_PASSPHRASE")
-        .map(crate::credential::Secret::new);
+    let passphrase = crate::settings::signing_passphrase(&ctx.env);
     let signer = Signer::resolve(
         &repo,
         mode,

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use crate::cli::RemoteArgs;
-use crate::credential::Secret;
 use crate::git::{CloneSpec, Repo};
 use crate::settings::Env;
 
@@ -140,11 +139,7 @@ pub(crate) fn prepare(
     {
         bail!("--repo-url must not contain credentials; put the token in GIT_CREDMAN_GIT_TOKEN");
     }
-    let token = env.get("GIT_CREDMAN_GIT_TOKEN").map(Secret::new);
-    let user = env
-        .get("GIT_CREDMAN_GIT_USER")
-        .unwrap_or("x-access-token")
-        .to_owned();
+    let (token, user) = crate::settings::git_token(env);
     if token.is_some() && lower.starts_with("http://") && !is_loopback(url) {
         bail!(
             "refusing to send GIT_CREDMAN_GIT_TOKEN over plain http:// to a non-loopback host; use https://"

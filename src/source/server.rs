@@ -31,33 +31,11 @@ pub(crate) fn connect(
     let Some(url) = &args.server else {
         return Ok(None);
     };
-    let key = match (
-        env.get("GIT_CREDMAN_MANAGEMENT_KEY"),
-        &args.management_key_file,
-    ) {
-        (Some(k), _) => k.to_owned(),
-        (None, Some(file)) => read_key(&cwd.join(file))?,
-        (None, None) => match config.string("credman.managementKeyFile") {
-            Some(file) => read_key(Path::new(&file))?,
-            None => bail!(
-                "server mode needs the management key: set GIT_CREDMAN_MANAGEMENT_KEY, or pass --management-key-file FILE \
-                 (never put it on the command line)"
-            ),
-        },
-    };
-    let server = Server::new(url, Secret::new(key), std::time::Duration::from_secs(60))?;
+    let key =
+        crate::settings::management_key(args.management_key_file.as_deref(), env, config, cwd)?;
+    let server = Server::new(url, key, std::time::Duration::from_secs(60))?;
     server.check_key()?;
     Ok(Some(server))
-}
-
-fn read_key(path: &Path) -> anyhow::Result<String> {
-    let key = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the management key file {}", path.display()))?;
-    let key = key.trim().to_owned();
-    if key.is_empty() {
-        bail!("the management key file {} is empty", path.display());
-    }
-    Ok(key)
 }
 
 /// A credential standing for a listed entry in relay mode: `$TOKEN$` is what CPA replaces
