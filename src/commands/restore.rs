@@ -162,18 +162,6 @@ fn write_file(repo: &crate::git::Repo, workdir: &Path, f: &TreeFile) -> anyhow::
         std::fs::create_dir_all(parent)?;
     }
     let data = repo.read_blob(f.id)?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(if f.executable { 0o700 } else { 0o600 });
-    }
-    std::io::Write::write_all(
-        &mut opts
-            .open(&full)
-            .with_context(|| format!("cannot write {}", full.display()))?,
-        &data,
-    )?;
+    crate::fs::create_new(&full, &data, if f.executable { 0o700 } else { 0o600 })?;
     Ok(())
 }

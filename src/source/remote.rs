@@ -5,7 +5,6 @@
 //! URL, argv or `.git/config`.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
@@ -254,13 +253,7 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
         );
     }
     let git = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("LC_ALL", "C")
-            .output()?;
+        let out = crate::push::git_command(dir, env).args(args).output()?;
         if !out.status.success() {
             bail!(
                 "git {} failed in {}: {}",

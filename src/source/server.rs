@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use chrono::Utc;
 
 use crate::cli::ServerArgs;
@@ -301,7 +301,7 @@ pub(crate) fn apply(
         }
         match server.download(t.name) {
             Ok(bytes) => {
-                write_private(&dir.join(t.name), &bytes)?;
+                crate::fs::create_new(&dir.join(t.name), &bytes, 0o600)?;
                 backed_up.push(t.name.to_owned());
             }
             Err(e @ crate::management::Error::KeyRefused { .. }) => return Err(e.into()),
@@ -311,28 +311,16 @@ pub(crate) fn apply(
             )),
         }
     }
-    write_private(&dir.join("credman-report.json"), report_json.as_bytes())?;
+    crate::fs::create_new(
+        &dir.join("credman-report.json"),
+        report_json.as_bytes(),
+        0o600,
+    )?;
     let deleted = server.delete(&backed_up)?;
     out.done = deleted.deleted;
     out.failed.extend(deleted.failed);
     out.backup = Some(dir.to_owned());
     Ok(out)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut f, bytes)?;
-    f.sync_all()?;
-    Ok(())
 }
 
 /// Re-enables files (`prune --server --enable NAME…`).
