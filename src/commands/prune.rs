@@ -455,7 +455,7 @@ fn run_repo(
     let mut headline = format!(
         "Removed {} file(s) in commit {} on {branch_name} ({}).",
         applied_count,
-        &commit_id.to_string()[..12],
+        crate::git::short_id(&commit_id),
         signer.describe()
     );
     let mut final_commit = commit_id;
@@ -489,7 +489,7 @@ fn run_repo(
                 emit(&report, settings, &headline, args, ctx)?;
                 return Err(err.context(format!(
                     "the local commit {} on {branch_name} was made and is kept, but pushing it failed",
-                    &commit_id.to_string()[..12]
+                    crate::git::short_id(&commit_id)
                 )));
             }
         };
@@ -749,7 +749,7 @@ fn push_with_retry(
                 return Ok(format!(
                     "Pushed to {remote} {dst}, rebuilt as {commit} on the remote's new tip; your local commit {} \
                      is not on the remote (git pull will reconcile both).",
-                    &first.to_string()[..12]
+                    crate::git::short_id(&first)
                 ));
             }
             Pushed::Rejected(why) if attempt < PUSH_RETRIES => {
@@ -770,7 +770,7 @@ fn push_with_retry(
                     "the push was rejected {} times ({why}); the local commit {} is intact, push it yourself \
                      or run prune again",
                     PUSH_RETRIES + 1,
-                    &first.to_string()[..12]
+                    crate::git::short_id(&first)
                 );
             }
         }
@@ -790,7 +790,7 @@ fn run_server(
         return Ok(Outcome::Clean);
     }
     let explicit = args.select.online.concurrency.is_some();
-    let (collected, entries) = crate::source::server::collect_entries(
+    let (collected, entries) = crate::source::server::check_entries(
         server,
         &settings.select,
         args.server.download,

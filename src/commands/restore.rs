@@ -90,7 +90,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     };
     let restored: Vec<TreeFile> = edit.applied.iter().map(|&i| files[i].clone()).collect();
     let paths: Vec<String> = restored.iter().map(|f| f.path.clone()).collect();
-    let rev_label = format!("{} ({})", args.rev, &info.id.to_string()[..12]);
+    let rev_label = format!("{} ({})", args.rev, crate::git::short_id(&info.id));
     let msg = message::restore(&paths, &rev_label);
     let mode = match (args.sign, args.no_sign) {
         (true, _) => sign::Mode::Force,

@@ -34,7 +34,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
             Some(server) => {
                 let explicit = args.select.online.concurrency.is_some();
-                crate::source::server::collect(
+                crate::source::server::check_all(
                     &server,
                     &settings.select,
                     args.server.download,

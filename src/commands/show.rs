@@ -36,7 +36,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         format!(
             "{} ({}) is not a git-credman prune commit: it embeds no report",
             args.rev,
-            &info.id.to_string()[..12]
+            crate::git::short_id(&info.id)
         )
     })?;
     let report: serde_json::Value = serde_json::from_str(json)

@@ -93,7 +93,7 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
             Some(format!(
                 "a prune interrupted earlier made commit {}, which is no longer HEAD; its removals \
                  were not finished in the index and working tree (check `git status`)",
-                &commit.to_string()[..12]
+                crate::git::short_id(&commit)
             ))
         });
     }
@@ -124,7 +124,7 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     Ok(Some(format!(
         "finished the prune interrupted earlier (commit {}): {}{} index entr{} and {} \
          working-tree file(s) still held removed credentials and were removed",
-        &commit.to_string()[..12],
+        crate::git::short_id(&commit),
         if completed_lock {
             "completed its index.lock; "
         } else {

@@ -75,17 +75,17 @@ fn cpa_note(e: &Entry) -> String {
 /// Lists and classifies the server's credentials (online unless `--offline`).
 ///
 /// Relayed checks run at most 8 at a time unless `explicit_concurrency` says the user chose.
-pub(crate) fn collect(
+pub(crate) fn check_all(
     server: &Server,
     select: &SelectSettings,
     download: bool,
     explicit_concurrency: bool,
 ) -> anyhow::Result<Collected> {
-    collect_entries(server, select, download, explicit_concurrency).map(|(c, _)| c)
+    check_entries(server, select, download, explicit_concurrency).map(|(c, _)| c)
 }
 
-/// [`collect`], also returning the listing: a scanned entry's `candidate` indexes it.
-pub(crate) fn collect_entries(
+/// [`check_all`], also returning the listing: a scanned entry's `candidate` indexes it.
+pub(crate) fn check_entries(
     server: &Server,
     select: &SelectSettings,
     download: bool,
