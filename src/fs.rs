@@ -1,6 +1,8 @@
-//! Files written by git-credman and paths as bytes: private directories (0700), atomic writes
-//! (0600), moves that never leave half a file, and the leading-symlink rule git applies to
-//! working-tree paths. No gix and no output here; called by `prune` and `restore`.
+//! Files written by git-credman with a mode, and paths as bytes: private directories (0700),
+//! atomic replaces (0600: the prune marker, `--report` files), new files that never replace one
+//! (0600 server backups, restored credentials), moves that never leave half a file, and the
+//! leading-symlink rule git applies to working-tree paths. No gix and no output here. Not yet
+//! here: the 0700 temporary clone and askpass dirs of `source::remote` and the 0755 hook shim.
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +72,21 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 /// Writes `data` to `path` atomically (a temporary `.NAME.PID.tmp` beside it, fsync, rename),
 /// mode 0600. `before_rename` runs between the write and the rename (test checkpoints).
 pub fn write_atomic(path: &Path, data: &[u8], before_rename: impl FnOnce()) -> anyhow::Result<()> {
+    write_atomic_with(
+        path,
+        |file| std::io::Write::write_all(file, data),
+        before_rename,
+    )
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// [`write_atomic`] with the content written by `write` (a streaming renderer), returning the
+/// plain I/O error. The temporary file is removed when anything fails.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    before_rename: impl FnOnce(),
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -80,15 +97,8 @@ pub fn write_atomic(path: &Path, data: &[u8], before_rename: impl FnOnce()) -> a
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
-        let mut file = opts.open(&tmp)?;
-        std::io::Write::write_all(&mut file, data)?;
+        let mut file = open_new(&tmp, 0o600)?;
+        write(&mut file)?;
         file.sync_all()?;
         drop(file);
         before_rename();
@@ -97,7 +107,30 @@ pub fn write_atomic(path: &Path, data: &[u8], before_rename: impl FnOnce()) -> a
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    result
+}
+
+/// Creates `path`, which must not exist yet, with `mode` (on unix; subject to the umask).
+fn open_new(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    opts.open(path)
+}
+
+/// Writes `data` to a new file (never replacing one) with `mode` (0600 for credentials and
+/// backups, 0700 for an executable credential file), then fsyncs it.
+pub fn create_new(path: &Path, data: &[u8], mode: u32) -> anyhow::Result<()> {
+    let mut f = open_new(path, mode).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut f, data)?;
+    f.sync_all()?;
+    Ok(())
 }
 
 /// Moves a file without ever leaving half of it: a rename when possible; across file systems a

@@ -1225,6 +1225,12 @@ impl Repo {
     }
 }
 
+/// Returns an object id as reports and messages show it: its first 12 hex digits.
+pub fn short_id(id: &ObjectId) -> String {
+    let hex = id.to_string();
+    hex.get(..12).unwrap_or(&hex).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! git-credman: keep a pool of CLIProxyAPI OAuth credentials healthy.
 //!
 //! The library behind the `git-credman` binary. Module map (dependencies point downwards):
-//! `commands` → `scan` → {`source`, `verdict`, `report`} → `credential`, `status`; `git` is the
-//! only gix code, `settings` the only place that reads the environment.
+//! `commands` → {`scan`, `prune`, `source`} → {`verdict`, `report`} → `credential`, `status`;
+//! commands never import each other; `git` is the only gix code, `settings` the only place that
+//! reads the environment.
 
 pub mod cli;
 pub mod commands;
@@ -19,6 +20,7 @@ pub mod management;
 pub mod message;
 pub mod probe;
 pub mod providers;
+pub mod prune;
 pub mod push;
 pub mod report;
 pub mod scan;

@@ -1,13 +1,18 @@
-//! The CLIProxyAPI Management API client (`/v0/management/*`): key check, listing, download,
-//! disable/enable and delete. Network code, like `probe` (which relays probes through
-//! `api-call`). The key travels only in the `Authorization` header; names from the server are
-//! validated before they touch the disk or a URL; oversized or malformed answers are errors.
+//! The CLIProxyAPI Management API client (`/v0/management/*`), the whole of it: key check,
+//! listing, download, disable/enable, delete, and the `api-call` relay ([`ApiCall`]) that the
+//! probe engine sends server-mode checks through. Network code, like `probe` (whose client and
+//! transport descriptions the relay uses). The key travels only in the `Authorization` header;
+//! names from the server are validated before they touch the disk or a URL; oversized or
+//! malformed answers are errors.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::credential::Secret;
+use crate::endpoint::Endpoints;
+use crate::probe::{BODY_CAP, Relay, RelayError, transport_reason, url_encode};
+use crate::providers::{Body, Method, ProbeRequest, ProbeResponse};
 
 /// Largest listing or file accepted from a server.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -275,12 +280,12 @@ impl Server {
         &self.base
     }
 
-    /// The relay settings for the probe engine.
-    pub fn relay(&self) -> crate::probe::Relay {
-        crate::probe::Relay {
+    /// The `api-call` relay for the probe engine.
+    pub fn relay(&self) -> std::sync::Arc<dyn Relay> {
+        std::sync::Arc::new(ApiCall {
             base: self.base.clone(),
             key: self.key.clone(),
-        }
+        })
     }
 
     fn request(
@@ -565,6 +570,174 @@ impl Server {
             }
         }
         Ok(out)
+    }
+}
+
+/// The `api-call` relay (`POST /v0/management/api-call`) as the probe engine's [`Relay`]: CPA
+/// substitutes `$TOKEN$` in the headers with the credential's token and answers
+/// `{status_code, header, body}`. The key travels only in the `Authorization` header.
+#[derive(Debug)]
+pub struct ApiCall {
+    base: String,
+    key: Secret,
+}
+
+impl Relay for ApiCall {
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        auth_index: &'a str,
+        req: &'a ProbeRequest,
+        endpoints: &'a Endpoints,
+    ) -> futures::future::BoxFuture<'a, Result<ProbeResponse, RelayError>> {
+        Box::pin(self.call(client, auth_index, req, endpoints))
+    }
+}
+
+impl ApiCall {
+    /// Relays one request through `api-call`.
+    async fn call(
+        &self,
+        client: &reqwest::Client,
+        auth_index: &str,
+        req: &ProbeRequest,
+        endpoints: &Endpoints,
+    ) -> Result<ProbeResponse, RelayError> {
+        let mut header: serde_json::Map<String, serde_json::Value> = req
+            .headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.expose())))
+            .collect();
+        // CPA adds no headers of its own to a relayed request (api_tools.go:175-182): a body needs
+        // its Content-Type from us, as a direct request gets it from reqwest.
+        let content_type = match &req.body {
+            Some(Body::Json(_)) => Some("application/json"),
+            Some(Body::Form(_)) => Some("application/x-www-form-urlencoded"),
+            None => None,
+        };
+        if let Some(ct) = content_type
+            && !header
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("content-type"))
+        {
+            header.insert("Content-Type".to_owned(), serde_json::Value::from(ct));
+        }
+        let data = match &req.body {
+            Some(Body::Json(json)) => Some(json.expose().to_owned()),
+            Some(Body::Form(pairs)) => Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", url_encode(v.expose())))
+                    .collect::<Vec<_>>()
+                    .join("&"),
+            ),
+            None => None,
+        };
+        let mut body = serde_json::json!({
+            "auth_index": auth_index,
+            "method": match req.method { Method::Get => "GET", Method::Post => "POST" },
+            "url": endpoints.rewrite(&req.url),
+            "header": header,
+        });
+        if let Some(data) = data {
+            body["data"] = serde_json::Value::from(data);
+        }
+        let mut auth =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.key.expose()))
+                .map_err(|_| {
+                    RelayError::Failed(
+                        "the management key holds characters that cannot go in a header".to_owned(),
+                    )
+                })?;
+        auth.set_sensitive(true);
+        let url = format!("{}/v0/management/api-call", self.base.trim_end_matches('/'));
+        let resp = client
+            .post(&url)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| RelayError::Failed(transport_reason(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| RelayError::Failed(transport_reason(&e)))?;
+        if bytes.len() > 4 * BODY_CAP {
+            return Err(RelayError::Failed(
+                "the server's api-call answer is too large".into(),
+            ));
+        }
+        let envelope: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        match status {
+            200 => {
+                let code = envelope
+                    .get("status_code")
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|c| u16::try_from(c).ok());
+                let Some(code) = code else {
+                    return Err(RelayError::Failed(
+                        "the server's api-call answer has no status_code".into(),
+                    ));
+                };
+                let content_type = envelope
+                    .get("header")
+                    .and_then(|h| h.as_object())
+                    .and_then(|h| {
+                        h.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    })
+                    .and_then(|(_, v)| {
+                        v.get(0)
+                            .and_then(serde_json::Value::as_str)
+                            .or_else(|| v.as_str())
+                    })
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                let mut text = envelope
+                    .get("body")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                if text.len() > BODY_CAP {
+                    let mut end = BODY_CAP;
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.truncate(end);
+                }
+                Ok(ProbeResponse {
+                    status: code,
+                    content_type,
+                    body: text,
+                    retry_after: None,
+                })
+            }
+            502 => Err(RelayError::Failed(
+                "the server could not reach the provider (api-call 502)".into(),
+            )),
+            401 | 403 => {
+                let msg = envelope
+                    .get("error")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("no message");
+                let msg: String = msg.chars().filter(|c| !c.is_control()).take(120).collect();
+                Err(RelayError::KeyRefused {
+                    status,
+                    message: msg,
+                })
+            }
+            _ => {
+                let msg = envelope
+                    .get("error")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("no message");
+                let msg: String = msg.chars().filter(|c| !c.is_control()).take(80).collect();
+                Err(RelayError::Failed(format!(
+                    "the server refused the relayed check (HTTP {status}: {msg})"
+                )))
+            }
+        }
     }
 }
 

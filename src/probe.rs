@@ -1,7 +1,9 @@
-//! The only network code: one pooled reqwest client (per proxy), bounded concurrency overall and
-//! per provider origin, per-request timeouts, retries with exponential backoff and jitter that
-//! honour `Retry-After`, adaptive throttling of an origin that answers 429, and a global
-//! deadline. Async stays inside this module: [`run`] owns the tokio runtime and blocks.
+//! The probe engine, one of the two network owners (with `management`): one pooled reqwest
+//! client (per proxy), bounded concurrency overall and per provider origin, per-request timeouts,
+//! retries with exponential backoff and jitter that honour `Retry-After`, adaptive throttling of
+//! an origin that answers 429, and a global deadline. Server mode sends through the [`Relay`]
+//! seam (the Management API's `api-call`); a [`RelayError::KeyRefused`] stops the whole run.
+//! Async stays inside this module: [`run`] owns the tokio runtime and blocks.
 //!
 //! Secrets: request headers and bodies are built from `Secret`s at the last moment; URLs never
 //! carry a token, and reqwest errors are stripped of their URL before they become reasons.
@@ -21,7 +23,7 @@ use crate::status::Status;
 use crate::verdict::Verdict;
 
 /// Bodies are read up to this many bytes; verdicts never need more.
-const BODY_CAP: usize = 64 * 1024;
+pub(crate) const BODY_CAP: usize = 64 * 1024;
 /// Longest single backoff sleep.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -62,16 +64,38 @@ pub struct Config {
     pub backoff_base: Duration,
     /// Relay every request through a CLIProxyAPI server's `POST /v0/management/api-call`
     /// instead of sending it directly (server mode: git-credman never holds the token).
-    pub relay: Option<Relay>,
+    pub relay: Option<Arc<dyn Relay>>,
 }
 
-/// Where and how to relay probes through CPA's Management API.
-#[derive(Clone, Debug)]
-pub struct Relay {
-    /// The server's base URL (`http://127.0.0.1:8317`).
-    pub base: String,
-    /// The management key.
-    pub key: Secret,
+/// Sends probe requests through a server instead of directly (server mode: git-credman never
+/// holds the token). The Management API's `api-call` (`management::ApiCall`) is the one
+/// implementation; the engine only knows this seam.
+pub trait Relay: std::fmt::Debug + Send + Sync {
+    /// Sends `req` on behalf of the server's credential `auth_index`, over `client`.
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        auth_index: &'a str,
+        req: &'a ProbeRequest,
+        endpoints: &'a Endpoints,
+    ) -> futures::future::BoxFuture<'a, Result<ProbeResponse, RelayError>>;
+}
+
+/// Why a relayed request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The server refused the management key: every further request would count toward CPA's
+    /// IP ban, so the whole run stops.
+    #[error("the server refused the management key during the checks (HTTP {status}: {message})")]
+    KeyRefused {
+        /// 401 or 403.
+        status: u16,
+        /// CPA's message, without control characters.
+        message: String,
+    },
+    /// Any other failure, described without URL or key.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl Default for Config {
@@ -165,9 +189,6 @@ impl Shared {
             .clone()
     }
 }
-
-/// Marks a relay error that must stop the whole run (the key was refused).
-const KEY_REFUSED: &str = "the server refused the management key during the checks";
 
 impl Shared {
     fn host(&self, origin: &str) -> Arc<HostLimit> {
@@ -422,9 +443,22 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                 return Verdict::new(Status::CheckError, "internal: limiter closed");
             };
             match (&sh.cfg.relay, &job_auth_index) {
-                (Some(relay), Some(auth_index)) => {
-                    send_relayed(&client, relay, auth_index, &req, &sh.cfg.endpoints).await
-                }
+                (Some(relay), Some(auth_index)) => match relay
+                    .send(&client, auth_index, &req, &sh.cfg.endpoints)
+                    .await
+                {
+                    Ok(resp) => Ok(resp),
+                    Err(e @ RelayError::KeyRefused { .. }) => {
+                        let reason = e.to_string();
+                        let mut abort = sh
+                            .abort
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        abort.get_or_insert_with(|| reason.clone());
+                        return Verdict::new(Status::CheckError, reason);
+                    }
+                    Err(RelayError::Failed(reason)) => Err(reason),
+                },
                 (Some(_), None) => {
                     return Verdict::new(
                         Status::Unknown,
@@ -448,14 +482,6 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                     }
                     Step::Retry(v) => (v, resp.retry_after),
                 }
-            }
-            Err(reason) if reason.starts_with(KEY_REFUSED) => {
-                let mut abort = sh
-                    .abort
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                abort.get_or_insert_with(|| reason.clone());
-                return Verdict::new(Status::CheckError, reason);
             }
             Err(reason) => (Verdict::new(Status::CheckError, reason), None),
         };
@@ -565,142 +591,8 @@ async fn send(
     })
 }
 
-/// Relays one request through `POST /v0/management/api-call`: CPA substitutes `$TOKEN$` in the
-/// headers with the credential's token and answers `{status_code, header, body}`.
-async fn send_relayed(
-    client: &reqwest::Client,
-    relay: &Relay,
-    auth_index: &str,
-    req: &ProbeRequest,
-    endpoints: &Endpoints,
-) -> Result<ProbeResponse, String> {
-    let mut header: serde_json::Map<String, serde_json::Value> = req
-        .headers
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.expose())))
-        .collect();
-    // CPA adds no headers of its own to a relayed request (api_tools.go:175-182): a body needs
-    // its Content-Type from us, as a direct request gets it from reqwest.
-    let content_type = match &req.body {
-        Some(Body::Json(_)) => Some("application/json"),
-        Some(Body::Form(_)) => Some("application/x-www-form-urlencoded"),
-        None => None,
-    };
-    if let Some(ct) = content_type
-        && !header
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("content-type"))
-    {
-        header.insert("Content-Type".to_owned(), serde_json::Value::from(ct));
-    }
-    let data = match &req.body {
-        Some(Body::Json(json)) => Some(json.expose().to_owned()),
-        Some(Body::Form(pairs)) => Some(
-            pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={}", url_encode(v.expose())))
-                .collect::<Vec<_>>()
-                .join("&"),
-        ),
-        None => None,
-    };
-    let mut body = serde_json::json!({
-        "auth_index": auth_index,
-        "method": match req.method { Method::Get => "GET", Method::Post => "POST" },
-        "url": endpoints.rewrite(&req.url),
-        "header": header,
-    });
-    if let Some(data) = data {
-        body["data"] = serde_json::Value::from(data);
-    }
-    let mut auth =
-        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", relay.key.expose())).map_err(
-            |_| "the management key holds characters that cannot go in a header".to_owned(),
-        )?;
-    auth.set_sensitive(true);
-    let url = format!(
-        "{}/v0/management/api-call",
-        relay.base.trim_end_matches('/')
-    );
-    let resp = client
-        .post(&url)
-        .header(reqwest::header::AUTHORIZATION, auth)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| transport_reason(&e))?;
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(|e| transport_reason(&e))?;
-    if bytes.len() > 4 * BODY_CAP {
-        return Err("the server's api-call answer is too large".into());
-    }
-    let envelope: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    match status {
-        200 => {
-            let code = envelope
-                .get("status_code")
-                .and_then(serde_json::Value::as_u64)
-                .and_then(|c| u16::try_from(c).ok());
-            let Some(code) = code else {
-                return Err("the server's api-call answer has no status_code".into());
-            };
-            let content_type = envelope
-                .get("header")
-                .and_then(|h| h.as_object())
-                .and_then(|h| {
-                    h.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-                })
-                .and_then(|(_, v)| {
-                    v.get(0)
-                        .and_then(serde_json::Value::as_str)
-                        .or_else(|| v.as_str())
-                })
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let mut text = envelope
-                .get("body")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            if text.len() > BODY_CAP {
-                let mut end = BODY_CAP;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text.truncate(end);
-            }
-            Ok(ProbeResponse {
-                status: code,
-                content_type,
-                body: text,
-                retry_after: None,
-            })
-        }
-        502 => Err("the server could not reach the provider (api-call 502)".into()),
-        401 | 403 => {
-            let msg = envelope
-                .get("error")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("no message");
-            let msg: String = msg.chars().filter(|c| !c.is_control()).take(120).collect();
-            Err(format!("{KEY_REFUSED} (HTTP {status}: {msg})"))
-        }
-        _ => {
-            let msg = envelope
-                .get("error")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("no message");
-            let msg: String = msg.chars().filter(|c| !c.is_control()).take(80).collect();
-            Err(format!(
-                "the server refused the relayed check (HTTP {status}: {msg})"
-            ))
-        }
-    }
-}
-
 /// Percent-encodes a form value.
-fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     use std::fmt::Write as _;
     s.bytes().fold(String::new(), |mut out, b| {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -713,7 +605,7 @@ fn url_encode(s: &str) -> String {
 }
 
 /// Describes a transport failure without its URL.
-fn transport_reason(e: &reqwest::Error) -> String {
+pub(crate) fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "request timed out".to_owned()
     } else if e.is_connect() {

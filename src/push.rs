@@ -1,4 +1,5 @@
-//! Pushing, which gix cannot do: spawns `git push --porcelain` (never forced) and `git fetch`,
+//! Every spawned git ([`git_command`]; the remote workdir refresh uses it too) and pushing, which
+//! gix cannot do: spawns `git push --porcelain` (never forced), `git fetch` and `verify-commit`,
 //! with `GIT_TERMINAL_PROMPT=0` so nothing ever waits for a password, and
 //! `GIT_CREDMAN_IN_PUSH=1` so git-credman's own pre-push gate does not re-run on itself.
 
@@ -36,13 +37,20 @@ pub enum Pushed {
     Rejected(String),
 }
 
-fn git(workdir: &Path, env: &[(String, String)]) -> Command {
+/// Every spawned git goes through here: `git -C workdir` with `env` added and messages in the
+/// C locale (they are parsed).
+pub(crate) fn git_command(workdir: &Path, env: &[(String, String)]) -> Command {
     let mut c = Command::new("git");
     c.envs(env.iter().map(|(k, v)| (k, v)));
-    c.arg("-C")
-        .arg(workdir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C")
+    c.arg("-C").arg(workdir).env("LC_ALL", "C");
+    c
+}
+
+/// [`git_command`] for pushing and fetching: never prompts, and the pre-push gate knows the
+/// push is git-credman's own.
+fn git(workdir: &Path, env: &[(String, String)]) -> Command {
+    let mut c = git_command(workdir, env);
+    c.env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CREDMAN_IN_PUSH", "1");
     c
 }

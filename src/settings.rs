@@ -240,6 +240,88 @@ pub fn reads_repo_config(env: &Env) -> Result<bool, Error> {
     }
 }
 
+/// The management key for server mode, by the README's precedence: `--management-key-file`
+/// (relative to the current directory), then `GIT_CREDMAN_MANAGEMENT_KEY`, then git config
+/// `credman.managementKeyFile`. The key itself never comes from the command line.
+pub fn management_key(
+    file_flag: Option<&std::path::Path>,
+    env: &Env,
+    config: &GitConfig,
+    cwd: &std::path::Path,
+) -> anyhow::Result<Secret> {
+    let key = match (file_flag, env.get("GIT_CREDMAN_MANAGEMENT_KEY")) {
+        (Some(file), _) => read_key(&cwd.join(file))?,
+        (None, Some(k)) => k.to_owned(),
+        (None, None) => match config.string("credman.managementKeyFile") {
+            Some(file) => read_key(std::path::Path::new(&file))?,
+            None => anyhow::bail!(
+                "server mode needs the management key: set GIT_CREDMAN_MANAGEMENT_KEY, or pass --management-key-file FILE \
+                 (never put it on the command line)"
+            ),
+        },
+    };
+    Ok(Secret::new(key))
+}
+
+fn read_key(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    let key = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the management key file {}", path.display()))?;
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        anyhow::bail!("the management key file {} is empty", path.display());
+    }
+    Ok(key)
+}
+
+/// The passphrase of an encrypted signing key (`GIT_CREDMAN_SIGNING_KEY_PASSPHRASE`).
+pub fn signing_passphrase(env: &Env) -> Option<Secret> {
+    env.get("GIT_CREDMAN_SIGNING_KEY_PASSPHRASE")
+        .map(Secret::new)
+}
+
+/// The HTTPS token and user name for `--repo-url` (`GIT_CREDMAN_GIT_TOKEN`,
+/// `GIT_CREDMAN_GIT_USER`, default user `x-access-token`).
+pub fn git_token(env: &Env) -> (Option<Secret>, String) {
+    let token = env.get("GIT_CREDMAN_GIT_TOKEN").map(Secret::new);
+    let user = env
+        .get("GIT_CREDMAN_GIT_USER")
+        .unwrap_or("x-access-token")
+        .to_owned();
+    (token, user)
+}
+
+/// What the pre-push gate fails on and whether it checks online, by precedence: the flag, then
+/// `GIT_CREDMAN_HOOK_FAIL_ON`, then git config `credman.hook.failOn`, then `default_fail_on`;
+/// `--online`, then `credman.hook.online`, then offline.
+pub fn hook(
+    fail_on_flag: Option<&StatusSet>,
+    online_flag: bool,
+    env: &Env,
+    config: &GitConfig,
+    default_fail_on: &[Status],
+) -> anyhow::Result<(StatusSet, bool)> {
+    let fail_on = match fail_on_flag {
+        Some(s) => s.clone(),
+        None => match env
+            .get("GIT_CREDMAN_HOOK_FAIL_ON")
+            .map(str::to_owned)
+            .or_else(|| config.string("credman.hook.failOn"))
+        {
+            Some(v) => v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("credman.hook.failOn: {e}"))?,
+            None => StatusSet::of(default_fail_on),
+        },
+    };
+    let online = online_flag
+        || config
+            .string("credman.hook.online")
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(false);
+    Ok((fail_on, online))
+}
+
 /// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
 pub struct SelectSettings {
@@ -454,9 +536,7 @@ pub fn prune(
         max_delete,
         format: format(args.format, env, config)?,
         color: color(global.color, env, tty.0),
-        passphrase: env
-            .get("GIT_CREDMAN_SIGNING_KEY_PASSPHRASE")
-            .map(Secret::new),
+        passphrase: signing_passphrase(env),
     })
 }
 
@@ -653,6 +733,27 @@ pub fn online(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn management_key_flag_beats_env_beats_config() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("flag.txt"), "from-flag\n").unwrap();
+        std::fs::write(tmp.path().join("config.txt"), "from-config").unwrap();
+        let env = Env::from_pairs([("GIT_CREDMAN_MANAGEMENT_KEY", "from-env")]);
+        let cfg = config(&format!(
+            "[credman]\n\tmanagementKeyFile = {}\n",
+            tmp.path().join("config.txt").display()
+        ));
+        let key = |flag: Option<&str>, env: &Env| {
+            management_key(flag.map(std::path::Path::new), env, &cfg, tmp.path())
+                .unwrap()
+                .expose()
+                .to_owned()
+        };
+        assert_eq!(key(Some("flag.txt"), &env), "from-flag");
+        assert_eq!(key(None, &env), "from-env");
+        assert_eq!(key(None, &Env::default()), "from-config");
+    }
     use super::*;
     use crate::cli::{Cli, Command};
     use clap::Parser as _;

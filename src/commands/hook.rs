@@ -9,15 +9,16 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 
 use super::Ctx;
-use super::scan::{classify, config_of, open_repo};
+use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, HookCommand, HookInstallArgs, PrePushArgs};
 use crate::exit::Outcome;
 use crate::git::Repo;
 use crate::hook::{self, Install};
 use crate::report::Finding;
+use crate::scan::classify;
 use crate::settings::{self, GitConfig, SelectSettings};
 use crate::source::{self, Selection};
-use crate::status::{Class, Status, StatusSet};
+use crate::status::{Class, Status};
 
 /// The default statuses that block a push.
 pub const DEFAULT_HOOK_FAIL_ON: [Status; 3] = [
@@ -179,25 +180,13 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         });
     }
     let config = config_of(Some(&repo));
-    let fail_on = match &args.fail_on {
-        Some(s) => s.clone(),
-        None => match ctx
-            .env
-            .get("GIT_CREDMAN_HOOK_FAIL_ON")
-            .map(str::to_owned)
-            .or_else(|| config.string("credman.hook.failOn"))
-        {
-            Some(v) => v
-                .parse()
-                .map_err(|e| anyhow::anyhow!("credman.hook.failOn: {e}"))?,
-            None => StatusSet::of(&DEFAULT_HOOK_FAIL_ON),
-        },
-    };
-    let online = args.online
-        || config
-            .string("credman.hook.online")
-            .and_then(|v| settings::parse_bool(&v))
-            .unwrap_or(false);
+    let (fail_on, online) = settings::hook(
+        args.fail_on.as_ref(),
+        args.online,
+        &ctx.env,
+        &config,
+        &DEFAULT_HOOK_FAIL_ON,
+    )?;
     let deadline = args.deadline.as_deref().unwrap_or("20s");
     let select = hook_select(&ctx.env, &config, online, deadline, ctx.stderr_is_tty)?;
     let auth_path = select.auth_path.clone();

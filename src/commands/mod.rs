@@ -1,21 +1,23 @@
-//! Command dispatch: one flat match from [`Command`] to the command's `run`. Commands return an
-//! [`Outcome`] or an error; they never exit the process and never print except through
-//! `report` renderers onto the output they are given.
+//! Command dispatch: one flat match from [`Command`] to the command's `run`, the [`Ctx`] every
+//! command gets, and opening the repository a command works on ([`open_repo`], [`repository`],
+//! [`config_of`]). Commands return an [`Outcome`] or an error; they never exit the process and
+//! never print except through `report` renderers onto the output they are given. Commands
+//! import sources, engines and reports, never each other.
 
 pub mod hook;
 pub mod prune;
-pub mod remote;
 pub mod restore;
 pub mod scan;
-pub mod server;
 pub mod show;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::exit::Outcome;
-use crate::settings::Env;
+use crate::git::Repo;
+use crate::settings::{self, Env, GitConfig};
 
 /// What every command gets from `main`.
 pub struct Ctx<'a> {
@@ -46,4 +48,48 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
             Ok(Outcome::Clean)
         }
     }
+}
+
+/// Opens the repository a command needs; `required` is false for `--dir` sources, where the
+/// repository (if any) only supplies configuration.
+pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc<Repo>>> {
+    match Repo::discover(cwd) {
+        Ok(repo) => {
+            // A prune killed after its commit became HEAD is finished by the next start.
+            crate::prune::repo::finish_interrupted(&repo);
+            Ok(Some(Arc::new(repo)))
+        }
+        Err(_) if !required => Ok(None),
+        Err(err) => Err(anyhow::Error::from(err)
+            .context("git credman works in a git repository; run it inside one, or use --dir PATH for a plain folder")),
+    }
+}
+
+/// Returns the repository to work on: a clone of `--repo-url` (kept alive by the returned
+/// checkout), else the one around the current directory when `required`.
+///
+/// A folder (`--dir`) or a server (`--server`) does not need a repository, and the one that
+/// happens to surround the current directory is not consulted for settings either: its
+/// `.git/config` belongs to whoever made that repository, not to the folder or server being
+/// checked (issue 10). `GIT_CREDMAN_REPO_CONFIG=true` asks for it.
+pub(crate) fn repository(
+    remote: &crate::cli::RemoteArgs,
+    required: bool,
+    ctx: &Ctx<'_>,
+) -> anyhow::Result<(Option<crate::source::remote::Checkout>, Option<Arc<Repo>>)> {
+    match crate::source::remote::prepare(remote, &ctx.env, &ctx.cwd)? {
+        Some(c) => {
+            let repo = Arc::clone(&c.repo);
+            Ok((Some(c), Some(repo)))
+        }
+        None if required || settings::reads_repo_config(&ctx.env)? => {
+            Ok((None, open_repo(&ctx.cwd, required)?))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+/// Returns the git configuration in effect.
+pub(crate) fn config_of(repo: Option<&Arc<Repo>>) -> GitConfig {
+    repo.map_or_else(GitConfig::globals, |r| GitConfig::new(Some(r.config())))
 }

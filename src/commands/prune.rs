@@ -13,14 +13,15 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
-use super::Ctx;
-use super::scan::{Collected, collect, config_of};
+use super::{Ctx, config_of, repository};
 use crate::cli::{GlobalArgs, PruneArgs};
 use crate::exit::Outcome;
 use crate::git::{ObjectId, Repo};
 use crate::message;
+use crate::prune::repo::{PENDING, UNSAFE_PARENT, remove_from_worktree, write_marker};
 use crate::push::{self, Pushed};
 use crate::report::{self, Format, PruneInfo, Report, Skipped, Summary};
+use crate::scan::{Collected, collect};
 use crate::settings::{self, MaxDelete, PruneSettings};
 use crate::sign::{self, Signer};
 use crate::source::SourceSpec;
@@ -150,7 +151,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         );
     }
     let needs_repo = args.dir.is_none() && args.server.server.is_none();
-    let (checkout, repo) = super::scan::repository(&args.remote, needs_repo, ctx)?;
+    let (checkout, repo) = repository(&args.remote, needs_repo, ctx)?;
     let config = config_of(repo.as_ref());
     let settings = settings::prune(
         args,
@@ -160,7 +161,8 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         (ctx.stdout_is_tty, ctx.stderr_is_tty),
     )?;
     guard_statuses(&settings.statuses, args.force)?;
-    if let Some(server) = super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
+    if let Some(server) = crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)?
+    {
         return run_server(args, &settings, ctx, &server);
     }
     match (&args.dir, repo) {
@@ -253,25 +255,8 @@ fn emit(
         Format::Text => report::human::render_prune(report, headline, settings.color, ctx.out)?,
         other => report::render(report, other, settings.color, ctx.out)?,
     }
-    append_step_summary(report, ctx);
+    report::ci::append_step_summary(report, ctx.env.get("GITHUB_STEP_SUMMARY"));
     Ok(())
-}
-
-/// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when running in GitHub Actions.
-pub(crate) fn append_step_summary(report: &Report, ctx: &Ctx<'_>) {
-    let Some(path) = ctx.env.get("GITHUB_STEP_SUMMARY") else {
-        return;
-    };
-    let appended = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .and_then(|mut f| {
-            std::io::Write::write_all(&mut f, report::ci::markdown(report).as_bytes())
-        });
-    if let Err(e) = appended {
-        tracing::warn!("cannot append to GITHUB_STEP_SUMMARY: {e}");
-    }
 }
 
 fn run_repo(
@@ -279,7 +264,7 @@ fn run_repo(
     settings: &PruneSettings,
     ctx: &mut Ctx<'_>,
     repo: &Arc<Repo>,
-    remote: Option<&super::remote::Checkout>,
+    remote: Option<&crate::source::remote::Checkout>,
 ) -> anyhow::Result<Outcome> {
     let push_env: &[(String, String)] = remote.map_or(&[], |c| c.push_env.as_slice());
     let on_branch = args.branch.is_none();
@@ -470,7 +455,7 @@ fn run_repo(
     let mut headline = format!(
         "Removed {} file(s) in commit {} on {branch_name} ({}).",
         applied_count,
-        &commit_id.to_string()[..12],
+        crate::git::short_id(&commit_id),
         signer.describe()
     );
     let mut final_commit = commit_id;
@@ -504,7 +489,7 @@ fn run_repo(
                 emit(&report, settings, &headline, args, ctx)?;
                 return Err(err.context(format!(
                     "the local commit {} on {branch_name} was made and is kept, but pushing it failed",
-                    &commit_id.to_string()[..12]
+                    crate::git::short_id(&commit_id)
                 )));
             }
         };
@@ -559,9 +544,6 @@ struct Built {
     subject: String,
     report: Report,
 }
-
-/// The reason a file below a symbolic link (or below a file) is never touched.
-const UNSAFE_PARENT: &str = "a leading directory is a symbolic link or a file in the working tree (type change); not followed";
 
 /// Returns the path of a scanned file as bytes (what git stores).
 fn raw_path<'c>(collected: &'c Collected, s: &'c crate::scan::Scanned) -> &'c [u8] {
@@ -648,11 +630,6 @@ impl Drop for Unclaim {
     }
 }
 
-/// The marker of a prune in progress, in the (per-worktree) git dir: written before the branch
-/// moves, removed once the index and the working tree match the new commit. A marker naming the
-/// commit at HEAD means the prune was interrupted (see [`finish_interrupted`]).
-const PENDING: &str = "credman-prune-pending";
-
 /// Makes the commit visible on the current branch and brings the index and working tree along,
 /// in the order that keeps the window smallest: the new index is written into index.lock first,
 /// then the marker, the ref, the index rename, the files. Signals are held meanwhile (they end
@@ -680,7 +657,11 @@ fn apply_on_branch(
     if let (Some(sum), Some(ix)) = (&checksum, &index) {
         // The index checksum names the index.lock written above: a run killed before renaming
         // it leaves a lock the next start can recognise as this prune's and complete.
-        write_marker(repo, &ix.lock_path(), Some((built, head, sum)))?;
+        write_marker(
+            repo,
+            &ix.lock_path(),
+            Some((built.commit, head.commit, sum)),
+        )?;
     }
     crate::interrupt::checkpoint("marker-written");
     repo.move_ref("HEAD", head.commit, built.commit, &built.subject)?;
@@ -718,249 +699,6 @@ fn apply_on_branch(
     crate::interrupt::checkpoint("worktree-done");
     let _ = std::fs::remove_file(&marker);
     Ok(kept)
-}
-
-/// Finishes a prune that was interrupted after its commit became HEAD (SIGKILL, power loss, a
-/// CI timeout): index entries and working-tree files that still hold a blob the commit removed
-/// are removed, so that the next `git commit` cannot bring them back. Anything else (a file
-/// changed since, a staged change) is left alone. Says so on stderr; never fails the command.
-pub(crate) fn finish_interrupted(repo: &Repo) {
-    let marker = repo.git_dir().join(PENDING);
-    if !marker.exists() {
-        return;
-    }
-    match finish(repo, &marker) {
-        Ok(Some(msg)) => tracing::warn!("{msg}"),
-        Ok(None) => {}
-        Err(e) => tracing::warn!("cannot finish the prune interrupted earlier: {e:#}"),
-    }
-}
-
-fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
-    let text = std::fs::read_to_string(marker).unwrap_or_default();
-    let line = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let oid = |key: &str| line(key).and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
-    let pid = line("pid ").and_then(|p| p.parse::<u32>().ok());
-    if pid.is_some_and(is_running) {
-        // Another git-credman is pruning right now.
-        return Ok(None);
-    }
-    let _section = crate::interrupt::critical();
-    let head = repo.head_tree().ok().and_then(|h| h.commit);
-    let (commit, parent, sum) = (oid("commit "), oid("parent "), line("index "));
-    let mut lock = repo.index_path().into_os_string();
-    lock.push(".lock");
-    let lock = std::path::PathBuf::from(lock);
-    // The index.lock the killed run held, recognised by its file identity or by the checksum of
-    // the index it had written into it.
-    let ours = lock.exists()
-        && (line("lock ").is_some_and(|id| lock_identity(&lock).as_deref() == Some(id))
-            || sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s)));
-    let mut completed_lock = false;
-    let mut released_lock = false;
-    if ours {
-        if commit.is_some()
-            && head == commit
-            && sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s))
-        {
-            // Killed between moving the ref and renaming the index it had written: complete it.
-            std::fs::rename(&lock, repo.index_path())
-                .with_context(|| format!("cannot complete the index write ({})", lock.display()))?;
-            completed_lock = true;
-        } else {
-            // Killed before the ref moved: the lock only held a change that never happened.
-            std::fs::remove_file(&lock)
-                .with_context(|| format!("cannot remove {}", lock.display()))?;
-            released_lock = true;
-        }
-    }
-    let released = released_lock.then(|| {
-        "removed the index.lock a killed git-credman prune left behind (nothing had changed)"
-            .to_owned()
-    });
-    let (Some(commit), Some(parent), Some(workdir)) = (commit, parent, repo.workdir()) else {
-        let _ = std::fs::remove_file(marker);
-        return Ok(released);
-    };
-    if head != Some(commit) {
-        // Killed before the branch moved (nothing happened), or HEAD moved on since.
-        let _ = std::fs::remove_file(marker);
-        return Ok(if head == Some(parent) {
-            released
-        } else {
-            Some(format!(
-                "a prune interrupted earlier made commit {}, which is no longer HEAD; its removals \
-                 were not finished in the index and working tree (check `git status`)",
-                &commit.to_string()[..12]
-            ))
-        });
-    }
-    let tree = repo.commit_info(&commit.to_string())?.tree;
-    let parent_tree = repo.commit_info(&parent.to_string())?.tree;
-    let removed = repo.deleted_files(parent_tree, tree)?;
-    let mut index = repo.lock_index()?;
-    let stale: HashSet<Vec<u8>> = removed
-        .iter()
-        .filter(|f| index.id_of(&f.raw) == Some(f.id))
-        .map(|f| f.raw.clone())
-        .collect();
-    // Only paths the index no longer tracks may go from the working tree.
-    let candidates: Vec<(&[u8], ObjectId)> = removed
-        .iter()
-        .filter(|f| stale.contains(&f.raw) || index.conflict(&f.raw).is_none())
-        .map(|f| (f.raw.as_slice(), f.id))
-        .collect();
-    if stale.is_empty() {
-        drop(index);
-    } else {
-        index.remove(&stale);
-        index.commit()?;
-    }
-    let kept = remove_from_worktree(&workdir, &candidates, None);
-    let deleted = candidates.len() - kept.len();
-    let _ = std::fs::remove_file(marker);
-    Ok(Some(format!(
-        "finished the prune interrupted earlier (commit {}): {}{} index entr{} and {} \
-         working-tree file(s) still held removed credentials and were removed",
-        &commit.to_string()[..12],
-        if completed_lock {
-            "completed its index.lock; "
-        } else {
-            ""
-        },
-        stale.len(),
-        if stale.len() == 1 { "y" } else { "ies" },
-        deleted,
-    )))
-}
-
-/// Returns a file's identity (device and inode) as text, to recognise a lock file later.
-fn lock_identity(path: &Path) -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        let m = std::fs::symlink_metadata(path).ok()?;
-        Some(format!("{}:{}", m.dev(), m.ino()))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
-}
-
-/// Writes the marker: this run's pid and index.lock identity, plus the commit once it is built.
-fn write_marker(
-    repo: &Repo,
-    lock: &Path,
-    pending: Option<(&Built, &crate::git::BranchHead, &str)>,
-) -> anyhow::Result<()> {
-    let mut text = format!("pid {}\n", std::process::id());
-    if let Some(id) = lock_identity(lock) {
-        text.push_str(&format!("lock {id}\n"));
-    }
-    if let Some((built, head, sum)) = pending {
-        text.push_str(&format!(
-            "commit {}\nparent {}\nindex {sum}\n",
-            built.commit, head.commit
-        ));
-    }
-    crate::fs::write_atomic(&repo.git_dir().join(PENDING), text.as_bytes(), || {})
-}
-
-/// Returns whether process `pid` may still be running (then its lock is not stale). Without
-/// `/proc`, assumes it is unless it is this process's own id.
-fn is_running(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return false;
-    }
-    let proc = Path::new("/proc");
-    if !proc.join("self").exists() {
-        return true;
-    }
-    let dir = proc.join(pid.to_string());
-    // The id may have been reused (after a reboot, say) by a process that is not git-credman.
-    if let Ok(exe) = std::fs::read_link(dir.join("exe"))
-        && !exe
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("git-credman"))
-    {
-        return false;
-    }
-    // A zombie (killed, not yet reaped by its parent) holds nothing any more.
-    std::fs::read_to_string(dir.join("stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
-    })
-}
-
-/// Deletes working-tree files that still hold exactly the given blob, checked right before each
-/// deletion, and removes directories that became empty. Never follows a symbolic link. Returns
-/// the files kept (indices), with why; a file that is already gone is not reported. With a
-/// checker, a file whose stat data (in the index it was read from) proves it unchanged is not
-/// hashed again, as git decides it; otherwise every file is hashed.
-fn remove_from_worktree(
-    workdir: &Path,
-    files: &[(&[u8], ObjectId)],
-    checker: Option<&crate::git::WorktreeChecker>,
-) -> Vec<(usize, String)> {
-    let mut dirs = std::collections::BTreeSet::new();
-    let mut kept = Vec::new();
-    let half = files.len() / 2;
-    for (i, (raw, id)) in files.iter().enumerate() {
-        if i == half {
-            crate::interrupt::checkpoint("worktree-half");
-        }
-        if crate::fs::has_unsafe_parent(workdir, raw) {
-            kept.push((i, UNSAFE_PARENT.to_owned()));
-            continue;
-        }
-        let rel = crate::fs::rel_path(raw);
-        let full = workdir.join(&rel);
-        match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => {
-                kept.push((i, "not a regular file any more".to_owned()));
-                continue;
-            }
-            Err(_) => continue,
-        }
-        let holds = match checker {
-            Some(c) => c.state_raw(raw, *id).is_none(),
-            None => {
-                std::fs::read(&full)
-                    .ok()
-                    .and_then(|b| crate::git::hash_blob(&b))
-                    == Some(*id)
-            }
-        };
-        if !holds {
-            kept.push((i, "changed since it was scanned".to_owned()));
-            continue;
-        }
-        if let Err(e) = std::fs::remove_file(&full)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %crate::git::display_path(raw), "cannot delete the working-tree file: {e}");
-            kept.push((i, format!("cannot delete it: {}", e.kind())));
-        }
-        let mut dir = rel.parent();
-        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
-            dirs.insert(d.to_path_buf());
-            dir = d.parent();
-        }
-    }
-    // Deepest first, once per directory; a directory that is not empty simply stays.
-    for d in dirs.iter().rev() {
-        let _ = std::fs::remove_dir(workdir.join(d));
-    }
-    kept
 }
 
 /// Returns (remote, destination ref) for a push: the branch's upstream when configured.
@@ -1011,7 +749,7 @@ fn push_with_retry(
                 return Ok(format!(
                     "Pushed to {remote} {dst}, rebuilt as {commit} on the remote's new tip; your local commit {} \
                      is not on the remote (git pull will reconcile both).",
-                    &first.to_string()[..12]
+                    crate::git::short_id(&first)
                 ));
             }
             Pushed::Rejected(why) if attempt < PUSH_RETRIES => {
@@ -1032,7 +770,7 @@ fn push_with_retry(
                     "the push was rejected {} times ({why}); the local commit {} is intact, push it yourself \
                      or run prune again",
                     PUSH_RETRIES + 1,
-                    &first.to_string()[..12]
+                    crate::git::short_id(&first)
                 );
             }
         }
@@ -1048,19 +786,23 @@ fn run_server(
     server: &crate::management::Server,
 ) -> anyhow::Result<Outcome> {
     if !args.enable.is_empty() {
-        super::server::enable(server, &args.enable, ctx)?;
+        crate::source::server::enable(server, &args.enable, ctx.out)?;
         return Ok(Outcome::Clean);
     }
     let explicit = args.select.online.concurrency.is_some();
-    let (collected, entries) =
-        super::server::collect_entries(server, &settings.select, args.server.download, explicit)?;
+    let (collected, entries) = crate::source::server::check_entries(
+        server,
+        &settings.select,
+        args.server.download,
+        explicit,
+    )?;
     // Runtime-only, file-less and odd entries are never touched, sub-folder files never deleted;
     // when disabling, files already disabled on the server are left alone.
     let sel = select(&collected, &settings.statuses, |s| {
         let Some(e) = entries.get(s.candidate) else {
             return Some("not in the server's listing".to_owned());
         };
-        super::server::keep_reason(e, args.delete)
+        crate::source::server::keep_reason(e, args.delete)
             .or_else(|| (s.finding.disabled && !args.delete).then(|| "already disabled".to_owned()))
     });
     if let Some(refused) = breaker_refusal(&collected, &sel, settings, args, ctx)? {
@@ -1078,11 +820,11 @@ fn run_server(
         &settings.statuses,
         false,
     );
-    let targets: Vec<super::server::Target<'_>> = sel
+    let targets: Vec<crate::source::server::Target<'_>> = sel
         .chosen
         .iter()
         .filter_map(|&i| entries.get(collected.scanned[i].candidate))
-        .map(|e| super::server::Target {
+        .map(|e| crate::source::server::Target {
             name: &e.name,
             auth_index: e.auth_index.as_deref(),
         })
@@ -1098,7 +840,7 @@ fn run_server(
         )
     });
     let json = json_of(&report)?;
-    let applied = super::server::apply(server, &targets, backup.as_deref(), &json)?;
+    let applied = crate::source::server::apply(server, &targets, backup.as_deref(), &json)?;
     let done: HashSet<&str> = applied.done.iter().map(String::as_str).collect();
     report.results.retain(|f| done.contains(f.path.as_str()));
     if let Some(p) = report.prune.as_mut() {
@@ -1207,7 +949,7 @@ fn run_dir(
                 root.display()
             );
         }
-        create_private_dir(&q)?;
+        crate::fs::create_private_dir(&q)?;
         let q = std::fs::canonicalize(&q)?;
         Some(q)
     };
@@ -1349,9 +1091,4 @@ fn resolve_existing_prefix(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-/// Creates a directory readable by the owner only (server mode's backups use it too).
-pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    crate::fs::create_private_dir(dir)
 }

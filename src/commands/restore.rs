@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 
 use super::Ctx;
-use super::scan::{config_of, open_repo};
+use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::exit::Outcome;
 use crate::git::TreeFile;
@@ -90,17 +90,14 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     };
     let restored: Vec<TreeFile> = edit.applied.iter().map(|&i| files[i].clone()).collect();
     let paths: Vec<String> = restored.iter().map(|f| f.path.clone()).collect();
-    let rev_label = format!("{} ({})", args.rev, &info.id.to_string()[..12]);
+    let rev_label = format!("{} ({})", args.rev, crate::git::short_id(&info.id));
     let msg = message::restore(&paths, &rev_label);
     let mode = match (args.sign, args.no_sign) {
         (true, _) => sign::Mode::Force,
         (_, true) => sign::Mode::Never,
         _ => sign::Mode::Config,
     };
-    let passphrase = ctx
-        .env
-        .get("GIT_CREDMAN_SIGNING_KEY_PASSPHRASE")
-        .map(crate::credential::Secret::new);
+    let passphrase = crate::settings::signing_passphrase(&ctx.env);
     let signer = Signer::resolve(
         &repo,
         mode,
@@ -165,18 +162,6 @@ fn write_file(repo: &crate::git::Repo, workdir: &Path, f: &TreeFile) -> anyhow::
         std::fs::create_dir_all(parent)?;
     }
     let data = repo.read_blob(f.id)?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(if f.executable { 0o700 } else { 0o600 });
-    }
-    std::io::Write::write_all(
-        &mut opts
-            .open(&full)
-            .with_context(|| format!("cannot write {}", full.display()))?,
-        &data,
-    )?;
+    crate::fs::create_new(&full, &data, if f.executable { 0o700 } else { 0o600 })?;
     Ok(())
 }

@@ -1,284 +1,15 @@
 //! `git credman scan`: list a source, classify every credential, report, and set the exit code.
-//! Read-only: it never writes to the repository. [`collect`] is shared with `prune`.
-
-use std::path::Path;
-use std::sync::Arc;
+//! Read-only: it never writes to the repository. Glue only: settings → source → the scan
+//! pipeline (`crate::scan`) → report.
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
 
-use super::Ctx;
+use super::{Ctx, config_of, repository};
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::exit::Outcome;
-use crate::git::Repo;
 use crate::report::{self, Report};
-use crate::scan::{self, Scanned};
-use crate::settings::{self, GitConfig, SelectSettings};
-use crate::source::{self, Listing, Pathspec, Selection, SourceSpec};
-
-/// Returns the current directory relative to `root`, `/`-separated (empty at the root or
-/// outside it).
-pub(crate) fn cwd_prefix(cwd: &Path, root: &Path) -> String {
-    let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_owned());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-    cwd.strip_prefix(&root)
-        .map(|p| {
-            p.components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/")
-        })
-        .unwrap_or_default()
-}
-
-fn pathspecs(raw: &[String], prefix: &str) -> anyhow::Result<Vec<Pathspec>> {
-    raw.iter()
-        .map(|p| Pathspec::new(p, prefix).map_err(anyhow::Error::from))
-        .collect()
-}
-
-/// Opens the repository a command needs; `required` is false for `--dir` sources, where the
-/// repository (if any) only supplies configuration.
-pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc<Repo>>> {
-    match Repo::discover(cwd) {
-        Ok(repo) => {
-            // A prune killed after its commit became HEAD is finished by the next start.
-            super::prune::finish_interrupted(&repo);
-            Ok(Some(Arc::new(repo)))
-        }
-        Err(_) if !required => Ok(None),
-        Err(err) => Err(anyhow::Error::from(err)
-            .context("git credman works in a git repository; run it inside one, or use --dir PATH for a plain folder")),
-    }
-}
-
-/// Returns the repository to work on: a clone of `--repo-url` (kept alive by the returned
-/// checkout), else the one around the current directory when `required`.
-///
-/// A folder (`--dir`) or a server (`--server`) does not need a repository, and the one that
-/// happens to surround the current directory is not consulted for settings either: its
-/// `.git/config` belongs to whoever made that repository, not to the folder or server being
-/// checked (issue 10). `GIT_CREDMAN_REPO_CONFIG=true` asks for it.
-pub(crate) fn repository(
-    remote: &crate::cli::RemoteArgs,
-    required: bool,
-    ctx: &Ctx<'_>,
-) -> anyhow::Result<(Option<super::remote::Checkout>, Option<Arc<Repo>>)> {
-    match super::remote::prepare(remote, &ctx.env, &ctx.cwd)? {
-        Some(c) => {
-            let repo = Arc::clone(&c.repo);
-            Ok((Some(c), Some(repo)))
-        }
-        None if required || settings::reads_repo_config(&ctx.env)? => {
-            Ok((None, open_repo(&ctx.cwd, required)?))
-        }
-        None => Ok((None, None)),
-    }
-}
-
-/// Returns the git configuration in effect.
-pub(crate) fn config_of(repo: Option<&Arc<Repo>>) -> GitConfig {
-    repo.map_or_else(GitConfig::globals, |r| GitConfig::new(Some(r.config())))
-}
-
-/// What a scan found, before it becomes a report.
-pub(crate) struct Collected {
-    /// The listing (source info and how files were read).
-    pub listing: Listing,
-    /// One entry per credential file.
-    pub scanned: Vec<Scanned>,
-    /// `offline` or `online`.
-    pub mode: &'static str,
-    /// The time verdicts were made against.
-    pub now: DateTime<Utc>,
-}
-
-/// Lists, parses, classifies (offline, then online unless `--offline`) and filters by provider.
-pub(crate) fn collect(
-    spec: &SourceSpec,
-    repo: Option<&Arc<Repo>>,
-    raw_pathspecs: &[String],
-    select: &SelectSettings,
-    cwd: &Path,
-    content_ids: bool,
-) -> anyhow::Result<Collected> {
-    let started = std::time::Instant::now();
-    let (listing, specs) = match (spec, repo) {
-        (SourceSpec::Dir(dir), _) => {
-            let specs = pathspecs(raw_pathspecs, &cwd_prefix(cwd, dir))?;
-            (source::list_dir(dir, &specs)?, specs)
-        }
-        (_, Some(repo)) => {
-            let prefix = repo
-                .workdir()
-                .map(|w| cwd_prefix(cwd, &w))
-                .unwrap_or_default();
-            let sel = Selection {
-                auth_path: select.auth_path.clone(),
-                pathspecs: pathspecs(raw_pathspecs, &prefix)?,
-            };
-            let listing = source::list_repo(Arc::clone(repo), spec, &sel)?;
-            // An auth path the user set that holds nothing is a typo, not an empty pool.
-            if sel.pathspecs.is_empty()
-                && listing.info.auth_path.is_none()
-                && let Some(from) = &select.auth_path_from
-            {
-                anyhow::bail!(
-                    "the auth path '{}' (from {from}) holds no files in {}; check the name, or unset it \
-                     to detect credential files anywhere in the tree",
-                    crate::report::escape(&select.auth_path),
-                    listing.info.rev.as_deref().unwrap_or("the tree")
-                );
-            }
-            (listing, sel.pathspecs)
-        }
-        (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
-    };
-    // As git does: a pathspec that matches nothing is an error, never an empty, green scan.
-    for spec in &specs {
-        if !listing
-            .candidates
-            .iter()
-            .any(|c| spec.matches(&c.path).is_some())
-        {
-            anyhow::bail!(
-                "pathspec '{}' did not match any file; pathspecs are relative to the current \
-                 directory (quote globs so that the shell leaves them to git credman)",
-                crate::report::escape(spec.as_given())
-            );
-        }
-    }
-    classify(listing, select, started, content_ids)
-}
-
-/// Provider names git-credman knows; a `--provider` outside them that matches nothing is a typo.
-const KNOWN_PROVIDERS: &[&str] = &[
-    "codex",
-    "claude",
-    "antigravity",
-    "gemini",
-    "kimi",
-    "xai",
-    "grok",
-    "vertex",
-    "qwen",
-    "iflow",
-    "aistudio",
-    "unknown",
-];
-
-/// Fails when a `--provider` that is no known provider matched no file: a typo (`codx`) must
-/// not turn a gate green. A known provider with no files is simply an empty selection.
-pub(crate) fn check_providers(wanted: &[String], found: &[&str]) -> anyhow::Result<()> {
-    for p in wanted {
-        if !found.contains(&p.as_str()) && !KNOWN_PROVIDERS.contains(&p.as_str()) {
-            let mut here: Vec<&str> = found.to_vec();
-            here.sort_unstable();
-            here.dedup();
-            anyhow::bail!(
-                "--provider '{}' matched no credential file and is no provider git-credman knows \
-                 (known: {}; found here: {})",
-                crate::report::escape(p),
-                KNOWN_PROVIDERS.join(", "),
-                if here.is_empty() {
-                    "none".to_owned()
-                } else {
-                    here.join(", ")
-                }
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Parses and classifies a listing (offline, then online unless `--offline`) and filters by
-/// provider.
-pub(crate) fn classify(
-    listing: Listing,
-    select: &SelectSettings,
-    started: std::time::Instant,
-    content_ids: bool,
-) -> anyhow::Result<Collected> {
-    tracing::info!(
-        candidates = listing.candidates.len(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "listed source"
-    );
-    let now = Utc::now();
-    let opts = scan::Options {
-        now,
-        show_identities: select.show_identities,
-        keep_credentials: select.online.is_some(),
-        content_ids,
-        jobs: select.jobs,
-    };
-    // Online checks run on their own thread and start as soon as the first files are parsed.
-    let online = select.online.as_ref().map(|online| {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut engine = online.engine.clone();
-        // The bar's total is known before the first request: every listed file.
-        engine.expected = listing.candidates.len() as u64;
-        (
-            online,
-            tx,
-            std::thread::spawn(move || crate::probe::run_stream(rx, &engine)),
-        )
-    });
-    let providers = &select.providers;
-    let sink = |s: &mut Scanned| {
-        let Some((settings, tx, _)) = &online else {
-            return;
-        };
-        let work = if !providers.is_empty() && !providers.contains(&s.finding.provider) {
-            s.credential = None;
-            crate::probe::Work::Skip
-        } else {
-            scan::plan_online(s, settings, now)
-                .map_or(crate::probe::Work::Skip, crate::probe::Work::Check)
-        };
-        // The receiver lives until every sender is gone; a send can only fail if the probe
-        // thread died, which join() below reports.
-        let _ = tx.send(work);
-    };
-    let analyzed = scan::analyze(&listing, &opts, &sink);
-    let outcomes = match online {
-        Some((_, tx, handle)) => {
-            drop(tx);
-            let joined = handle
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            Some(joined?)
-        }
-        None => None,
-    };
-    let mut scanned = analyzed?;
-    tracing::info!(
-        files = scanned.len(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "analyzed"
-    );
-    if !select.providers.is_empty() {
-        let found: Vec<&str> = scanned
-            .iter()
-            .map(|s| s.finding.provider.as_str())
-            .collect();
-        check_providers(&select.providers, &found)?;
-        scanned.retain(|s| select.providers.contains(&s.finding.provider));
-    }
-    let mode = match outcomes {
-        Some(outcomes) => {
-            scan::apply_outcomes(&mut scanned, outcomes);
-            "online"
-        }
-        None => "offline",
-    };
-    Ok(Collected {
-        listing,
-        scanned,
-        mode,
-        now,
-    })
-}
+use crate::settings;
+use crate::source::SourceSpec;
 
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
@@ -299,20 +30,26 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &config,
         (ctx.stdout_is_tty, ctx.stderr_is_tty),
     )?;
-    let mut collected = match super::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
-        Some(server) => {
-            let explicit = args.select.online.concurrency.is_some();
-            super::server::collect(&server, &settings.select, args.server.download, explicit)?
-        }
-        None => collect(
-            &spec,
-            repo.as_ref(),
-            &args.select.pathspecs,
-            &settings.select,
-            &ctx.cwd,
-            false,
-        )?,
-    };
+    let mut collected =
+        match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
+            Some(server) => {
+                let explicit = args.select.online.concurrency.is_some();
+                crate::source::server::check_all(
+                    &server,
+                    &settings.select,
+                    args.server.download,
+                    explicit,
+                )?
+            }
+            None => crate::scan::collect(
+                &spec,
+                repo.as_ref(),
+                &args.select.pathspecs,
+                &settings.select,
+                &ctx.cwd,
+                false,
+            )?,
+        };
     if let Some(c) = &checkout {
         collected.listing.info.kind = "remote";
         collected.listing.info.url = Some(c.url.clone());
@@ -342,7 +79,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         width,
     };
     report::render_with(&report, settings.format, &layout, ctx.out)?;
-    super::prune::append_step_summary(&report, ctx);
+    report::ci::append_step_summary(&report, ctx.env.get("GITHUB_STEP_SUMMARY"));
     tracing::info!("rendered");
     let outcome = if report.failing().next().is_some() {
         Outcome::Findings

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 
 use super::Ctx;
-use super::scan::{config_of, open_repo};
+use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, ShowArgs};
 use crate::exit::Outcome;
 use crate::message;
@@ -36,7 +36,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         format!(
             "{} ({}) is not a git-credman prune commit: it embeds no report",
             args.rev,
-            &info.id.to_string()[..12]
+            crate::git::short_id(&info.id)
         )
     })?;
     let report: serde_json::Value = serde_json::from_str(json)

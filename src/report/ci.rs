@@ -263,6 +263,22 @@ pub fn markdown(report: &Report) -> String {
     m
 }
 
+/// Appends the Markdown summary to the file `$GITHUB_STEP_SUMMARY` names (`path`), when running in
+/// GitHub Actions; a failure is a warning, never an error.
+pub(crate) fn append_step_summary(report: &Report, path: Option<&str>) {
+    let Some(path) = path else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, markdown(report).as_bytes()));
+    if let Err(e) = appended {
+        tracing::warn!("cannot append to GITHUB_STEP_SUMMARY: {e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,11 @@
 //! tree has it, and every `*.json` below it counts; otherwise every `*.json` of the tree is read
 //! and kept only if it looks like a credential. CPA's transient `.oauth-*.oauth` files are skipped.
 //! Reads through `git` for repositories and `std::fs` for directories; never follows symlinks.
+//! The other sources live beside it: [`remote`] (a cloned `--repo-url`) and [`server`] (a running
+//! CPA's Management API).
+
+pub mod remote;
+pub mod server;
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;

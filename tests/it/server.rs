@@ -1773,7 +1773,7 @@ async fn management_key_never_leaks_and_key_file_works() {
     assert_eq!(prune.code, 0, "{}", prune.stderr);
     assert!(!cpa.has("codex-dead.json"));
 
-    // The key file: trimmed; the env wins when both are set (here: only the file).
+    // The key file: trimmed; the flag wins over the env when both are set (here: only the file).
     std::fs::write(t.home().join("key.txt"), format!("{key}\n")).unwrap();
     let from_file = credman(
         &t,

@@ -5,13 +5,11 @@
 //! URL, argv or `.git/config`.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
 use crate::cli::RemoteArgs;
-use crate::credential::Secret;
 use crate::git::{CloneSpec, Repo};
 use crate::settings::Env;
 
@@ -140,11 +138,7 @@ pub(crate) fn prepare(
     {
         bail!("--repo-url must not contain credentials; put the token in GIT_CREDMAN_GIT_TOKEN");
     }
-    let token = env.get("GIT_CREDMAN_GIT_TOKEN").map(Secret::new);
-    let user = env
-        .get("GIT_CREDMAN_GIT_USER")
-        .unwrap_or("x-access-token")
-        .to_owned();
+    let (token, user) = crate::settings::git_token(env);
     if token.is_some() && lower.starts_with("http://") && !is_loopback(url) {
         bail!(
             "refusing to send GIT_CREDMAN_GIT_TOKEN over plain http:// to a non-loopback host; use https://"
@@ -259,13 +253,7 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
         );
     }
     let git = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("LC_ALL", "C")
-            .output()?;
+        let out = crate::push::git_command(dir, env).args(args).output()?;
         if !out.status.success() {
             bail!(
                 "git {} failed in {}: {}",

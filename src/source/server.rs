@@ -5,16 +5,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use chrono::Utc;
 
-use super::Ctx;
-use super::scan::Collected;
 use crate::cli::ServerArgs;
 use crate::credential::{self, Credential, ProviderKind, Secret};
 use crate::management::{Entry, Place, Server};
 use crate::report::{Finding, ServerState};
-use crate::scan::{self, Scanned};
+use crate::scan::{self, Collected, Scanned};
 use crate::settings::{Env, GitConfig, SelectSettings};
 use crate::source::{Listing, Origin, SourceInfo};
 use crate::status::Status;
@@ -33,33 +31,11 @@ pub(crate) fn connect(
     let Some(url) = &args.server else {
         return Ok(None);
     };
-    let key = match (
-        env.get("GIT_CREDMAN_MANAGEMENT_KEY"),
-        &args.management_key_file,
-    ) {
-        (Some(k), _) => k.to_owned(),
-        (None, Some(file)) => read_key(&cwd.join(file))?,
-        (None, None) => match config.string("credman.managementKeyFile") {
-            Some(file) => read_key(Path::new(&file))?,
-            None => bail!(
-                "server mode needs the management key: set GIT_CREDMAN_MANAGEMENT_KEY, or pass --management-key-file FILE \
-                 (never put it on the command line)"
-            ),
-        },
-    };
-    let server = Server::new(url, Secret::new(key), std::time::Duration::from_secs(60))?;
+    let key =
+        crate::settings::management_key(args.management_key_file.as_deref(), env, config, cwd)?;
+    let server = Server::new(url, key, std::time::Duration::from_secs(60))?;
     server.check_key()?;
     Ok(Some(server))
-}
-
-fn read_key(path: &Path) -> anyhow::Result<String> {
-    let key = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the management key file {}", path.display()))?;
-    let key = key.trim().to_owned();
-    if key.is_empty() {
-        bail!("the management key file {} is empty", path.display());
-    }
-    Ok(key)
 }
 
 /// A credential standing for a listed entry in relay mode: `$TOKEN$` is what CPA replaces
@@ -99,17 +75,17 @@ fn cpa_note(e: &Entry) -> String {
 /// Lists and classifies the server's credentials (online unless `--offline`).
 ///
 /// Relayed checks run at most 8 at a time unless `explicit_concurrency` says the user chose.
-pub(crate) fn collect(
+pub(crate) fn check_all(
     server: &Server,
     select: &SelectSettings,
     download: bool,
     explicit_concurrency: bool,
 ) -> anyhow::Result<Collected> {
-    collect_entries(server, select, download, explicit_concurrency).map(|(c, _)| c)
+    check_entries(server, select, download, explicit_concurrency).map(|(c, _)| c)
 }
 
-/// [`collect`], also returning the listing: a scanned entry's `candidate` indexes it.
-pub(crate) fn collect_entries(
+/// [`check_all`], also returning the listing: a scanned entry's `candidate` indexes it.
+pub(crate) fn check_entries(
     server: &Server,
     select: &SelectSettings,
     download: bool,
@@ -118,7 +94,7 @@ pub(crate) fn collect_entries(
     let entries = server.list()?;
     if !select.providers.is_empty() {
         let found: Vec<&str> = entries.iter().map(|e| e.provider.as_str()).collect();
-        super::scan::check_providers(&select.providers, &found)?;
+        scan::check_providers(&select.providers, &found)?;
     }
     let now = Utc::now();
     let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
@@ -312,7 +288,7 @@ pub(crate) fn apply(
         }
         return Ok(out);
     };
-    super::prune::create_private_dir(dir)?;
+    crate::fs::create_private_dir(dir)?;
     let mut backed_up = Vec::new();
     for t in targets {
         // Only plain top-level names reach here (`keep_reason`); check again before the disk.
@@ -325,7 +301,7 @@ pub(crate) fn apply(
         }
         match server.download(t.name) {
             Ok(bytes) => {
-                write_private(&dir.join(t.name), &bytes)?;
+                crate::fs::create_new(&dir.join(t.name), &bytes, 0o600)?;
                 backed_up.push(t.name.to_owned());
             }
             Err(e @ crate::management::Error::KeyRefused { .. }) => return Err(e.into()),
@@ -335,7 +311,11 @@ pub(crate) fn apply(
             )),
         }
     }
-    write_private(&dir.join("credman-report.json"), report_json.as_bytes())?;
+    crate::fs::create_new(
+        &dir.join("credman-report.json"),
+        report_json.as_bytes(),
+        0o600,
+    )?;
     let deleted = server.delete(&backed_up)?;
     out.done = deleted.deleted;
     out.failed.extend(deleted.failed);
@@ -343,24 +323,12 @@ pub(crate) fn apply(
     Ok(out)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut f, bytes)?;
-    f.sync_all()?;
-    Ok(())
-}
-
 /// Re-enables files (`prune --server --enable NAME…`).
-pub(crate) fn enable(server: &Server, names: &[String], ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+pub(crate) fn enable(
+    server: &Server,
+    names: &[String],
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     let mut failed = Vec::new();
     for n in names {
         if let Err(e) = server.set_disabled(n, None, false) {
@@ -370,7 +338,7 @@ pub(crate) fn enable(server: &Server, names: &[String], ctx: &mut Ctx<'_>) -> an
     let done = names.len() - failed.len();
     crate::report::human::render_line(
         &format!("Enabled {done} file(s) on {}.", server.url()),
-        ctx.out,
+        out,
     )?;
     if !failed.is_empty() {
         bail!(

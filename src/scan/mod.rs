@@ -1,0 +1,240 @@
+//! The scan pipeline shared by `scan`, `prune` and the pre-push hook: list a repository or
+//! directory source, check the pathspecs, parse and classify every candidate offline
+//! ([`analyze`]) while the online probes run on their own thread, then filter by provider.
+//! Server mode still has its own pipeline in `source::server` (issue 11 leaves unifying it).
+
+mod analyze;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub(crate) use analyze::mark_duplicates;
+pub use analyze::{
+    Error, Options, Scanned, analyze, apply_outcomes, credential_finding, plan_online, scanned_from,
+};
+
+use crate::git::Repo;
+use crate::settings::SelectSettings;
+use crate::source::{self, Listing, Pathspec, Selection, SourceSpec};
+
+/// Returns the current directory relative to `root`, `/`-separated (empty at the root or
+/// outside it).
+pub(crate) fn cwd_prefix(cwd: &Path, root: &Path) -> String {
+    let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_owned());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    cwd.strip_prefix(&root)
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default()
+}
+
+fn pathspecs(raw: &[String], prefix: &str) -> anyhow::Result<Vec<Pathspec>> {
+    raw.iter()
+        .map(|p| Pathspec::new(p, prefix).map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// What a scan found, before it becomes a report.
+pub(crate) struct Collected {
+    /// The listing (source info and how files were read).
+    pub listing: Listing,
+    /// One entry per credential file.
+    pub scanned: Vec<Scanned>,
+    /// `offline` or `online`.
+    pub mode: &'static str,
+    /// The time verdicts were made against.
+    pub now: DateTime<Utc>,
+}
+
+/// Lists, parses, classifies (offline, then online unless `--offline`) and filters by provider.
+pub(crate) fn collect(
+    spec: &SourceSpec,
+    repo: Option<&Arc<Repo>>,
+    raw_pathspecs: &[String],
+    select: &SelectSettings,
+    cwd: &Path,
+    content_ids: bool,
+) -> anyhow::Result<Collected> {
+    let started = std::time::Instant::now();
+    let (listing, specs) = match (spec, repo) {
+        (SourceSpec::Dir(dir), _) => {
+            let specs = pathspecs(raw_pathspecs, &cwd_prefix(cwd, dir))?;
+            (source::list_dir(dir, &specs)?, specs)
+        }
+        (_, Some(repo)) => {
+            let prefix = repo
+                .workdir()
+                .map(|w| cwd_prefix(cwd, &w))
+                .unwrap_or_default();
+            let sel = Selection {
+                auth_path: select.auth_path.clone(),
+                pathspecs: pathspecs(raw_pathspecs, &prefix)?,
+            };
+            let listing = source::list_repo(Arc::clone(repo), spec, &sel)?;
+            // An auth path the user set that holds nothing is a typo, not an empty pool.
+            if sel.pathspecs.is_empty()
+                && listing.info.auth_path.is_none()
+                && let Some(from) = &select.auth_path_from
+            {
+                anyhow::bail!(
+                    "the auth path '{}' (from {from}) holds no files in {}; check the name, or unset it \
+                     to detect credential files anywhere in the tree",
+                    crate::report::escape(&select.auth_path),
+                    listing.info.rev.as_deref().unwrap_or("the tree")
+                );
+            }
+            (listing, sel.pathspecs)
+        }
+        (_, None) => anyhow::bail!("invariant: a repository source without a repository"),
+    };
+    // As git does: a pathspec that matches nothing is an error, never an empty, green scan.
+    for spec in &specs {
+        if !listing
+            .candidates
+            .iter()
+            .any(|c| spec.matches(&c.path).is_some())
+        {
+            anyhow::bail!(
+                "pathspec '{}' did not match any file; pathspecs are relative to the current \
+                 directory (quote globs so that the shell leaves them to git credman)",
+                crate::report::escape(spec.as_given())
+            );
+        }
+    }
+    classify(listing, select, started, content_ids)
+}
+
+/// Provider names git-credman knows; a `--provider` outside them that matches nothing is a typo.
+const KNOWN_PROVIDERS: &[&str] = &[
+    "codex",
+    "claude",
+    "antigravity",
+    "gemini",
+    "kimi",
+    "xai",
+    "grok",
+    "vertex",
+    "qwen",
+    "iflow",
+    "aistudio",
+    "unknown",
+];
+
+/// Fails when a `--provider` that is no known provider matched no file: a typo (`codx`) must
+/// not turn a gate green. A known provider with no files is simply an empty selection.
+pub(crate) fn check_providers(wanted: &[String], found: &[&str]) -> anyhow::Result<()> {
+    for p in wanted {
+        if !found.contains(&p.as_str()) && !KNOWN_PROVIDERS.contains(&p.as_str()) {
+            let mut here: Vec<&str> = found.to_vec();
+            here.sort_unstable();
+            here.dedup();
+            anyhow::bail!(
+                "--provider '{}' matched no credential file and is no provider git-credman knows \
+                 (known: {}; found here: {})",
+                crate::report::escape(p),
+                KNOWN_PROVIDERS.join(", "),
+                if here.is_empty() {
+                    "none".to_owned()
+                } else {
+                    here.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Parses and classifies a listing (offline, then online unless `--offline`) and filters by
+/// provider.
+pub(crate) fn classify(
+    listing: Listing,
+    select: &SelectSettings,
+    started: std::time::Instant,
+    content_ids: bool,
+) -> anyhow::Result<Collected> {
+    tracing::info!(
+        candidates = listing.candidates.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "listed source"
+    );
+    let now = Utc::now();
+    let opts = Options {
+        now,
+        show_identities: select.show_identities,
+        keep_credentials: select.online.is_some(),
+        content_ids,
+        jobs: select.jobs,
+    };
+    // Online checks run on their own thread and start as soon as the first files are parsed.
+    let online = select.online.as_ref().map(|online| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut engine = online.engine.clone();
+        // The bar's total is known before the first request: every listed file.
+        engine.expected = listing.candidates.len() as u64;
+        (
+            online,
+            tx,
+            std::thread::spawn(move || crate::probe::run_stream(rx, &engine)),
+        )
+    });
+    let providers = &select.providers;
+    let sink = |s: &mut Scanned| {
+        let Some((settings, tx, _)) = &online else {
+            return;
+        };
+        let work = if !providers.is_empty() && !providers.contains(&s.finding.provider) {
+            s.credential = None;
+            crate::probe::Work::Skip
+        } else {
+            plan_online(s, settings, now)
+                .map_or(crate::probe::Work::Skip, crate::probe::Work::Check)
+        };
+        // The receiver lives until every sender is gone; a send can only fail if the probe
+        // thread died, which join() below reports.
+        let _ = tx.send(work);
+    };
+    let analyzed = analyze(&listing, &opts, &sink);
+    let outcomes = match online {
+        Some((_, tx, handle)) => {
+            drop(tx);
+            let joined = handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            Some(joined?)
+        }
+        None => None,
+    };
+    let mut scanned = analyzed?;
+    tracing::info!(
+        files = scanned.len(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "analyzed"
+    );
+    if !select.providers.is_empty() {
+        let found: Vec<&str> = scanned
+            .iter()
+            .map(|s| s.finding.provider.as_str())
+            .collect();
+        check_providers(&select.providers, &found)?;
+        scanned.retain(|s| select.providers.contains(&s.finding.provider));
+    }
+    let mode = match outcomes {
+        Some(outcomes) => {
+            apply_outcomes(&mut scanned, outcomes);
+            "online"
+        }
+        None => "offline",
+    };
+    Ok(Collected {
+        listing,
+        scanned,
+        mode,
+        now,
+    })
+}
