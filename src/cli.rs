@@ -331,7 +331,8 @@ pub struct SelectArgs {
     )]
     pub auth_path: Option<String>,
 
-    /// Show emails and account ids unmasked in reports
+    /// Show emails unmasked in reports (file names, which CPA builds from the email, are printed as
+    /// they are)
     ///
     /// Default: git config `credman.showIdentities`, else false.
     /// Env: GIT_CREDMAN_SHOW_IDENTITIES.
@@ -578,5 +579,44 @@ mod tests {
     fn fail_on_is_validated_by_clap() {
         let err = Cli::try_parse_from(["git-credman", "scan", "--fail-on", "bogus"]).unwrap_err();
         assert!(err.to_string().contains("unknown status 'bogus'"));
+    }
+
+    /// The README documents every flag of every command, and every value of a flag with a fixed
+    /// set of values (issue #12 item 12): checked against the clap definitions.
+    #[test]
+    fn readme_documents_every_flag_and_value() {
+        let readme = include_str!("../README.md");
+        let mut missing = Vec::new();
+        let cli = Cli::command();
+        let mut commands: Vec<&clap::Command> = vec![&cli];
+        let mut i = 0;
+        while i < commands.len() {
+            let c = commands[i];
+            commands.extend(c.get_subcommands().filter(|s| s.get_name() != "help"));
+            i += 1;
+        }
+        for c in commands {
+            for arg in c.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if matches!(long, "help" | "version") {
+                    continue;
+                }
+                if !readme.contains(&format!("--{long}")) {
+                    missing.push(format!("{} --{long}", c.get_name()));
+                }
+                for v in arg.get_possible_values() {
+                    let name = v.get_name();
+                    if matches!(name, "true" | "false") {
+                        continue;
+                    }
+                    if !readme.contains(&format!("`{name}`")) && !readme.contains(&format!("|{name}"))
+                        && !readme.contains(&format!("{name}\\|"))
+                    {
+                        missing.push(format!("{} --{long} value {name}", c.get_name()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "README lacks: {missing:#?}");
     }
 }
