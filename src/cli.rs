@@ -609,7 +609,8 @@ mod tests {
                     if matches!(name, "true" | "false") {
                         continue;
                     }
-                    if !readme.contains(&format!("`{name}`")) && !readme.contains(&format!("|{name}"))
+                    if !readme.contains(&format!("`{name}`"))
+                        && !readme.contains(&format!("|{name}"))
                         && !readme.contains(&format!("{name}\\|"))
                     {
                         missing.push(format!("{} --{long} value {name}", c.get_name()));

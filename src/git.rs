@@ -26,14 +26,13 @@ pub enum Error {
     /// HEAD does not point to a commit yet.
     #[error("HEAD has no commit yet (unborn branch); commit something or use --staged")]
     UnbornHead,
-    /// A revision did not resolve to a tree.
-    #[error("cannot resolve '{rev}' to a tree")]
+    /// A revision did not resolve (to a tree, or to a commit).
+    #[error("unknown revision '{rev}': {reason}")]
     BadRevision {
         /// The revision as given.
         rev: String,
-        /// gix's reason.
-        #[source]
-        source: gix::Error,
+        /// Why, in git's words (gix's own text names its internals).
+        reason: &'static str,
     },
     /// The operation is refused (detached HEAD, merge in progress, lock held …).
     #[error("{0}")]
@@ -61,15 +60,39 @@ fn repo_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> Error {
 }
 
 /// Resolves a revision to its object, naming the revision in the error.
+/// Words a revision error the way git would, from what gix says went wrong.
+fn bad_revision(rev: &str) -> impl Fn(gix::Error) -> Error + '_ {
+    move |source| {
+        // The telling part is often deep in the source chain.
+        let mut text = source.to_string();
+        let mut next = std::error::Error::source(&source);
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        let reason = if text.contains("out of range") || text.contains("ancestors") {
+            "the history is shorter than that (see `git log --oneline`)"
+        } else if text.contains("could not be found") || text.contains("NotFound") {
+            "no branch, tag or commit of that name here (see `git branch -a` and `git tag`)"
+        } else if text.contains("peel") || text.contains("Kind") {
+            "it names neither a commit nor a tree"
+        } else {
+            "not a revision git understands (see gitrevisions(7))"
+        };
+        Error::BadRevision {
+            rev: crate::report::escape(rev).into_owned(),
+            reason,
+        }
+    }
+}
+
 fn find_rev<'r>(repo: &'r gix::Repository, rev: &str) -> Result<gix::Object<'r>, Error> {
-    let bad = |source| Error::BadRevision {
-        rev: rev.to_owned(),
-        source,
-    };
+    let bad = bad_revision(rev);
     repo.rev_parse_single(rev)
-        .map_err(bad)?
+        .map_err(&bad)?
         .object()
-        .map_err(bad)
+        .map_err(&bad)
 }
 
 /// What an entry of a tree or index is.
@@ -179,10 +202,7 @@ impl Repo {
     pub fn resolve_tree(&self, rev: &str) -> Result<ResolvedTree, Error> {
         let repo = self.local();
         let object = find_rev(&repo, rev)?;
-        let bad = |source| Error::BadRevision {
-            rev: rev.to_owned(),
-            source,
-        };
+        let bad = bad_revision(rev);
         let commit = object
             .clone()
             .peel_to_kind(gix::object::Kind::Commit)
@@ -852,10 +872,7 @@ impl Repo {
     /// Reads a commit.
     pub fn commit_info(&self, rev: &str) -> Result<CommitInfo, Error> {
         let repo = self.local();
-        let bad = |source| Error::BadRevision {
-            rev: rev.to_owned(),
-            source,
-        };
+        let bad = bad_revision(rev);
         let commit = find_rev(&repo, rev)?
             .peel_to_kind(gix::object::Kind::Commit)
             .map_err(bad)?

@@ -7,8 +7,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use clap::ValueEnum as _;
-
 use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs, SelectArgs};
 use crate::credential::Secret;
 use crate::endpoint::Endpoints;
@@ -399,14 +397,27 @@ pub fn select(
     })
 }
 
+/// Parses a value of a clap value enum from env or config; an error lists the valid values.
+fn value_enum<T: clap::ValueEnum>(value: String, key: String) -> Result<T, Error> {
+    T::from_str(&value, true).map_err(|_| {
+        let valid: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        Error {
+            key,
+            value,
+            reason: format!("expected one of {}", valid.join(", ")),
+        }
+    })
+}
+
 /// Returns the output format: flag, `GIT_CREDMAN_FORMAT`, `credman.format`, else text.
 pub fn format(flag: Option<Format>, env: &Env, config: &GitConfig) -> Result<Format, Error> {
     match flag {
         Some(f) => Ok(f),
         None => match (Lookup { env, config }).raw("GIT_CREDMAN_FORMAT", "credman.format") {
-            Some((value, key)) => {
-                Format::from_str(&value, true).map_err(|reason| Error { key, value, reason })
-            }
+            Some((value, key)) => value_enum(value, key),
             None => Ok(Format::Text),
         },
     }
@@ -679,9 +690,7 @@ pub fn online(
     let codex_probe = match args.codex_probe {
         Some(p) => p,
         None => match look.raw("GIT_CREDMAN_CODEX_PROBE", "credman.codexProbe") {
-            Some((value, key)) => {
-                CodexProbe::from_str(&value, true).map_err(|reason| Error { key, value, reason })?
-            }
+            Some((value, key)) => value_enum(value, key)?,
             None => CodexProbe::Usage,
         },
     };

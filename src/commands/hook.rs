@@ -70,7 +70,12 @@ fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()>
 }
 
 fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
-    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let repo = open_repo(
+        &ctx.cwd,
+        true,
+        "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
+    )?
+    .context("invariant: repository required")?;
     let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
     let message = match std::fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -117,7 +122,12 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
 }
 
 fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
-    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let repo = open_repo(
+        &ctx.cwd,
+        true,
+        "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
+    )?
+    .context("invariant: repository required")?;
     let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
     let Ok(bytes) = std::fs::read(&path) else {
         crate::report::human::render_line("No pre-push hook is installed.", ctx.out)?;
@@ -149,7 +159,12 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
     std::io::stdin()
         .read_to_string(&mut input)
         .context("cannot read the pre-push lines from stdin")?;
-    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let repo = open_repo(
+        &ctx.cwd,
+        true,
+        "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
+    )?
+    .context("invariant: repository required")?;
     let mut refs = hook::parse_pre_push(&input)?;
     let mut remote_name = args.remote.clone();
     // The pre-commit framework gives no stdin but PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF.

@@ -52,7 +52,11 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
 
 /// Opens the repository a command needs; `required` is false for `--dir` sources, where the
 /// repository (if any) only supplies configuration.
-pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc<Repo>>> {
+pub(crate) fn open_repo(
+    cwd: &Path,
+    required: bool,
+    hint: &str,
+) -> anyhow::Result<Option<Arc<Repo>>> {
     match Repo::discover(cwd) {
         Ok(repo) => {
             // A prune killed after its commit became HEAD is finished by the next start.
@@ -60,8 +64,11 @@ pub(crate) fn open_repo(cwd: &Path, required: bool) -> anyhow::Result<Option<Arc
             Ok(Some(Arc::new(repo)))
         }
         Err(_) if !required => Ok(None),
-        Err(err) => Err(anyhow::Error::from(err)
-            .context("git credman works in a git repository; run it inside one, or use --dir PATH for a plain folder")),
+        // git's own words, without gix's internals; only scan and prune have --dir.
+        Err(_) => Err(anyhow::anyhow!(
+            "not a git repository (or any of the parent directories): {}; {hint}",
+            crate::report::escape(&cwd.display().to_string())
+        )),
     }
 }
 
@@ -82,9 +89,14 @@ pub(crate) fn repository(
             let repo = Arc::clone(&c.repo);
             Ok((Some(c), Some(repo)))
         }
-        None if required || settings::reads_repo_config(&ctx.env)? => {
-            Ok((None, open_repo(&ctx.cwd, required)?))
-        }
+        None if required || settings::reads_repo_config(&ctx.env)? => Ok((
+            None,
+            open_repo(
+                &ctx.cwd,
+                required,
+                "run it inside one, or use --dir PATH for a plain folder",
+            )?,
+        )),
         None => Ok((None, None)),
     }
 }

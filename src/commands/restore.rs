@@ -18,7 +18,7 @@ use crate::sign::{self, Signer};
 /// Runs `restore`.
 pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     crate::interrupt::configure_test_pause(&ctx.env);
-    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let repo = open_repo(&ctx.cwd, true, "restore works in the repository that holds the prune commit: run it there (or pass -C PATH)")?.context("invariant: repository required")?;
     let _config = config_of(Some(&repo));
     let info = repo.commit_info(&args.rev)?;
     let Some(parent) = info.parents.first() else {

@@ -13,7 +13,12 @@ use crate::settings;
 
 /// Runs `show`.
 pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
-    let repo = open_repo(&ctx.cwd, true)?.context("invariant: repository required")?;
+    let repo = open_repo(
+        &ctx.cwd,
+        true,
+        "show reads a prune commit: run it in the repository that holds it (or pass -C PATH)",
+    )?
+    .context("invariant: repository required")?;
     let config = config_of(Some(&repo));
     // `show` prints a commit, not scan findings: only text and JSON mean something here. A
     // format from the environment or config (set for scans) falls back to text.

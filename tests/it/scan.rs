@@ -168,7 +168,7 @@ fn rev_scan_reads_any_commit() {
         .args(["scan", "--offline", "--rev", "no-such-branch"]));
     assert_eq!(bad.code, 2);
     assert!(
-        bad.stderr.contains("cannot resolve 'no-such-branch'"),
+        bad.stderr.contains("unknown revision 'no-such-branch'"),
         "{}",
         bad.stderr
     );
@@ -800,4 +800,62 @@ fn text_report_lists_a_screenful_unless_all() {
     let all = run(t.credman().args(["scan", "--offline", "--all"]));
     assert!(all.stdout.lines().count() > 100);
     assert!(!all.stdout.contains("more (use --all"));
+}
+
+/// Issue #12 item 8: errors are worded as git would, with the valid values and a hint that
+/// applies to the command; no library internals.
+#[test]
+fn errors_speak_the_users_words() {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/codex-a.json",
+        &codex_live("a@example.com", "acct-a", "plus"),
+    );
+    t.commit_all("init");
+    let internals = [
+        "delegate",
+        "NotFound",
+        "NthAncestor",
+        "invalid variant",
+        "input=",
+    ];
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            vec!["scan", "--rev", "HEAD~999"],
+            vec![],
+            "history is shorter",
+        ),
+        (
+            vec!["scan", "--rev", "nope"],
+            vec![],
+            "no branch, tag or commit",
+        ),
+        (
+            vec!["scan"],
+            vec![("GIT_CREDMAN_FORMAT", "yaml")],
+            "expected one of text, json, sarif, github, markdown",
+        ),
+    ];
+    for (args, env, needle) in cases {
+        let r = run(t.credman().envs(env).args(&args));
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        for word in internals {
+            assert!(!r.stderr.contains(word), "{args:?}: {}", r.stderr);
+        }
+    }
+    let outside = t.home().join("plain");
+    std::fs::create_dir_all(&outside).unwrap();
+    let r = run(t.credman_in(&outside).args(["show"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a git repository"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("--dir"),
+        "show has no --dir: {}",
+        r.stderr
+    );
+    for word in internals {
+        assert!(!r.stderr.contains(word), "{}", r.stderr);
+    }
 }
