@@ -336,6 +336,18 @@ fn run_repo(
     )? {
         return Ok(done);
     }
+    // A push target that does not exist would fail only after the commit: check it first.
+    if let Some(remote_arg) = &args.push {
+        let branch = args.branch.clone().unwrap_or_else(|| head.short.clone());
+        let (remote, _) = upstream(&config_of(Some(repo)), &branch, remote_arg);
+        let is_url = remote.contains([':', '/']) || remote.starts_with('.');
+        if !is_url && repo.remote_url(&remote).is_none() {
+            bail!(
+                "--push: no remote named '{}' (see `git remote -v`); nothing was changed",
+                crate::report::escape(&remote)
+            );
+        }
+    }
     crate::interrupt::install();
     crate::interrupt::checkpoint("scanned");
 

@@ -21,6 +21,16 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     let repo = open_repo(&ctx.cwd, true, "restore works in the repository that holds the prune commit: run it there (or pass -C PATH)")?.context("invariant: repository required")?;
     let _config = config_of(Some(&repo));
     let info = repo.commit_info(&args.rev)?;
+    // The same test as `show`: only a commit that embeds git-credman's report is a prune commit;
+    // restore never resurrects what some other commit deleted (`package.json`, say).
+    if message::embedded_report(&info.message).is_none() {
+        bail!(
+            "{} ({}) is not a git-credman prune commit: it embeds no report; restore brings back \
+             only what a prune removed (use `git restore --source` for other commits)",
+            crate::report::escape(&args.rev),
+            crate::git::short_id(&info.id)
+        );
+    }
     let Some(parent) = info.parents.first() else {
         bail!("{} has no parent: it removed nothing", args.rev);
     };

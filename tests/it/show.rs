@@ -114,3 +114,44 @@ fn show_refuses_formats_it_cannot_print() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["report"]["prune"]["removed"], 1);
 }
+
+/// Issue #12 item 7: `restore` agrees with `show` on what a prune commit is, and `prune --push`
+/// with no such remote fails before committing anything.
+#[test]
+fn restore_takes_only_prune_commits_and_push_checks_its_remote_first() {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/codex-dead.json",
+        &codex_dead("d@example.com", "acct-d"),
+    );
+    t.write_json("package.json", &serde_json::json!({"name":"pool"}));
+    t.commit_all("init");
+    t.git(&["rm", "-q", "package.json"]);
+    t.git(&["commit", "-q", "-m", "drop package.json"]);
+    let r = run(t.credman().args(["restore", "HEAD"]));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("not a git-credman prune commit"),
+        "{}",
+        r.stderr
+    );
+    let show = run(t.credman().args(["show", "HEAD"]));
+    assert_eq!(show.code, 2);
+
+    let before = t.git(&["rev-parse", "HEAD"]);
+    let r = run(t
+        .credman()
+        .args(["prune", "--offline", "--no-sign", "--push"]));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("no remote named 'origin'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        t.git(&["rev-parse", "HEAD"]),
+        before,
+        "nothing was committed"
+    );
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+}
