@@ -345,6 +345,15 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A rule's outcome as a table cell of `docs/provider-rules.md`.
+fn then_cell(then: Then) -> String {
+    match then {
+        Then::Done(s) => s.as_str().to_owned(),
+        Then::Retry(s) => format!("{} (retry)", s.as_str()),
+        Then::Continue => "next request".to_owned(),
+    }
+}
+
 /// Renders every provider's rules as Markdown: a summary table (the README's) and, with
 /// `evidence`, every row with its example and source.
 pub fn markdown(specs: &[&Spec], evidence: bool) -> String {
@@ -417,11 +426,7 @@ pub fn markdown(specs: &[&Spec], evidence: bool) -> String {
                 "| on | body | → | reason | example body | evidence |\n|---|---|---|---|---|---|\n",
             );
             for rule in stage.tables.iter().flat_map(|t| t.iter()) {
-                let then = match rule.then {
-                    Then::Done(s) => s.as_str().to_owned(),
-                    Then::Retry(s) => format!("{} (retry)", s.as_str()),
-                    Then::Continue => "next request".to_owned(),
-                };
+                let then = then_cell(rule.then);
                 let example = if rule.example.is_empty() {
                     String::new()
                 } else {
@@ -444,11 +449,7 @@ pub fn markdown(specs: &[&Spec], evidence: bool) -> String {
     out.push_str("## Every provider, when no row above matches\n\n");
     out.push_str("| on | body | → | reason | evidence |\n|---|---|---|---|---|\n");
     for rule in FALLBACK {
-        let then = match rule.then {
-            Then::Done(s) => s.as_str().to_owned(),
-            Then::Retry(s) => format!("{} (retry)", s.as_str()),
-            Then::Continue => "next request".to_owned(),
-        };
+        let then = then_cell(rule.then);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
