@@ -160,11 +160,7 @@ static PAUSE: OnceLock<Option<(String, PathBuf)>> = OnceLock::new();
 /// [`checkpoint`]), it creates the file and waits until the file is removed. Tests use it to
 /// kill or disturb a prune at an exact point (tests/it/crash.rs).
 pub fn configure_test_pause(env: &crate::settings::Env) {
-    let _ = PAUSE.set(
-        env.get("GIT_CREDMAN_TEST_PAUSE_AT")
-            .zip(env.get("GIT_CREDMAN_TEST_PAUSE_FILE"))
-            .map(|(at, file)| (at.to_owned(), PathBuf::from(file))),
-    );
+    let _ = PAUSE.set(crate::settings::test_pause(env));
 }
 
 /// A named step of a writing command; pauses there when the test-only hook asks for it.

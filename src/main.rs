@@ -47,12 +47,13 @@ fn main() -> ExitCode {
             return fail(&anyhow::Error::from(err).context("cannot read the current directory"));
         }
     };
+    let mut err = std::io::stderr();
     let mut ctx = Ctx {
         cwd,
         env: Env::from_process(),
         stdout_is_tty,
-        stderr_is_tty: std::io::stderr().is_terminal(),
         out: &mut out,
+        status: commands::StatusWriter::new(&mut err, std::io::stderr().is_terminal()),
     };
     let result = commands::run(&cli.command, &cli.global, &mut ctx);
     let flushed = out.flush();

@@ -102,13 +102,62 @@ impl Env {
         }
     }
 
-    /// Returns a variable's value; empty values count as unset.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    /// Returns a variable's value; empty values count as unset. Private: every variable is
+    /// read through a function of this module, so the precedence lives in one file.
+    fn get(&self, key: &str) -> Option<&str> {
         self.vars
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
+}
+
+/// `GIT_CREDMAN_IN_PUSH`: set by `prune --push` for its own `git push`, so the pre-push gate
+/// does not gate git-credman's own commit.
+pub fn in_own_push(env: &Env) -> bool {
+    env.get("GIT_CREDMAN_IN_PUSH").is_some()
+}
+
+/// What the pre-commit framework says about a push when it gives no stdin
+/// (`PRE_COMMIT_TO_REF`, `PRE_COMMIT_FROM_REF`, `PRE_COMMIT_REMOTE_BRANCH`,
+/// `PRE_COMMIT_REMOTE_NAME`; pre-commit's `hook_impl.py` sets them for `pre-push`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreCommitPush {
+    /// The local revision being pushed.
+    pub to: String,
+    /// The remote's revision before the push, when it has one.
+    pub from: Option<String>,
+    /// The remote ref (`HEAD` when not given).
+    pub remote_branch: String,
+    /// The remote's name, when given.
+    pub remote_name: Option<String>,
+}
+
+/// Returns the push pre-commit describes, if `PRE_COMMIT_TO_REF` is set.
+pub fn pre_commit_push(env: &Env) -> Option<PreCommitPush> {
+    let to = env.get("PRE_COMMIT_TO_REF")?;
+    Some(PreCommitPush {
+        to: to.to_owned(),
+        from: env.get("PRE_COMMIT_FROM_REF").map(str::to_owned),
+        remote_branch: env
+            .get("PRE_COMMIT_REMOTE_BRANCH")
+            .unwrap_or("HEAD")
+            .to_owned(),
+        remote_name: env.get("PRE_COMMIT_REMOTE_NAME").map(str::to_owned),
+    })
+}
+
+/// `GITHUB_STEP_SUMMARY`: the file GitHub Actions shows as the job summary, if set.
+pub fn step_summary(env: &Env) -> Option<PathBuf> {
+    env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from)
+}
+
+/// The test-only pause (`GIT_CREDMAN_TEST_PAUSE_AT` step, `GIT_CREDMAN_TEST_PAUSE_FILE` file),
+/// only when both are set; see `interrupt::checkpoint`.
+pub fn test_pause(env: &Env) -> Option<(String, PathBuf)> {
+    env.get("GIT_CREDMAN_TEST_PAUSE_AT")
+        .zip(env.get("GIT_CREDMAN_TEST_PAUSE_FILE"))
+        .map(|(at, file)| (at.to_owned(), PathBuf::from(file)))
 }
 
 /// The git configuration in effect (the repository's, or the global one outside a repository).

@@ -117,7 +117,7 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
             }
         }
     };
-    crate::report::human::render_line(&message, ctx.out)?;
+    ctx.status.line(&message)?;
     Ok(Outcome::Clean)
 }
 
@@ -130,7 +130,7 @@ fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     .context("invariant: repository required")?;
     let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
     let Ok(bytes) = std::fs::read(&path) else {
-        crate::report::human::render_line("No pre-push hook is installed.", ctx.out)?;
+        ctx.status.line("No pre-push hook is installed.")?;
         return Ok(Outcome::Clean);
     };
     let (rest, had) = hook::remove_block(&String::from_utf8_lossy(&bytes));
@@ -146,13 +146,13 @@ fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
             path.display()
         )
     };
-    crate::report::human::render_line(&message, ctx.out)?;
+    ctx.status.line(&message)?;
     Ok(Outcome::Clean)
 }
 
 fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     // `prune --push` pushes with this set: its own commit must not be gated by itself.
-    if ctx.env.get("GIT_CREDMAN_IN_PUSH").is_some() {
+    if settings::in_own_push(&ctx.env) {
         return Ok(Outcome::Clean);
     }
     let mut input = String::new();
@@ -169,26 +169,22 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
     let mut remote_name = args.remote.clone();
     // The pre-commit framework gives no stdin but PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF.
     if refs.is_empty()
-        && let Some(to) = ctx.env.get("PRE_COMMIT_TO_REF")
+        && let Some(pc) = settings::pre_commit_push(&ctx.env)
     {
-        let local = repo.commit_info(to)?.id;
-        let remote = match ctx.env.get("PRE_COMMIT_FROM_REF") {
+        let local = repo.commit_info(&pc.to)?.id;
+        let remote = match &pc.from {
             Some(from) => repo
                 .commit_info(from)
                 .map(|c| c.id)
                 .unwrap_or_else(|_| crate::git::ObjectId::null(local.kind())),
             None => crate::git::ObjectId::null(local.kind()),
         };
-        let remote_ref = ctx
-            .env
-            .get("PRE_COMMIT_REMOTE_BRANCH")
-            .unwrap_or("HEAD")
-            .to_owned();
-        if let Some(name) = ctx.env.get("PRE_COMMIT_REMOTE_NAME") {
-            remote_name = name.to_owned();
+        let remote_ref = pc.remote_branch;
+        if let Some(name) = pc.remote_name {
+            remote_name = name;
         }
         refs.push(hook::PushedRef {
-            local_ref: to.to_owned(),
+            local_ref: pc.to,
             local,
             remote_ref,
             remote,
@@ -203,7 +199,13 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         &DEFAULT_HOOK_FAIL_ON,
     )?;
     let deadline = args.deadline.as_deref().unwrap_or("20s");
-    let select = hook_select(&ctx.env, &config, online, deadline, ctx.stderr_is_tty)?;
+    let select = hook_select(
+        &ctx.env,
+        &config,
+        online,
+        deadline,
+        ctx.status.draws_progress(),
+    )?;
     let auth_path = select.auth_path.clone();
 
     let mut checked: Vec<Finding> = Vec::new();

@@ -27,10 +27,37 @@ pub struct Ctx<'a> {
     pub env: Env,
     /// Whether stdout is a terminal.
     pub stdout_is_tty: bool,
-    /// Whether stderr is a terminal (progress bars).
-    pub stderr_is_tty: bool,
     /// Where results go (stdout).
     pub out: &'a mut dyn Write,
+    /// Where status messages and the progress bar go (stderr).
+    pub status: StatusWriter<'a>,
+}
+
+/// The status stream (stderr): one-line messages about what a command did ("Installed the
+/// pre-push gate …", "Enabled 3 file(s) …") and the progress bar, kept apart from the results on
+/// [`Ctx::out`] so `--format json` output stays one JSON document and a pipe gets results only.
+pub struct StatusWriter<'a> {
+    out: &'a mut dyn Write,
+    is_tty: bool,
+}
+
+impl<'a> StatusWriter<'a> {
+    /// A status stream writing to `out`; `is_tty` says whether it is a terminal.
+    pub fn new(out: &'a mut dyn Write, is_tty: bool) -> Self {
+        Self { out, is_tty }
+    }
+
+    /// Writes one status line (escaped like every name git-credman prints).
+    pub fn line(&mut self, text: &str) -> std::io::Result<()> {
+        crate::report::human::render_line(text, self.out)?;
+        self.out.flush()
+    }
+
+    /// Whether a progress bar is drawn: only on a terminal. The bar is drawn on this stream
+    /// (stderr) by the probe engine.
+    pub fn draws_progress(&self) -> bool {
+        self.is_tty
+    }
 }
 
 /// Runs a command.

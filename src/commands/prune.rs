@@ -158,7 +158,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         global,
         &ctx.env,
         &config,
-        (ctx.stdout_is_tty, ctx.stderr_is_tty),
+        (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
     guard_statuses(&settings.statuses, args.force)?;
     if let Some(server) = crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)?
@@ -255,7 +255,7 @@ fn emit(
         Format::Text => report::human::render_prune(report, headline, settings.color, ctx.out)?,
         other => report::render(report, other, settings.color, ctx.out)?,
     }
-    report::ci::append_step_summary(report, ctx.env.get("GITHUB_STEP_SUMMARY"));
+    report::ci::append_step_summary(report, settings::step_summary(&ctx.env).as_deref());
     Ok(())
 }
 
@@ -798,7 +798,16 @@ fn run_server(
     server: &crate::management::Server,
 ) -> anyhow::Result<Outcome> {
     if !args.enable.is_empty() {
-        crate::source::server::enable(server, &args.enable, ctx.out)?;
+        let (done, failed) = crate::source::server::enable(server, &args.enable);
+        ctx.status
+            .line(&format!("Enabled {done} file(s) on {}.", server.url()))?;
+        if !failed.is_empty() {
+            bail!(
+                "could not enable {} file(s): {}",
+                failed.len(),
+                failed.join("; ")
+            );
+        }
         return Ok(Outcome::Clean);
     }
     let explicit = args.select.online.concurrency.is_some();

@@ -28,7 +28,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         global,
         &ctx.env,
         &config,
-        (ctx.stdout_is_tty, ctx.stderr_is_tty),
+        (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
     let mut collected =
         match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
@@ -79,7 +79,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         width,
     };
     report::render_with(&report, settings.format, &layout, ctx.out)?;
-    report::ci::append_step_summary(&report, ctx.env.get("GITHUB_STEP_SUMMARY"));
+    report::ci::append_step_summary(&report, settings::step_summary(&ctx.env).as_deref());
     tracing::info!("rendered");
     let outcome = if report.failing().next().is_some() {
         Outcome::Findings

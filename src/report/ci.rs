@@ -265,7 +265,7 @@ pub fn markdown(report: &Report) -> String {
 
 /// Appends the Markdown summary to the file `$GITHUB_STEP_SUMMARY` names (`path`), when running in
 /// GitHub Actions; a failure is a warning, never an error.
-pub(crate) fn append_step_summary(report: &Report, path: Option<&str>) {
+pub(crate) fn append_step_summary(report: &Report, path: Option<&std::path::Path>) {
     let Some(path) = path else {
         return;
     };

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use anyhow::bail;
 use chrono::Utc;
 
 use crate::cli::ServerArgs;
@@ -323,29 +322,14 @@ pub(crate) fn apply(
     Ok(out)
 }
 
-/// Re-enables files (`prune --server --enable NAME…`).
-pub(crate) fn enable(
-    server: &Server,
-    names: &[String],
-    out: &mut dyn std::io::Write,
-) -> anyhow::Result<()> {
+/// Re-enables files (`prune --server --enable NAME…`); returns how many were enabled and, for
+/// each one that failed, `name: why`.
+pub(crate) fn enable(server: &Server, names: &[String]) -> (usize, Vec<String>) {
     let mut failed = Vec::new();
     for n in names {
         if let Err(e) = server.set_disabled(n, None, false) {
             failed.push(format!("{n}: {e}"));
         }
     }
-    let done = names.len() - failed.len();
-    crate::report::human::render_line(
-        &format!("Enabled {done} file(s) on {}.", server.url()),
-        out,
-    )?;
-    if !failed.is_empty() {
-        bail!(
-            "could not enable {} file(s): {}",
-            failed.len(),
-            failed.join("; ")
-        );
-    }
-    Ok(())
+    (names.len() - failed.len(), failed)
 }

@@ -429,7 +429,7 @@ fn install_keeps_a_foreign_shell_hook_and_uninstall_restores_it() {
 
     let r = install(&t, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("existing hook"), "{}", r.stdout);
+    assert!(r.stderr.contains("existing hook"), "{}", r.stderr);
     let installed = std::fs::read_to_string(hook_path(&t)).unwrap();
     assert!(
         installed.starts_with(&format!("#!/bin/sh\n{BEGIN}\n")),
@@ -445,9 +445,9 @@ fn install_keeps_a_foreign_shell_hook_and_uninstall_restores_it() {
     let again = install(&t, &[]);
     assert_eq!(again.code, 0);
     assert!(
-        again.stdout.contains("already installed"),
+        again.stderr.contains("already installed"),
         "{}",
-        again.stdout
+        again.stderr
     );
     assert_eq!(std::fs::read_to_string(hook_path(&t)).unwrap(), installed);
 
@@ -473,15 +473,15 @@ fn install_keeps_a_foreign_shell_hook_and_uninstall_restores_it() {
     let r = uninstall(&t);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("the rest of the hook is kept"),
+        r.stderr.contains("the rest of the hook is kept"),
         "{}",
-        r.stdout
+        r.stderr
     );
     assert_eq!(std::fs::read_to_string(hook_path(&t)).unwrap(), original);
     assert_eq!(mode_of(&hook_path(&t)), 0o755);
     let r = uninstall(&t);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("nothing to remove"), "{}", r.stdout);
+    assert!(r.stderr.contains("nothing to remove"), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(hook_path(&t)).unwrap(), original);
 }
 
@@ -493,31 +493,31 @@ fn install_creates_a_hook_and_uninstall_deletes_it() {
     let r = install(&t, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains("Installed the pre-push gate"),
+        r.stderr.contains("Installed the pre-push gate") && r.stdout.is_empty(),
         "{}",
-        r.stdout
+        r.stderr
     );
     let first = std::fs::read(hook_path(&t)).unwrap();
     let again = install(&t, &[]);
     assert_eq!(again.code, 0);
     assert!(
-        again.stdout.contains("already installed"),
+        again.stderr.contains("already installed"),
         "{}",
-        again.stdout
+        again.stderr
     );
     assert_eq!(std::fs::read(hook_path(&t)).unwrap(), first, "idempotent");
     assert!(!t.root.join(".git/hooks/pre-push.credman-tmp").exists());
 
     let r = uninstall(&t);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Removed"), "{}", r.stdout);
+    assert!(r.stderr.contains("Removed"), "{}", r.stderr);
     assert!(!hook_path(&t).exists());
     let r = uninstall(&t);
     assert_eq!(r.code, 0);
     assert!(
-        r.stdout.contains("No pre-push hook is installed"),
+        r.stderr.contains("No pre-push hook is installed"),
         "{}",
-        r.stdout
+        r.stderr
     );
 }
 
@@ -540,7 +540,7 @@ fn a_non_shell_hook_is_refused_without_force_and_backed_up_with_force() {
 
     let r = install(&t, &["--force"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("credman-backup"), "{}", r.stdout);
+    assert!(r.stderr.contains("credman-backup"), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
     let new = std::fs::read_to_string(hook_path(&t)).unwrap();
     assert!(
@@ -568,7 +568,7 @@ fn core_hooks_path_is_respected() {
     std::fs::create_dir_all(t.root.join("sub")).unwrap();
     let r = run(t.credman_in(&t.root.join("sub")).args(["hook", "install"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("already installed"), "{}", r.stdout);
+    assert!(r.stderr.contains("already installed"), "{}", r.stderr);
     assert!(!t.root.join("sub/.githooks").exists());
 
     t.write_json(DEAD, &dead());

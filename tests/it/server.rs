@@ -1343,7 +1343,7 @@ async fn prune_disables_dead_files_and_enable_undoes_it() {
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Enabled 1 file(s)"), "{}", r.stdout);
+    assert!(r.stderr.contains("Enabled 1 file(s)"), "{}", r.stderr);
     assert!(!cpa.is_disabled("codex-dead@example.com.json"));
     let patches = cpa.requests_to("PATCH", STATUS);
     assert_eq!(
