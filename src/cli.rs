@@ -1,6 +1,9 @@
 //! The command line: clap derive types only. Doc comments here are the user documentation
 //! (`--help` and the man page). Only `main` and `commands` use this module.
 
+// The doc comments are `--help` text: `<UTC time>` and `<remote>` are placeholders there, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -48,7 +48,7 @@ impl Secret {
     }
 }
 
-/// Returns the public fingerprint (12 hex digits) of a [`Secret::digest`].
+/// Returns the public fingerprint (12 hex digits) of a secret's digest (`Secret::digest`).
 pub fn fingerprint_of(digest: u128) -> String {
     format!("{:012x}", digest >> 80)
 }

@@ -1,8 +1,9 @@
 //! Command dispatch: one flat match from [`Command`] to the command's `run`, the [`Ctx`] every
-//! command gets, and opening the repository a command works on ([`open_repo`], [`repository`],
-//! [`config_of`]). Commands return an [`Outcome`] or an error; they never exit the process and
-//! never print except through `report` renderers onto the output they are given. Commands
-//! import sources, engines and reports, never each other.
+//! command gets, and opening the repository a command works on (`open_repo`, `repository`,
+//! `config_of`). Commands return an [`Outcome`] or an error; they never exit the process and
+//! never print except through `report` renderers onto [`Ctx::out`] (results) and through
+//! [`Ctx::status`] (status lines, progress). Commands import sources, engines and reports, never
+//! each other.
 
 pub mod hook;
 pub mod prune;
