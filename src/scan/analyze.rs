@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 
+use super::duplicates::mark_duplicates;
 use crate::credential::{self, Credential, mask_identity};
 use crate::git::{EntryKind, WorktreeState};
-use crate::report::{DuplicateGroup, Finding, MAX_LISTED_DUPLICATES};
+use crate::report::Finding;
 use crate::source::{Candidate, Listing, Origin};
 use crate::status::Status;
 use crate::verdict::{self, Verdict};
@@ -50,8 +51,8 @@ pub struct Scanned {
     /// The offline verdict, kept when an online check replaces it (the pre-push gate falls
     /// back to it when the network does not answer in time).
     pub offline: Option<Verdict>,
-    account_key: Option<String>,
-    token_digests: Vec<u128>,
+    pub(super) account_key: Option<String>,
+    pub(super) token_digests: Vec<u128>,
 }
 
 /// Errors that stop a scan (per-file problems are findings, not errors).
@@ -416,106 +417,16 @@ fn apply(f: &mut Finding, v: Verdict) {
     f.reset_at = v.reset_at;
 }
 
-/// Finds the groups of files that hold the same account or the same token (directly or through
-/// each other) and marks every member: `duplicate_group` (id and size) and `duplicates` (at most
-/// [`MAX_LISTED_DUPLICATES`] other members, in scan order).
-///
-/// Linear in the number of files and secrets (plus the sorts): recording every pair was
-/// quadratic, 1.4 GB and a 370 MB report for 4,000 files sharing one token (issue 10).
-pub(crate) fn mark_duplicates(scanned: &mut [Scanned]) {
-    // Sort (key, index) pairs and walk the runs: no per-key allocation, which matters at
-    // 100,000 files. Account keys are compared as strings, token digests as numbers.
-    let mut accounts: Vec<(&str, usize)> = scanned
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| Some((s.account_key.as_deref()?, i)))
-        .collect();
-    let mut tokens: Vec<(u128, usize)> = scanned
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| s.token_digests.iter().map(move |d| (*d, i)))
-        .collect();
-    accounts.sort_unstable();
-    tokens.sort_unstable();
-    let mut sets = DisjointSets::new(scanned.len());
-    for pair in accounts.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            sets.union(pair[0].1, pair[1].1);
-        }
-    }
-    for pair in tokens.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            sets.union(pair[0].1, pair[1].1);
-        }
-    }
-    drop((accounts, tokens));
-    // Members of each group, in scan order; groups numbered by their first member.
-    let mut members: std::collections::HashMap<usize, Vec<usize>> =
-        std::collections::HashMap::new();
-    for i in 0..scanned.len() {
-        let root = sets.find(i);
-        if sets.size[root] > 1 {
-            members.entry(root).or_default().push(i);
-        }
-    }
-    let mut groups: Vec<Vec<usize>> = members.into_values().collect();
-    groups.sort_unstable_by_key(|g| g[0]);
-    for (n, group) in groups.iter().enumerate() {
-        let id = DuplicateGroup {
-            id: n + 1,
-            size: group.len(),
-        };
-        // Each member lists the first others of its group: bounded, so the total is linear.
-        let listed: Vec<usize> = group
-            .iter()
-            .copied()
-            .take(MAX_LISTED_DUPLICATES + 1)
-            .collect();
-        for &i in group {
-            let others: Vec<String> = listed
-                .iter()
-                .filter(|&&j| j != i)
-                .take(MAX_LISTED_DUPLICATES)
-                .map(|&j| scanned[j].finding.path.clone())
-                .collect();
-            let f = &mut scanned[i].finding;
-            f.duplicates = others;
-            f.duplicate_group = Some(id);
-        }
-    }
-}
-
-/// Union-find over indices, with path halving and union by size.
-struct DisjointSets {
-    parent: Vec<usize>,
-    size: Vec<usize>,
-}
-
-impl DisjointSets {
-    fn new(n: usize) -> Self {
-        Self {
-            parent: (0..n).collect(),
-            size: vec![1; n],
-        }
-    }
-
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
-        }
-        i
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (mut a, mut b) = (self.find(a), self.find(b));
-        if a == b {
-            return;
-        }
-        if self.size[a] < self.size[b] {
-            std::mem::swap(&mut a, &mut b);
-        }
-        self.parent[b] = a;
-        self.size[a] += self.size[b];
-    }
+/// A scanned file with just a path, provider, status and content id (unit tests of the layers
+/// above: prune's plan, the breaker, duplicates).
+#[cfg(test)]
+pub(crate) fn test_scanned(
+    path: &str,
+    provider: &str,
+    status: Status,
+    content_id: Option<crate::git::ObjectId>,
+) -> Scanned {
+    let mut f = finding(path, None, Verdict::new(status, "test"));
+    f.provider = provider.to_owned();
+    scanned_from(f, None, content_id, 0, None)
 }

@@ -4,16 +4,19 @@
 //! Server mode still has its own pipeline in `source::server` (issue 11 leaves unifying it).
 
 mod analyze;
+mod duplicates;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub(crate) use analyze::mark_duplicates;
+#[cfg(test)]
+pub(crate) use analyze::test_scanned;
 pub use analyze::{
     Error, Options, Scanned, analyze, apply_outcomes, credential_finding, plan_online, scanned_from,
 };
+pub(crate) use duplicates::mark_duplicates;
 
 use crate::git::Repo;
 use crate::settings::SelectSettings;
@@ -41,7 +44,7 @@ fn pathspecs(raw: &[String], prefix: &str) -> anyhow::Result<Vec<Pathspec>> {
 }
 
 /// What a scan found, before it becomes a report.
-pub(crate) struct Collected {
+pub struct Collected {
     /// The listing (source info and how files were read).
     pub listing: Listing,
     /// One entry per credential file.
