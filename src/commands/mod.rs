@@ -88,7 +88,7 @@ pub(crate) fn open_repo(
     match Repo::discover(cwd) {
         Ok(repo) => {
             // A prune killed after its commit became HEAD is finished by the next start.
-            crate::prune::repo::finish_interrupted(&repo);
+            crate::prune::recover::finish_interrupted(&repo);
             Ok(Some(Arc::new(repo)))
         }
         Err(_) if !required => Ok(None),

@@ -1,6 +1,7 @@
-//! The repository executor's recovery side: the marker of a prune in progress, finishing a prune
-//! that was interrupted after its commit became HEAD (run by every command that opens the
-//! repository), and removing working-tree files that still hold exactly a removed blob.
+//! Recovery of the repository executor ([`super::repo`]): the marker of a prune in progress,
+//! finishing a prune that was interrupted after its commit became HEAD (run by every command
+//! that opens the repository), and removing working-tree files that still hold exactly a removed
+//! blob (shared with the executor).
 
 use std::collections::HashSet;
 use std::path::Path;

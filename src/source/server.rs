@@ -1,7 +1,7 @@
 //! Server mode: scan and prune the credentials a running CLIProxyAPI has loaded, through its
 //! Management API. Checks are relayed through `api-call` (git-credman never holds the tokens)
 //! unless `--download` fetches each file for the full offline analysis and direct probes.
-//! Prune disables (reversible) by default; `--delete` backs every file up locally first.
+//! What prune does to the listed files is in `prune::server`.
 
 use std::path::Path;
 
@@ -229,107 +229,4 @@ fn plain_finding(name: &str, provider: &str, v: Verdict) -> Finding {
         Credential::from_json(&obj)
     };
     scan::credential_finding(name, None, &cred, v, None, false)
-}
-
-/// What server-mode prune did to each selected file.
-pub(crate) struct Applied {
-    /// Names done.
-    pub done: Vec<String>,
-    /// Names not done, with why.
-    pub failed: Vec<(String, String)>,
-    /// Where the backups went (delete mode).
-    pub backup: Option<std::path::PathBuf>,
-}
-
-/// One file prune acts on: its listed name (a path relative to the auth dir) and handle.
-pub(crate) struct Target<'a> {
-    /// The listed name.
-    pub name: &'a str,
-    /// The listing's `auth_index`, sent along when disabling so that CPA touches exactly it.
-    pub auth_index: Option<&'a str>,
-}
-
-/// Why prune must leave a listed entry alone, if it must: untouchable entries always, sub-folder
-/// files when deleting.
-pub(crate) fn keep_reason(e: &Entry, delete: bool) -> Option<String> {
-    match &e.place {
-        Place::Untouchable(why) => Some((*why).to_owned()),
-        Place::SubFolder if delete => Some(
-            "kept: in a sub-folder of the auth dir, so CPA cannot back it up (its download \
-             refuses names with '/') and a DELETE by name could reach a top-level file of the \
-             same name; disable it instead (prune --server without --delete)"
-                .to_owned(),
-        ),
-        Place::SubFolder | Place::TopLevel => None,
-    }
-}
-
-/// Disables the given files, or (with `delete_into`) backs them up and deletes them. Per-file
-/// failures are recorded, never fatal; only a refused key or an unreachable server stops.
-pub(crate) fn apply(
-    server: &Server,
-    targets: &[Target<'_>],
-    delete_into: Option<&Path>,
-    report_json: &str,
-) -> anyhow::Result<Applied> {
-    let mut out = Applied {
-        done: Vec::new(),
-        failed: Vec::new(),
-        backup: None,
-    };
-    let Some(dir) = delete_into else {
-        for t in targets {
-            match server.set_disabled(t.name, t.auth_index, true) {
-                Ok(()) => out.done.push(t.name.to_owned()),
-                Err(e @ crate::management::Error::KeyRefused { .. }) => return Err(e.into()),
-                Err(e) => out.failed.push((t.name.to_owned(), e.to_string())),
-            }
-        }
-        return Ok(out);
-    };
-    crate::fs::create_private_dir(dir)?;
-    let mut backed_up = Vec::new();
-    for t in targets {
-        // Only plain top-level names reach here (`keep_reason`); check again before the disk.
-        if !crate::management::is_safe_name(t.name) {
-            out.failed.push((
-                t.name.to_owned(),
-                "not deleted: not a plain file name".into(),
-            ));
-            continue;
-        }
-        match server.download(t.name) {
-            Ok(bytes) => {
-                crate::fs::create_new(&dir.join(t.name), &bytes, 0o600)?;
-                backed_up.push(t.name.to_owned());
-            }
-            Err(e @ crate::management::Error::KeyRefused { .. }) => return Err(e.into()),
-            Err(e) => out.failed.push((
-                t.name.to_owned(),
-                format!("not deleted: backup failed: {e}"),
-            )),
-        }
-    }
-    crate::fs::create_new(
-        &dir.join("credman-report.json"),
-        report_json.as_bytes(),
-        0o600,
-    )?;
-    let deleted = server.delete(&backed_up)?;
-    out.done = deleted.deleted;
-    out.failed.extend(deleted.failed);
-    out.backup = Some(dir.to_owned());
-    Ok(out)
-}
-
-/// Re-enables files (`prune --server --enable NAME…`); returns how many were enabled and, for
-/// each one that failed, `name: why`.
-pub(crate) fn enable(server: &Server, names: &[String]) -> (usize, Vec<String>) {
-    let mut failed = Vec::new();
-    for n in names {
-        if let Err(e) = server.set_disabled(n, None, false) {
-            failed.push(format!("{n}: {e}"));
-        }
-    }
-    (names.len() - failed.len(), failed)
 }
