@@ -3,7 +3,6 @@
 //! `ssh` program.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::support::git_http::*;
@@ -20,24 +19,6 @@ struct Remote {
     bare: PathBuf,
     url: String,
     tmpdir: PathBuf,
-}
-
-/// Runs git in `dir` with the scrubbed environment; panics on failure.
-fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(scrubbed_env(home))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} in {} failed: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// main: one live and one dead credential; branch `other`: only the live one.

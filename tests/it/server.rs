@@ -60,12 +60,6 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[cfg(unix)]
-fn mode_of(p: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
-
 fn skipped_reason(report: &Value, name: &str) -> String {
     report["prune"]["skipped"]
         .as_array()

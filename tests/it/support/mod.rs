@@ -82,6 +82,11 @@ impl TestRepo {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs git in `dir` (not necessarily the repository) and returns stdout; panics on failure.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        git_in(self.home(), dir, args)
+    }
+
     /// Writes a file (creating directories).
     pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
         let full = self.root.join(path);
@@ -113,6 +118,31 @@ impl TestRepo {
             .current_dir(dir);
         cmd
     }
+}
+
+/// Runs git in `dir` with the scrubbed environment of `home`; panics on failure.
+pub fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(scrubbed_env(home))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The permission bits of `p`.
+#[cfg(unix)]
+pub fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 /// The output of one run, as text.
