@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::providers::*;
 use crate::support::*;
 
 /// A prune of the test binary that pauses at `step` (the test-only hook).

@@ -83,29 +83,10 @@ fn push(t: &TestRepo, args: &[&str]) -> Run {
     git_run(t, &all, &[], true)
 }
 
-/// Runs git in `dir` (not the repository); panics on failure.
-fn git_in(t: &TestRepo, dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(scrubbed_env(t.home()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} in {} failed: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Creates a bare repository in the temp home and adds it as `origin`.
 fn add_remote(t: &TestRepo) -> PathBuf {
     let remote = t.home().join("remote.git");
-    git_in(
-        t,
+    t.git_in(
         t.home(),
         &["init", "-q", "--bare", "-b", "main", "remote.git"],
     );
@@ -178,12 +159,6 @@ fn assert_no_leak(outputs: &[&str], planted: &[Value]) {
             );
         }
     }
-}
-
-#[cfg(unix)]
-fn mode_of(p: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 #[cfg(unix)]
@@ -608,8 +583,7 @@ fn install_from_a_linked_worktree_gates_pushes() {
     let r = run(t.credman_in(&wt).args(["hook", "install"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     // git runs hooks from the common directory (`git rev-parse --git-path hooks`).
-    let hooks = git_in(
-        &t,
+    let hooks = t.git_in(
         &wt,
         &["rev-parse", "--path-format=absolute", "--git-path", "hooks"],
     );
@@ -622,8 +596,8 @@ fn install_from_a_linked_worktree_gates_pushes() {
         serde_json::to_vec(&dead()).unwrap(),
     )
     .unwrap();
-    git_in(&t, &wt, &["add", "-A"]);
-    git_in(&t, &wt, &["commit", "-q", "-m", "dead"]);
+    t.git_in(&wt, &["add", "-A"]);
+    t.git_in(&wt, &["commit", "-q", "-m", "dead"]);
     let r = git_run_in(&t, &wt, &["push", "origin", "wt"], &[], true);
     assert_ne!(r.code, 0, "{}", all_output(&r));
     assert_eq!(remote_rev(&t, &remote, "refs/heads/wt"), None);

@@ -8,6 +8,7 @@ mod support;
 mod actions;
 mod crash;
 mod dataloss;
+mod formats;
 mod help;
 mod hook;
 mod online;

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::providers::*;
 use crate::support::*;
 
 fn online(t: &TestRepo, base: &str, extra: &[&str]) -> Run {
@@ -16,18 +17,6 @@ fn online(t: &TestRepo, base: &str, extra: &[&str]) -> Run {
     args.extend(endpoint_args(base));
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     run(t.credman().args(&args))
-}
-
-fn bearer(tok: &str) -> String {
-    format!("Bearer {tok}")
-}
-
-fn access_of(v: &Value) -> String {
-    v["access_token"].as_str().unwrap().to_owned()
-}
-
-fn json_resp(status: u16, body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(body)
 }
 
 /// Writes codex credentials whose mock answers are keyed by their tokens.

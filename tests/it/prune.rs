@@ -66,18 +66,6 @@ fn git_output(dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Runs git in `dir` with the scrubbed environment; panics on failure.
-fn git_in(t: &TestRepo, dir: &Path, args: &[&str]) -> String {
-    let out = git_output(dir, t.home(), args);
-    assert!(
-        out.status.success(),
-        "git {args:?} in {} failed: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Every check a commit written on the current branch must pass, with the real git CLI.
 fn assert_consistent_after_commit(t: &TestRepo, removed: &[&str], user_status: &[&str]) {
     t.git(&["fsck", "--strict"]);
@@ -203,12 +191,6 @@ fn files_below(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-#[cfg(unix)]
-fn mode_of(p: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
@@ -701,8 +683,7 @@ fn branch_mode() {
 /// A bare remote in the temp home, with the repository's main pushed to it as upstream.
 fn with_remote(t: &TestRepo) -> PathBuf {
     let bare = t.home().join("remote.git");
-    git_in(
-        t,
+    t.git_in(
         t.home(),
         &["init", "-q", "--bare", "-b", "main", "remote.git"],
     );
@@ -715,7 +696,7 @@ fn bare_git(t: &TestRepo, bare: &Path, args: &[&str]) -> String {
     let mut all = vec!["--git-dir".to_owned(), bare.display().to_string()];
     all.extend(args.iter().map(|s| (*s).to_owned()));
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
-    git_in(t, t.home(), &all)
+    t.git_in(t.home(), &all)
 }
 
 #[test]
@@ -763,8 +744,7 @@ fn push_rejected_then_rebuilt() {
     );
 
     // Another clone: CPA refreshed one dead file there, plus an unrelated commit; pushed first.
-    git_in(
-        &t,
+    t.git_in(
         t.home(),
         &["clone", "-q", &bare.display().to_string(), "other"],
     );
@@ -775,15 +755,11 @@ fn push_rejected_then_rebuilt() {
     )
     .unwrap();
     std::fs::write(other.join("unrelated.txt"), "hello\n").unwrap();
-    git_in(&t, &other, &["add", "-A"]);
-    git_in(
-        &t,
-        &other,
-        &["commit", "-q", "-m", "refresh carol; unrelated"],
-    );
-    git_in(&t, &other, &["push", "-q", "origin", "main"]);
-    let theirs = git_in(&t, &other, &["rev-parse", "HEAD"]).trim().to_owned();
-    let their_blob = git_in(&t, &other, &["rev-parse", &format!("HEAD:{DEAD}")]);
+    t.git_in(&other, &["add", "-A"]);
+    t.git_in(&other, &["commit", "-q", "-m", "refresh carol; unrelated"]);
+    t.git_in(&other, &["push", "-q", "origin", "main"]);
+    let theirs = t.git_in(&other, &["rev-parse", "HEAD"]).trim().to_owned();
+    let their_blob = t.git_in(&other, &["rev-parse", &format!("HEAD:{DEAD}")]);
 
     let r = prune(&t, &["--push", "--signing-key", &key.display().to_string()]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -1256,16 +1232,15 @@ fn linked_worktree() {
     assert!(t.root.join(DEAD).exists());
     assert!(!wt.join(DEAD).exists() && wt.join(LIVE).exists());
     assert_eq!(t.git(&["status", "--porcelain"]), "");
-    assert_eq!(git_in(&t, &wt, &["status", "--porcelain"]), "");
-    assert!(git_in(&t, &wt, &["reflog", "-1"]).contains("credman"));
+    assert_eq!(t.git_in(&wt, &["status", "--porcelain"]), "");
+    assert!(t.git_in(&wt, &["reflog", "-1"]).contains("credman"));
     t.git(&["fsck", "--strict"]);
 }
 
 #[test]
 fn branch_mode_in_a_bare_repository() {
     let (t, _) = pool();
-    git_in(
-        &t,
+    t.git_in(
         t.home(),
         &[
             "clone",
@@ -1292,8 +1267,7 @@ fn branch_mode_in_a_bare_repository() {
 #[test]
 fn prune_in_a_bare_repository() {
     let (t, _) = pool();
-    git_in(
-        &t,
+    t.git_in(
         t.home(),
         &[
             "clone",

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::support::providers::*;
 use crate::support::*;
 
 /// `GIT_CREDMAN_ENDPOINTS` sending every provider origin to a closed loopback port: with it, a

@@ -1,7 +1,15 @@
-//! Test support: scrubbed git repositories, the binary under test, and token-shaped strings
-//! built at run time (nothing token-like is committed).
+//! Test support: scrubbed git repositories ([`TestRepo`], git helpers), the binary under test,
+//! and token-shaped strings built at run time (nothing token-like is committed).
+//!
+//! The mock upstreams live in their own files, each saying what it imitates and from where:
+//! [`cpa`] (CLIProxyAPI's Management API, CPA v7.2.140), [`git_http`] (a git smart-HTTP host) and
+//! [`providers`] (the provider APIs the online checks call).
 
 #![allow(dead_code)]
+
+pub mod cpa;
+pub mod git_http;
+pub mod providers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,6 +82,11 @@ impl TestRepo {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs git in `dir` (not necessarily the repository) and returns stdout; panics on failure.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        git_in(self.home(), dir, args)
+    }
+
     /// Writes a file (creating directories).
     pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
         let full = self.root.join(path);
@@ -105,6 +118,31 @@ impl TestRepo {
             .current_dir(dir);
         cmd
     }
+}
+
+/// Runs git in `dir` with the scrubbed environment of `home`; panics on failure.
+pub fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(scrubbed_env(home))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The permission bits of `p`.
+#[cfg(unix)]
+pub fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 /// The output of one run, as text.
@@ -262,96 +300,6 @@ pub fn secrets_of(v: &Value) -> Vec<String> {
     }
     walk(v, "", &mut out);
     out
-}
-
-/// The provider origins git-credman talks to.
-pub const ORIGINS: [&str; 5] = [
-    "https://chatgpt.com",
-    "https://api.anthropic.com",
-    "https://oauth2.googleapis.com",
-    "https://api.kimi.com",
-    "https://cli-chat-proxy.grok.com",
-];
-
-/// `--endpoint` arguments that send every provider origin to `base`.
-pub fn endpoint_args(base: &str) -> Vec<String> {
-    ORIGINS
-        .iter()
-        .flat_map(|o| ["--endpoint".to_owned(), format!("{o}={base}")])
-        .collect()
-}
-
-/// A loopback HTTP/1.1 server that answers every request with `body` after `delay`, and
-/// records the highest number of requests it was serving at once.
-pub struct CountingServer {
-    pub addr: std::net::SocketAddr,
-    pub max_in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    pub total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl CountingServer {
-    pub fn start(delay: std::time::Duration, body: &'static str) -> Self {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let total = Arc::new(AtomicUsize::new(0));
-        let (inf, max, tot) = (in_flight.clone(), max_in_flight.clone(), total.clone());
-        rt.spawn(async move {
-            loop {
-                let Ok((mut sock, _)) = listener.accept().await else { break };
-                let (inf, max, tot) = (inf.clone(), max.clone(), tot.clone());
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        // Read one request head (GET probes have no body).
-                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                            match sock.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                        buf.drain(..end);
-                        let now = inf.fetch_add(1, Ordering::SeqCst) + 1;
-                        max.fetch_max(now, Ordering::SeqCst);
-                        tot.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(delay).await;
-                        inf.fetch_sub(1, Ordering::SeqCst);
-                        let resp = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if sock.write_all(resp.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Self {
-            addr,
-            max_in_flight,
-            total,
-            _rt: rt,
-        }
-    }
-
-    pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
-    }
 }
 
 /// A loopback port with nothing listening.
