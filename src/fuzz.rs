@@ -177,8 +177,8 @@ fn judge(obj: &Map<String, Value>, now: DateTime<Utc>) -> Class {
     let v = verdict::offline(&cred, now);
     let _ = cred.account_key();
     let _ = cred.primary_secret().map(credential::Secret::fingerprint);
-    let finding =
-        crate::scan::credential_finding("auths/x.json", None, &cred, v.clone(), None, false);
+    let facts = crate::scan::Facts::of(&cred, None, false);
+    let finding = crate::scan::Scanned::new("auths/x.json", None, facts, v.clone()).finding();
     let _ = crate::report::escape(&finding.provider);
     let _ = serde_json::to_string(&finding);
     // A dead offline verdict needs evidence: a past expiry and nothing to renew the token.

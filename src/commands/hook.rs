@@ -255,19 +255,11 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         let collected = classify(listing, &select, std::time::Instant::now(), false)?;
         for mut s in collected.scanned {
             // Past the deadline (or on a network failure) the offline verdict stands.
-            if s.finding.class == Class::Transient
-                && let Some(offline) = s.offline.take()
-            {
-                s.finding.status = offline.status;
-                s.finding.class = offline.status.class();
-                s.finding.reason = format!(
-                    "{} (online check did not finish; offline verdict)",
-                    offline.reason
-                );
-                s.finding.http_status = None;
+            if s.online.is_some() && s.status().class() == Class::Transient {
+                s.fall_back_offline();
                 fell_back += 1;
             }
-            checked.push(s.finding);
+            checked.push(s.finding());
         }
     }
     let _ = global;

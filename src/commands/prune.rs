@@ -184,7 +184,7 @@ fn run_repo(
         {
             return Some(prune::recover::UNSAFE_PARENT.to_owned());
         }
-        if let Some(state) = s.finding.worktree {
+        if let Some(state) = s.worktree {
             return Some(format!("{state} in the working tree (uncommitted change)"));
         }
         let staged = index_view
@@ -322,7 +322,7 @@ fn run_server(
             return Some("not in the server's listing".to_owned());
         };
         prune::server::keep_reason(e, args.delete)
-            .or_else(|| (s.finding.disabled && !args.delete).then(|| "already disabled".to_owned()))
+            .or_else(|| (s.facts.disabled && !args.delete).then(|| "already disabled".to_owned()))
     });
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);

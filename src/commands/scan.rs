@@ -55,7 +55,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         collected.listing.info.url = Some(c.url.clone());
         collected.listing.info.repo = None;
     }
-    let findings = collected.scanned.into_iter().map(|s| s.finding).collect();
+    let findings = collected.scanned.into_iter().map(|s| s.finding()).collect();
     let report = Report::new(
         collected.mode,
         collected.listing.info,

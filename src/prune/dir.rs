@@ -112,7 +112,7 @@ pub fn execute(
         let src = root.join(&rel);
         let mut skip = |reason: String| {
             skipped.push(Skipped {
-                path: s.finding.path.clone(),
+                path: s.path.clone(),
                 reason,
             });
         };
@@ -139,7 +139,7 @@ pub fn execute(
             Ok(()) => moved.push(i),
             Err(e) => {
                 // One file that cannot move never stops the others: skip it, finish, report.
-                tracing::warn!(path = %s.finding.path, "{e:#}");
+                tracing::warn!(path = %s.path, "{e:#}");
                 failed += 1;
                 skip(format!("could not be moved: {e:#}"));
             }

@@ -73,12 +73,12 @@ pub fn plan(
 ) -> Plan {
     let mut plan = Plan::default();
     for (i, s) in scanned.iter().enumerate() {
-        if !statuses.contains(s.finding.status) {
+        if !statuses.contains(s.status()) {
             continue;
         }
         match keep(s) {
             Some(reason) => plan.skipped.push(Skipped {
-                path: s.finding.path.clone(),
+                path: s.path.clone(),
                 reason,
             }),
             None => plan.chosen.push(i),
@@ -100,11 +100,11 @@ pub fn breaker(scanned: &[Scanned], chosen: &[usize], max: MaxDelete) -> Option<
         MaxDelete::Percent(p) => {
             let mut totals: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
             for s in scanned {
-                totals.entry(s.finding.provider.as_str()).or_default().0 += 1;
+                totals.entry(s.facts.provider.as_str()).or_default().0 += 1;
             }
             for &i in chosen {
                 if let Some(s) = scanned.get(i) {
-                    totals.entry(s.finding.provider.as_str()).or_default().1 += 1;
+                    totals.entry(s.facts.provider.as_str()).or_default().1 += 1;
                 }
             }
             #[allow(clippy::cast_precision_loss)]
@@ -156,7 +156,7 @@ pub fn raw_path<'c>(collected: &'c Collected, s: &'c Scanned) -> &'c [u8] {
         .listing
         .candidates
         .get(s.candidate)
-        .map_or(s.finding.path.as_bytes(), |c| c.raw.as_slice())
+        .map_or(s.path.as_bytes(), |c| c.raw.as_slice())
 }
 
 /// Builds the report of a prune: the removed (or, for a dry run, the selected) files as
@@ -171,7 +171,7 @@ pub fn report(
     let results = chosen
         .iter()
         .filter_map(|&i| collected.scanned.get(i))
-        .map(|s| s.finding.clone())
+        .map(Scanned::finding)
         .collect();
     let mut report = Report::new(
         collected.mode,
@@ -180,7 +180,8 @@ pub fn report(
         results,
         collected.now,
     );
-    report.summary = Summary::of(collected.scanned.iter().map(|s| &s.finding));
+    let all: Vec<_> = collected.scanned.iter().map(Scanned::finding).collect();
+    report.summary = Summary::of(&all);
     report.prune = Some(PruneInfo {
         statuses: statuses.iter().collect(),
         removed: if dry_run { 0 } else { chosen.len() },

@@ -182,7 +182,7 @@ pub fn execute(repo: &Repo, plan: Plan, req: Request<'_>) -> anyhow::Result<Done
                     };
                     if let Some(why) = why {
                         changed.push(Skipped {
-                            path: collected.scanned[r.scanned].finding.path.clone(),
+                            path: collected.scanned[r.scanned].path.clone(),
                             reason: why.to_owned(),
                         });
                     }
@@ -303,14 +303,9 @@ fn build_commit(
     let edit = repo.tree_without(tree, &pairs)?;
     tracing::debug!(ms = t0.elapsed().as_millis(), "prune: tree written");
     let mut skipped = plan.skipped.clone();
-    skipped.extend(edit.skipped.iter().map(|&(i, reason)| {
-        Skipped {
-            path: plan.collected.scanned[removals[i].scanned]
-                .finding
-                .path
-                .clone(),
-            reason: reason.to_owned(),
-        }
+    skipped.extend(edit.skipped.iter().map(|&(i, reason)| Skipped {
+        path: plan.collected.scanned[removals[i].scanned].path.clone(),
+        reason: reason.to_owned(),
     }));
     let chosen: Vec<usize> = edit.applied.iter().map(|&i| removals[i].scanned).collect();
     let report = super::report(plan.collected, &chosen, skipped, plan.statuses, false);

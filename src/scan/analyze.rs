@@ -1,5 +1,7 @@
-//! The scan engine: read every candidate of a [`Listing`], parse it, decide its offline verdict
-//! and build its [`Finding`]; then mark duplicates.
+//! The scan engine: read every candidate of a [`Listing`], parse it and decide its offline
+//! verdict into a [`Scanned`] record; then mark duplicates. The record collects the verdicts
+//! (offline here, online from the probes, the pre-push gate's fallback) and the report's
+//! [`Finding`] is built from it once, at the end ([`Scanned::finding`]).
 //!
 //! Reading and parsing run on all cores (each thread has its own repository handle, as gix
 //! requires); the file contents are dropped as soon as they are parsed, so memory stays flat
@@ -14,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::duplicates::mark_duplicates;
 use crate::credential::{self, Credential, mask_identity};
 use crate::git::{EntryKind, WorktreeState};
-use crate::report::Finding;
+use crate::report::{DuplicateGroup, Finding, ServerState};
 use crate::source::{Candidate, Listing, Origin};
 use crate::status::Status;
 use crate::verdict::{self, Verdict};
@@ -35,10 +37,98 @@ pub struct Options {
     pub jobs: usize,
 }
 
-/// One scanned file.
+/// What a file says, as the report shows it (the identity masked unless asked).
+#[derive(Clone, Debug)]
+pub struct Facts {
+    /// Provider (`type`), `unknown` when absent or unparseable.
+    pub provider: String,
+    /// First 12 hex digits of the SHA-256 of the credential's token.
+    pub fingerprint: Option<String>,
+    /// The account, masked unless `--show-identities`.
+    pub account: Option<String>,
+    /// Codex plan type, when known.
+    pub plan: Option<String>,
+    /// When the access token expires, when known.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether a refresh token is present.
+    pub has_refresh_token: bool,
+    /// CPA's persisted `disabled` flag.
+    pub disabled: bool,
+}
+
+impl Facts {
+    /// The facts of a file that is no credential (or could not be read): provider `unknown`.
+    pub fn unknown() -> Self {
+        Self::provider("unknown")
+    }
+
+    /// Only a provider `type`, named as a parsed file's would be (`gemini-cli` is `gemini`, an
+    /// empty one `unknown`): server listings whose file could not be read.
+    pub fn provider(ty: &str) -> Self {
+        Self {
+            provider: crate::credential::ProviderKind::from_type(ty).1,
+            fingerprint: None,
+            account: None,
+            plan: None,
+            expires_at: None,
+            has_refresh_token: false,
+            disabled: false,
+        }
+    }
+
+    /// The facts of a parsed credential.
+    pub fn of(cred: &Credential, fingerprint: Option<String>, show_identities: bool) -> Self {
+        Self {
+            provider: cred.provider.clone(),
+            fingerprint,
+            account: cred.identity().map(|i| {
+                if show_identities {
+                    i.to_owned()
+                } else {
+                    mask_identity(i)
+                }
+            }),
+            plan: cred.plan.clone(),
+            expires_at: cred.expires_at,
+            has_refresh_token: cred.refresh_token.is_some(),
+            disabled: cred.disabled,
+        }
+    }
+}
+
+/// A verdict reached online (or by a provider rule without a request), with when.
+#[derive(Clone, Debug)]
+pub struct Online {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// When the check ran; none when no request was needed.
+    pub checked_at: Option<DateTime<Utc>>,
+    /// How long it took.
+    pub elapsed_ms: Option<u64>,
+}
+
+/// The scan's record of one file: where it is, what it says, the verdicts reached and the
+/// handles prune needs. Every stage adds to it; [`Scanned::finding`] turns it into the report's
+/// entry once.
 pub struct Scanned {
-    /// The report entry.
-    pub finding: Finding,
+    /// Path relative to the repository root or scanned directory (display form).
+    pub path: String,
+    /// The git blob scanned; none for directories.
+    pub blob: Option<crate::git::ObjectId>,
+    /// What the file says.
+    pub facts: Facts,
+    /// The offline verdict (always decided).
+    pub offline: Verdict,
+    /// The online verdict, when one was reached; it replaces the offline one.
+    pub online: Option<Online>,
+    /// `modified` or `deleted` when the working-tree copy differs from what was scanned.
+    pub worktree: Option<&'static str>,
+    /// Other members of this file's duplicate group (at most [`crate::report::MAX_LISTED_DUPLICATES`]).
+    pub duplicates: Vec<String>,
+    /// The duplicate group this file belongs to, if any.
+    pub duplicate_group: Option<DuplicateGroup>,
+    /// What the server says about it (server mode).
+    pub server: Option<ServerState>,
     /// The parsed credential, when kept and the file is one.
     pub credential: Option<Box<Credential>>,
     /// The blob id of the content read (the git blob, or the hash of a directory file), so that
@@ -48,11 +138,101 @@ pub struct Scanned {
     pub candidate: usize,
     /// The server's handle for this credential (server mode).
     pub auth_index: Option<String>,
-    /// The offline verdict, kept when an online check replaces it (the pre-push gate falls
-    /// back to it when the network does not answer in time).
-    pub offline: Option<Verdict>,
     pub(super) account_key: Option<String>,
     pub(super) token_digests: Vec<u128>,
+}
+
+impl Scanned {
+    /// A record with its facts and offline verdict, nothing else yet.
+    pub fn new(
+        path: &str,
+        blob: Option<crate::git::ObjectId>,
+        facts: Facts,
+        offline: Verdict,
+    ) -> Self {
+        Self {
+            path: path.to_owned(),
+            blob,
+            facts,
+            offline,
+            online: None,
+            worktree: None,
+            duplicates: Vec::new(),
+            duplicate_group: None,
+            server: None,
+            credential: None,
+            content_id: None,
+            candidate: 0,
+            auth_index: None,
+            account_key: None,
+            token_digests: Vec::new(),
+        }
+    }
+
+    /// Records the credential's duplicate keys (account, token digests) and keeps it when
+    /// `keep` (online checks need its tokens). A relay stand-in's `$TOKEN$` is no token.
+    pub fn with_credential(mut self, cred: Credential, keep: bool) -> Self {
+        self.account_key = cred.account_key();
+        self.token_digests = cred
+            .secrets()
+            .filter(|s| s.expose() != "$TOKEN$")
+            .map(credential::Secret::digest)
+            .collect();
+        self.credential = keep.then(|| Box::new(cred));
+        self
+    }
+
+    /// The verdict in effect: the online one when reached, else the offline one.
+    pub fn verdict(&self) -> &Verdict {
+        self.online.as_ref().map_or(&self.offline, |o| &o.verdict)
+    }
+
+    /// The status in effect.
+    pub fn status(&self) -> Status {
+        self.verdict().status
+    }
+
+    /// The pre-push gate's fallback: when the online check did not finish in time, the offline
+    /// verdict decides, saying so (when the check ran is kept).
+    pub fn fall_back_offline(&mut self) {
+        let reason = format!(
+            "{} (online check did not finish; offline verdict)",
+            self.offline.reason
+        );
+        if let Some(o) = self.online.as_mut() {
+            o.verdict.status = self.offline.status;
+            o.verdict.reason = reason;
+            o.verdict.http_status = None;
+        }
+    }
+
+    /// The report's entry for this file.
+    pub fn finding(&self) -> Finding {
+        let v = self.verdict();
+        let online = self.online.as_ref();
+        Finding {
+            path: self.path.clone(),
+            provider: self.facts.provider.clone(),
+            status: v.status,
+            class: v.status.class(),
+            reason: v.reason.clone(),
+            http_status: v.http_status,
+            fingerprint: self.facts.fingerprint.clone(),
+            account: self.facts.account.clone(),
+            plan: self.facts.plan.clone(),
+            expires_at: self.facts.expires_at,
+            has_refresh_token: self.facts.has_refresh_token,
+            disabled: self.facts.disabled,
+            blob: self.blob.map(|b| b.to_string()),
+            duplicates: self.duplicates.clone(),
+            duplicate_group: self.duplicate_group,
+            worktree: self.worktree,
+            reset_at: v.reset_at,
+            checked_at: online.and_then(|o| o.checked_at),
+            server: self.server.clone(),
+            elapsed_ms: online.and_then(|o| o.elapsed_ms),
+        }
+    }
 }
 
 /// Errors that stop a scan (per-file problems are findings, not errors).
@@ -61,57 +241,6 @@ pub enum Error {
     /// A blob could not be read from the repository.
     #[error(transparent)]
     Git(#[from] crate::git::Error),
-}
-
-fn finding(path: &str, blob: Option<String>, verdict: Verdict) -> Finding {
-    Finding {
-        path: path.to_owned(),
-        provider: "unknown".to_owned(),
-        status: verdict.status,
-        class: verdict.status.class(),
-        reason: verdict.reason,
-        http_status: verdict.http_status,
-        fingerprint: None,
-        account: None,
-        plan: None,
-        expires_at: None,
-        has_refresh_token: false,
-        disabled: false,
-        blob,
-        duplicates: Vec::new(),
-        duplicate_group: None,
-        worktree: None,
-        reset_at: verdict.reset_at,
-        checked_at: None,
-        server: None,
-        elapsed_ms: None,
-    }
-}
-
-/// Builds the finding of a parsed credential with the given verdict.
-pub fn credential_finding(
-    path: &str,
-    blob: Option<String>,
-    cred: &Credential,
-    verdict: Verdict,
-    fingerprint: Option<String>,
-    show_identities: bool,
-) -> Finding {
-    let mut f = finding(path, blob, verdict);
-    f.provider.clone_from(&cred.provider);
-    f.fingerprint = fingerprint;
-    f.account = cred.identity().map(|i| {
-        if show_identities {
-            i.to_owned()
-        } else {
-            mask_identity(i)
-        }
-    });
-    f.plan.clone_from(&cred.plan);
-    f.expires_at = cred.expires_at;
-    f.has_refresh_token = cred.refresh_token.is_some();
-    f.disabled = cred.disabled;
-    f
 }
 
 /// What a reader thread reads from.
@@ -148,7 +277,8 @@ fn analyze_one(
     opts: &Options,
     buf: &mut Vec<u8>,
 ) -> Result<Option<Scanned>, Error> {
-    let blob = c.blob.map(|b| b.to_string());
+    let blob = c.blob;
+    let plain = |v: Verdict| Scanned::new(&c.path, blob, Facts::unknown(), v);
     let bytes: &[u8] = match reader.read(c, buf)? {
         Ok(()) => buf,
         Err(err) => {
@@ -156,7 +286,7 @@ fn analyze_one(
                 Status::CheckError,
                 format!("cannot read file: {}", err.kind()),
             );
-            return Ok(Some(plain(finding(&c.path, blob, v), None)));
+            return Ok(Some(plain(v)));
         }
     };
     // Symlinks are never pruned, so they need no content id.
@@ -177,13 +307,15 @@ fn analyze_one(
             Status::Unknown,
             format!("symbolic link to '{target}'; not followed"),
         );
-        return Ok(Some(plain(finding(&c.path, blob, v), None)));
+        return Ok(Some(plain(v)));
     }
     let obj = match credential::parse_json(bytes) {
         Ok(obj) => obj,
         Err(err) if c.explicit => {
             let v = Verdict::new(Status::InvalidFile, err.to_string());
-            return Ok(Some(plain(finding(&c.path, blob, v), content_id)));
+            let mut s = plain(v);
+            s.content_id = content_id;
+            return Ok(Some(s));
         }
         Err(_) => return Ok(None),
     };
@@ -197,7 +329,9 @@ fn analyze_one(
             Status::InvalidFile,
             "not a credential: no known provider `type` and no token field",
         );
-        return Ok(Some(plain(finding(&c.path, blob, v), content_id)));
+        let mut s = plain(v);
+        s.content_id = content_id;
+        return Ok(Some(s));
     }
     let cred = Credential::from_json(&obj);
     drop(obj);
@@ -210,68 +344,13 @@ fn analyze_one(
         Some(first) => Some(credential::fingerprint_of(*first)),
         None => cred.primary_secret().map(credential::Secret::fingerprint),
     };
-    let finding = credential_finding(
-        &c.path,
-        blob,
-        &cred,
-        verdict,
-        fingerprint,
-        opts.show_identities,
-    );
-    let account_key = cred.account_key();
-    Ok(Some(Scanned {
-        finding,
-        credential: opts.keep_credentials.then(|| Box::new(cred)),
-        content_id,
-        candidate: 0,
-        auth_index: None,
-        offline: None,
-        account_key,
-        token_digests,
-    }))
-}
-
-fn plain(finding: Finding, content_id: Option<crate::git::ObjectId>) -> Scanned {
-    Scanned {
-        finding,
-        credential: None,
-        content_id,
-        candidate: 0,
-        auth_index: None,
-        offline: None,
-        account_key: None,
-        token_digests: Vec::new(),
-    }
-}
-
-/// Builds a scanned entry from parts (server mode builds them from the server's listing).
-pub fn scanned_from(
-    finding: Finding,
-    credential: Option<Credential>,
-    content_id: Option<crate::git::ObjectId>,
-    candidate: usize,
-    auth_index: Option<String>,
-) -> Scanned {
-    let account_key = credential.as_ref().and_then(Credential::account_key);
-    let token_digests = credential
-        .as_ref()
-        .map(|c| {
-            c.secrets()
-                .filter(|s| s.expose() != "$TOKEN$")
-                .map(credential::Secret::digest)
-                .collect()
-        })
-        .unwrap_or_default();
-    Scanned {
-        finding,
-        credential: credential.map(Box::new),
-        content_id,
-        candidate,
-        auth_index,
-        offline: None,
-        account_key,
-        token_digests,
-    }
+    let facts = Facts::of(&cred, fingerprint, opts.show_identities);
+    let mut s = Scanned::new(&c.path, blob, facts, verdict);
+    s.content_id = content_id;
+    s.account_key = cred.account_key();
+    s.token_digests = token_digests;
+    s.credential = opts.keep_credentials.then(|| Box::new(cred));
+    Ok(Some(s))
 }
 
 /// A block of results: its first candidate index and what it produced.
@@ -325,11 +404,10 @@ pub fn analyze(
                             if let Some(mut s) = analyze_one(&reader, c, opts, &mut buf)? {
                                 s.candidate = i;
                                 if let (Some(wt), Some(id)) = (worktree, c.blob) {
-                                    s.finding.worktree =
-                                        wt.state_raw(&c.raw, id).map(|st| match st {
-                                            WorktreeState::Modified => "modified",
-                                            WorktreeState::Deleted => "deleted",
-                                        });
+                                    s.worktree = wt.state_raw(&c.raw, id).map(|st| match st {
+                                        WorktreeState::Modified => "modified",
+                                        WorktreeState::Deleted => "deleted",
+                                    });
                                 }
                                 sink(&mut s);
                                 block.push(s);
@@ -373,18 +451,21 @@ pub fn plan_online(
     now: DateTime<Utc>,
 ) -> Option<crate::probe::Job> {
     let cred = s.credential.take()?;
-    let offline = Verdict::new(s.finding.status, s.finding.reason.clone());
-    s.offline = Some(offline.clone());
+    let offline = Verdict::new(s.offline.status, s.offline.reason.clone());
     // CPA sets `status_message` to `unauthorized` (or `invalid_grant`) only after its own
     // refresh failed (conductor_refresh.go:545-550): positive evidence for a relayed 401.
-    let cpa_refresh_failed = s.finding.server.as_ref().is_some_and(|st| {
+    let cpa_refresh_failed = s.server.as_ref().is_some_and(|st| {
         st.status_message.as_deref().is_some_and(|m| {
             m.eq_ignore_ascii_case("unauthorized") || m.eq_ignore_ascii_case("invalid_grant")
         })
     });
     match crate::providers::plan(&cred, offline, now, &settings.probes, cpa_refresh_failed) {
         crate::providers::Plan::Skip(v) => {
-            apply(&mut s.finding, v);
+            s.online = Some(Online {
+                verdict: v,
+                checked_at: None,
+                elapsed_ms: None,
+            });
             None
         }
         crate::providers::Plan::Probe(probe) => Some(crate::probe::Job {
@@ -402,19 +483,12 @@ pub fn apply_outcomes(scanned: &mut [Scanned], outcomes: Vec<crate::probe::Outco
         let Ok(pos) = scanned.binary_search_by_key(&outcome.index, |s| s.candidate) else {
             continue;
         };
-        let f = &mut scanned[pos].finding;
-        apply(f, outcome.verdict);
-        f.checked_at = Some(outcome.checked_at);
-        f.elapsed_ms = Some(outcome.elapsed_ms);
+        scanned[pos].online = Some(Online {
+            verdict: outcome.verdict,
+            checked_at: Some(outcome.checked_at),
+            elapsed_ms: Some(outcome.elapsed_ms),
+        });
     }
-}
-
-fn apply(f: &mut Finding, v: Verdict) {
-    f.status = v.status;
-    f.class = v.status.class();
-    f.reason = v.reason;
-    f.http_status = v.http_status;
-    f.reset_at = v.reset_at;
 }
 
 /// A scanned file with just a path, provider, status and content id (unit tests of the layers
@@ -426,7 +500,50 @@ pub(crate) fn test_scanned(
     status: Status,
     content_id: Option<crate::git::ObjectId>,
 ) -> Scanned {
-    let mut f = finding(path, None, Verdict::new(status, "test"));
-    f.provider = provider.to_owned();
-    scanned_from(f, None, content_id, 0, None)
+    let mut s = Scanned::new(
+        path,
+        None,
+        Facts::provider(provider),
+        Verdict::new(status, "test"),
+    );
+    s.content_id = content_id;
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_finding_is_built_from_the_verdict_in_effect() {
+        let mut s = test_scanned("a.json", "codex", Status::ExpiredRefreshable, None);
+        assert_eq!(s.finding().status, Status::ExpiredRefreshable);
+        assert_eq!(s.finding().checked_at, None);
+        let at = Utc::now();
+        let mut online = Verdict::new(Status::RateLimited, "429 from the usage endpoint");
+        online.http_status = Some(429);
+        s.online = Some(Online {
+            verdict: online,
+            checked_at: Some(at),
+            elapsed_ms: Some(12),
+        });
+        let f = s.finding();
+        assert_eq!(
+            (f.status, f.class),
+            (Status::RateLimited, Status::RateLimited.class())
+        );
+        assert_eq!(
+            (f.http_status, f.checked_at, f.elapsed_ms),
+            (Some(429), Some(at), Some(12))
+        );
+        // The gate's fallback: the offline verdict decides, says so, keeps when it was checked.
+        s.fall_back_offline();
+        let f = s.finding();
+        assert_eq!(f.status, Status::ExpiredRefreshable);
+        assert_eq!(
+            f.reason,
+            "test (online check did not finish; offline verdict)"
+        );
+        assert_eq!((f.http_status, f.checked_at), (None, Some(at)));
+    }
 }

@@ -65,11 +65,11 @@ pub(crate) fn mark_duplicates(scanned: &mut [Scanned]) {
                 .iter()
                 .filter(|&&j| j != i)
                 .take(MAX_LISTED_DUPLICATES)
-                .map(|&j| scanned[j].finding.path.clone())
+                .map(|&j| scanned[j].path.clone())
                 .collect();
-            let f = &mut scanned[i].finding;
-            f.duplicates = others;
-            f.duplicate_group = Some(id);
+            let s = &mut scanned[i];
+            s.duplicates = others;
+            s.duplicate_group = Some(id);
         }
     }
 }
@@ -124,7 +124,7 @@ mod tests {
     fn groups(scanned: &[Scanned]) -> Vec<Option<(usize, usize)>> {
         scanned
             .iter()
-            .map(|s| s.finding.duplicate_group.map(|g| (g.id, g.size)))
+            .map(|s| s.duplicate_group.map(|g| (g.id, g.size)))
             .collect()
     }
 
@@ -142,9 +142,9 @@ mod tests {
             groups(&s),
             vec![Some((1, 3)), Some((1, 3)), Some((1, 3)), None]
         );
-        assert_eq!(s[0].finding.duplicates, ["b.json", "c.json"]);
-        assert_eq!(s[2].finding.duplicates, ["a.json", "b.json"]);
-        assert!(s[3].finding.duplicates.is_empty());
+        assert_eq!(s[0].duplicates, ["b.json", "c.json"]);
+        assert_eq!(s[2].duplicates, ["a.json", "b.json"]);
+        assert!(s[3].duplicates.is_empty());
     }
 
     #[test]
@@ -170,11 +170,11 @@ mod tests {
         mark_duplicates(&mut s);
         for (i, f) in s.iter().enumerate() {
             assert_eq!(
-                f.finding.duplicate_group.map(|g| g.size),
+                f.duplicate_group.map(|g| g.size),
                 Some(MAX_LISTED_DUPLICATES + 5)
             );
-            assert_eq!(f.finding.duplicates.len(), MAX_LISTED_DUPLICATES, "{i}");
-            assert!(!f.finding.duplicates.contains(&f.finding.path));
+            assert_eq!(f.duplicates.len(), MAX_LISTED_DUPLICATES, "{i}");
+            assert!(!f.duplicates.contains(&f.path));
         }
     }
 

@@ -13,9 +13,7 @@ use chrono::{DateTime, Utc};
 
 #[cfg(test)]
 pub(crate) use analyze::test_scanned;
-pub use analyze::{
-    Error, Options, Scanned, analyze, apply_outcomes, credential_finding, plan_online, scanned_from,
-};
+pub use analyze::{Error, Facts, Online, Options, Scanned, analyze, apply_outcomes, plan_online};
 pub(crate) use duplicates::mark_duplicates;
 
 use crate::git::Repo;
@@ -191,7 +189,7 @@ pub(crate) fn classify(
         let Some((settings, tx, _)) = &online else {
             return;
         };
-        let work = if !providers.is_empty() && !providers.contains(&s.finding.provider) {
+        let work = if !providers.is_empty() && !providers.contains(&s.facts.provider) {
             s.credential = None;
             crate::probe::Work::Skip
         } else {
@@ -220,12 +218,9 @@ pub(crate) fn classify(
         "analyzed"
     );
     if !select.providers.is_empty() {
-        let found: Vec<&str> = scanned
-            .iter()
-            .map(|s| s.finding.provider.as_str())
-            .collect();
+        let found: Vec<&str> = scanned.iter().map(|s| s.facts.provider.as_str()).collect();
         check_providers(&select.providers, &found)?;
-        scanned.retain(|s| select.providers.contains(&s.finding.provider));
+        scanned.retain(|s| select.providers.contains(&s.facts.provider));
     }
     let mode = match outcomes {
         Some(outcomes) => {

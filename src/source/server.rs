@@ -10,8 +10,8 @@ use chrono::Utc;
 use crate::cli::ServerArgs;
 use crate::credential::{self, Credential, ProviderKind, Secret};
 use crate::management::{Entry, Place, Server};
-use crate::report::{Finding, ServerState};
-use crate::scan::{self, Collected, Scanned};
+use crate::report::ServerState;
+use crate::scan::{self, Collected, Facts, Scanned};
 use crate::settings::{Env, GitConfig, SelectSettings};
 use crate::source::{Listing, Origin, SourceInfo};
 use crate::status::Status;
@@ -97,15 +97,14 @@ pub(crate) fn check_entries(
     }
     let now = Utc::now();
     let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
+    let keep = select.online.is_some();
     for (i, e) in entries.iter().enumerate() {
         if !select.providers.is_empty() && !select.providers.contains(&e.provider) {
             continue;
         }
-        let not_checked = |why: &str| {
-            let f = plain_finding(&e.name, &e.provider, Verdict::new(Status::Unknown, why));
-            (f, None, None)
-        };
-        let (mut finding, cred, content_id) = match (&e.place, download) {
+        let plain = |v: Verdict| Scanned::new(&e.name, None, Facts::provider(&e.provider), v);
+        let not_checked = |why: &str| plain(Verdict::new(Status::Unknown, why));
+        let mut s = match (&e.place, download) {
             (Place::Untouchable(why), _) => not_checked(why),
             (Place::SubFolder, true) => not_checked(
                 "in a sub-folder of the auth dir: CPA's download refuses names with '/'; \
@@ -117,58 +116,36 @@ pub(crate) fn check_entries(
                         let cred = Credential::from_json(&obj);
                         let v = verdict::offline(&cred, now);
                         let fp = cred.primary_secret().map(Secret::fingerprint);
-                        let f = scan::credential_finding(
-                            &e.name,
-                            None,
-                            &cred,
-                            v,
-                            fp,
-                            select.show_identities,
-                        );
-                        (f, Some(cred), crate::git::hash_blob(&bytes))
+                        let facts = Facts::of(&cred, fp, select.show_identities);
+                        let mut s =
+                            Scanned::new(&e.name, None, facts, v).with_credential(cred, keep);
+                        s.content_id = crate::git::hash_blob(&bytes);
+                        s
                     }
-                    Err(err) => (
-                        plain_finding(
-                            &e.name,
-                            &e.provider,
-                            Verdict::new(Status::InvalidFile, err.to_string()),
-                        ),
-                        None,
-                        None,
-                    ),
+                    Err(err) => plain(Verdict::new(Status::InvalidFile, err.to_string())),
                 },
-                Err(err) => (
-                    plain_finding(
-                        &e.name,
-                        &e.provider,
-                        Verdict::new(Status::CheckError, format!("cannot download: {err}")),
-                    ),
-                    None,
-                    None,
-                ),
+                Err(err) => plain(Verdict::new(
+                    Status::CheckError,
+                    format!("cannot download: {err}"),
+                )),
             },
             (Place::TopLevel | Place::SubFolder, false) => {
                 let cred = stand_in(e);
                 let reason = format!("listed by the server{}; not checked online", cpa_note(e));
-                let f = scan::credential_finding(
+                let facts = Facts::of(&cred, None, select.show_identities);
+                Scanned::new(
                     &e.name,
                     None,
-                    &cred,
+                    facts,
                     Verdict::new(Status::Unverified, reason),
-                    None,
-                    select.show_identities,
-                );
-                (f, Some(cred), None)
+                )
+                .with_credential(cred, keep)
             }
         };
-        finding.server = Some(state(e));
-        finding.disabled = e.disabled;
-        let keep = select.online.is_some();
-        let auth_index = if download { None } else { e.auth_index.clone() };
-        let mut s = scan::scanned_from(finding, cred, content_id, i, auth_index);
-        if !keep {
-            s.credential = None;
-        }
+        s.server = Some(state(e));
+        s.facts.disabled = e.disabled;
+        s.candidate = i;
+        s.auth_index = if download { None } else { e.auth_index.clone() };
         scanned.push(s);
     }
     scan::mark_duplicates(&mut scanned);
@@ -220,13 +197,4 @@ pub(crate) fn check_entries(
         },
         entries,
     ))
-}
-
-fn plain_finding(name: &str, provider: &str, v: Verdict) -> Finding {
-    let cred = {
-        let mut obj = serde_json::Map::new();
-        obj.insert("type".into(), provider.into());
-        Credential::from_json(&obj)
-    };
-    scan::credential_finding(name, None, &cred, v, None, false)
 }
