@@ -18,6 +18,7 @@ use crate::scan::{Collected, collect};
 use crate::settings::{self, PruneSettings};
 use crate::sign::{self, Signer};
 use crate::source::SourceSpec;
+use crate::source::server::ServerSpec;
 
 /// Reports and returns the breaker's refusal when it trips (and `--force` is not given).
 fn breaker_refusal(
@@ -293,7 +294,7 @@ fn run_server(
     args: &PruneArgs,
     settings: &PruneSettings,
     ctx: &mut Ctx<'_>,
-    server: &crate::management::Server,
+    server: &Arc<crate::management::Server>,
 ) -> anyhow::Result<Outcome> {
     if !args.enable.is_empty() {
         let (done, failed) = prune::server::enable(server, &args.enable);
@@ -308,13 +309,13 @@ fn run_server(
         }
         return Ok(Outcome::Clean);
     }
-    let explicit = args.select.online.concurrency.is_some();
-    let (collected, entries) = crate::source::server::check_entries(
-        server,
-        &settings.select,
-        args.server.download,
-        explicit,
-    )?;
+    let spec = SourceSpec::Server(ServerSpec {
+        server: Arc::clone(server),
+        download: args.server.download,
+        explicit_concurrency: args.select.online.concurrency.is_some(),
+    });
+    let collected = collect(&spec, None, &[], &settings.select, &ctx.cwd, true)?;
+    let entries = crate::source::server::entries(&collected.listing);
     // Runtime-only, file-less and odd entries are never touched, sub-folder files never deleted;
     // when disabling, files already disabled on the server are left alone.
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
@@ -344,7 +345,7 @@ fn run_server(
     });
     let done = prune::server::execute(
         server,
-        &entries,
+        entries,
         &collected,
         plan,
         &settings.statuses,

@@ -10,6 +10,7 @@ use crate::exit::Outcome;
 use crate::report::{self, Report};
 use crate::settings;
 use crate::source::SourceSpec;
+use crate::source::server::ServerSpec;
 
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
@@ -30,26 +31,22 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &config,
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
-    let mut collected =
-        match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
-            Some(server) => {
-                let explicit = args.select.online.concurrency.is_some();
-                crate::source::server::check_all(
-                    &server,
-                    &settings.select,
-                    args.server.download,
-                    explicit,
-                )?
-            }
-            None => crate::scan::collect(
-                &spec,
-                repo.as_ref(),
-                &args.select.pathspecs,
-                &settings.select,
-                &ctx.cwd,
-                false,
-            )?,
-        };
+    let spec = match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
+        Some(server) => SourceSpec::Server(ServerSpec {
+            server,
+            download: args.server.download,
+            explicit_concurrency: args.select.online.concurrency.is_some(),
+        }),
+        None => spec,
+    };
+    let mut collected = crate::scan::collect(
+        &spec,
+        repo.as_ref(),
+        &args.select.pathspecs,
+        &settings.select,
+        &ctx.cwd,
+        false,
+    )?;
     if let Some(c) = &checkout {
         collected.listing.info.kind = "remote";
         collected.listing.info.url = Some(c.url.clone());

@@ -247,6 +247,8 @@ pub enum Error {
 enum Reader<'a> {
     Repo(Box<crate::git::BlobReader>),
     Dir(&'a Path),
+    /// Server entries are not read as files here (see `scan::entry`).
+    Server(&'a crate::source::server::ServerOrigin),
 }
 
 impl Reader<'_> {
@@ -267,6 +269,7 @@ impl Reader<'_> {
                 })
             }
             (Reader::Repo(_), None) => Ok(Err(std::io::Error::other("no blob id"))),
+            (Reader::Server(_), _) => Ok(Err(std::io::Error::other("a server entry"))),
         }
     }
 }
@@ -385,10 +388,11 @@ pub fn analyze(
                     let reader = match &listing.origin {
                         Origin::Repo { repo, .. } => Reader::Repo(Box::new(repo.blob_reader())),
                         Origin::Dir { root } => Reader::Dir(root),
+                        Origin::Server(o) => Reader::Server(o),
                     };
                     let worktree = match &listing.origin {
                         Origin::Repo { worktree, .. } => worktree.as_ref(),
-                        Origin::Dir { .. } => None,
+                        Origin::Dir { .. } | Origin::Server(_) => None,
                     };
                     let mut out = Vec::new();
                     let mut buf = Vec::with_capacity(8192);
@@ -401,7 +405,11 @@ pub fn analyze(
                         }
                         let mut block = Vec::with_capacity(BLOCK);
                         for (i, c) in candidates.iter().enumerate().skip(start).take(BLOCK) {
-                            if let Some(mut s) = analyze_one(&reader, c, opts, &mut buf)? {
+                            let one = match &reader {
+                                Reader::Server(o) => super::entry::analyze_entry(o, i, opts),
+                                _ => analyze_one(&reader, c, opts, &mut buf)?,
+                            };
+                            if let Some(mut s) = one {
                                 s.candidate = i;
                                 if let (Some(wt), Some(id)) = (worktree, c.blob) {
                                     s.worktree = wt.state_raw(&c.raw, id).map(|st| match st {

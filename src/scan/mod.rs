@@ -1,10 +1,11 @@
 //! The scan pipeline shared by `scan`, `prune` and the pre-push hook: list a repository or
 //! directory source, check the pathspecs, parse and classify every candidate offline
-//! ([`analyze`]) while the online probes run on their own thread, then filter by provider.
-//! Server mode still has its own pipeline in `source::server` (issue 11 leaves unifying it).
+//! ([`analyze`]; a server's entries in [`entry`]) while the online probes run on their own
+//! thread, then filter by provider. Every source goes through it.
 
 mod analyze;
 mod duplicates;
+mod entry;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,6 @@ use chrono::{DateTime, Utc};
 #[cfg(test)]
 pub(crate) use analyze::test_scanned;
 pub use analyze::{Error, Facts, Online, Options, Scanned, analyze, apply_outcomes, plan_online};
-pub(crate) use duplicates::mark_duplicates;
 
 use crate::git::Repo;
 use crate::settings::SelectSettings;
@@ -64,6 +64,10 @@ pub(crate) fn collect(
 ) -> anyhow::Result<Collected> {
     let started = std::time::Instant::now();
     let (listing, specs) = match (spec, repo) {
+        (SourceSpec::Server(server), _) => {
+            let (listing, select) = source::server::list(server, select)?;
+            return classify(listing, &select, started, content_ids);
+        }
         (SourceSpec::Dir(dir), _) => {
             let specs = pathspecs(raw_pathspecs, &cwd_prefix(cwd, dir))?;
             (source::list_dir(dir, &specs)?, specs)

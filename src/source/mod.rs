@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::git::{self, EntryKind, ObjectId, Repo, WorktreeChecker};
 
 /// What to scan.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum SourceSpec {
     /// The files tracked at HEAD, read from the object database.
     Head,
@@ -30,11 +30,16 @@ pub enum SourceSpec {
     Rev(String),
     /// A plain directory, recursively; no git needed.
     Dir(PathBuf),
+    /// A running CPA (`--server URL`).
+    Server(server::ServerSpec),
 }
 
 /// Errors of listing a source.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A source asked of the wrong lister (a bug, reported instead of a panic).
+    #[error("invariant: {0}")]
+    Invariant(&'static str),
     /// A repository problem.
     #[error(transparent)]
     Git(#[from] git::Error),
@@ -129,6 +134,8 @@ pub enum Origin {
         /// The directory root.
         root: PathBuf,
     },
+    /// From a running CPA's Management API.
+    Server(Box<server::ServerOrigin>),
 }
 
 /// A listed source.
@@ -385,6 +392,9 @@ pub fn list_repo(repo: Arc<Repo>, spec: &SourceSpec, sel: &Selection) -> Result<
             select(to_entries(repo.list_index()?), sel)
         }
         SourceSpec::Dir(dir) => return list_dir(dir, &sel.pathspecs),
+        SourceSpec::Server(_) => {
+            return Err(Error::Invariant("a server is not listed as a repository"));
+        }
     };
     info.auth_path = auth_path;
     let worktree = match spec {

@@ -4,18 +4,13 @@
 //! What prune does to the listed files is in `prune::server`.
 
 use std::path::Path;
-
-use chrono::Utc;
+use std::sync::Arc;
 
 use crate::cli::ServerArgs;
-use crate::credential::{self, Credential, ProviderKind, Secret};
-use crate::management::{Entry, Place, Server};
-use crate::report::ServerState;
-use crate::scan::{self, Collected, Facts, Scanned};
+use crate::git::EntryKind;
+use crate::management::{Entry, Server};
 use crate::settings::{Env, GitConfig, SelectSettings};
-use crate::source::{Listing, Origin, SourceInfo};
-use crate::status::Status;
-use crate::verdict::{self, Verdict};
+use crate::source::{Candidate, Listing, Origin, SourceInfo};
 
 /// How many relayed checks run at once by default (CPA does the real work).
 const RELAY_CONCURRENCY: usize = 8;
@@ -26,7 +21,7 @@ pub(crate) fn connect(
     env: &Env,
     config: &GitConfig,
     cwd: &Path,
-) -> anyhow::Result<Option<Server>> {
+) -> anyhow::Result<Option<Arc<Server>>> {
     let Some(url) = &args.server else {
         return Ok(None);
     };
@@ -34,142 +29,70 @@ pub(crate) fn connect(
         crate::settings::management_key(args.management_key_file.as_deref(), env, config, cwd)?;
     let server = Server::new(url, key, std::time::Duration::from_secs(60))?;
     server.check_key()?;
-    Ok(Some(server))
+    Ok(Some(Arc::new(server)))
 }
 
-/// A credential standing for a listed entry in relay mode: `$TOKEN$` is what CPA replaces
-/// with the real token when it relays the request.
-fn stand_in(e: &Entry) -> Credential {
-    let (kind, provider) = ProviderKind::from_type(&e.provider);
-    let mut obj = serde_json::Map::new();
-    obj.insert("type".into(), provider.clone().into());
-    obj.insert("access_token".into(), "$TOKEN$".into());
-    let mut c = Credential::from_json(&obj);
-    c.kind = kind;
-    c.email.clone_from(&e.email);
-    c.account_id.clone_from(&e.account_id);
-    c.plan.clone_from(&e.plan);
-    c.disabled = e.disabled;
-    c
+/// What `--server URL` scans: the connection, and how.
+pub struct ServerSpec {
+    /// The connection (its key already checked).
+    pub server: Arc<Server>,
+    /// Download every file for the full offline analysis and direct probes (`--download`).
+    pub download: bool,
+    /// The user chose `--concurrency`: relayed checks are not capped at 8.
+    pub explicit_concurrency: bool,
 }
 
-fn state(e: &Entry) -> ServerState {
-    ServerState {
-        auth_index: e.auth_index.clone(),
-        status: e.status.clone(),
-        status_message: e.status_message.clone(),
-        unavailable: e.unavailable,
-        next_retry_after: e.next_retry_after.clone(),
+impl std::fmt::Debug for ServerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSpec")
+            .field("url", &self.server.url())
+            .field("download", &self.download)
+            .finish_non_exhaustive()
     }
 }
 
-fn cpa_note(e: &Entry) -> String {
-    match (&e.status, &e.status_message) {
-        (Some(s), Some(m)) => format!("; CPA says {s}: {m}"),
-        (Some(s), None) => format!("; CPA says {s}"),
-        _ => String::new(),
-    }
+/// How a server's candidates are read: its listing, one entry per candidate (same index), and
+/// the connection to download a file or relay a check through.
+pub struct ServerOrigin {
+    /// The connection.
+    pub server: Arc<Server>,
+    /// The listing, in candidate order.
+    pub entries: Vec<Entry>,
+    /// Whether files are downloaded (else checks are relayed by `auth_index`).
+    pub download: bool,
+    /// `--provider` values: other entries are not downloaded (the scan drops them).
+    pub wanted: Vec<String>,
 }
 
-/// Lists and classifies the server's credentials (online unless `--offline`).
-///
-/// Relayed checks run at most 8 at a time unless `explicit_concurrency` says the user chose.
-pub(crate) fn check_all(
-    server: &Server,
+/// Lists the server's credentials as candidates (one per listed entry, carrying its
+/// `auth_index`), and returns the settings their online checks run with: relayed through CPA's
+/// `api-call` unless downloading, at most 8 at a time unless the user chose.
+pub(crate) fn list(
+    spec: &ServerSpec,
     select: &SelectSettings,
-    download: bool,
-    explicit_concurrency: bool,
-) -> anyhow::Result<Collected> {
-    check_entries(server, select, download, explicit_concurrency).map(|(c, _)| c)
-}
-
-/// [`check_all`], also returning the listing: a scanned entry's `candidate` indexes it.
-pub(crate) fn check_entries(
-    server: &Server,
-    select: &SelectSettings,
-    download: bool,
-    explicit_concurrency: bool,
-) -> anyhow::Result<(Collected, Vec<Entry>)> {
-    let entries = server.list()?;
-    if !select.providers.is_empty() {
-        let found: Vec<&str> = entries.iter().map(|e| e.provider.as_str()).collect();
-        scan::check_providers(&select.providers, &found)?;
-    }
-    let now = Utc::now();
-    let mut scanned: Vec<Scanned> = Vec::with_capacity(entries.len());
-    let keep = select.online.is_some();
-    for (i, e) in entries.iter().enumerate() {
-        if !select.providers.is_empty() && !select.providers.contains(&e.provider) {
-            continue;
+) -> anyhow::Result<(Listing, SelectSettings)> {
+    let entries = spec.server.list()?;
+    let candidates = entries
+        .iter()
+        .map(|e| Candidate {
+            path: e.name.clone(),
+            raw: e.name.as_bytes().to_vec(),
+            blob: None,
+            kind: EntryKind::File,
+            explicit: true,
+        })
+        .collect();
+    let mut select = select.clone();
+    if let Some(online) = select.online.as_mut()
+        && !spec.download
+    {
+        online.engine.relay = Some(spec.server.relay());
+        online.probes.relay = true;
+        if !spec.explicit_concurrency {
+            online.engine.concurrency = RELAY_CONCURRENCY;
+            online.engine.per_host = online.engine.per_host.min(RELAY_CONCURRENCY);
         }
-        let plain = |v: Verdict| Scanned::new(&e.name, None, Facts::provider(&e.provider), v);
-        let not_checked = |why: &str| plain(Verdict::new(Status::Unknown, why));
-        let mut s = match (&e.place, download) {
-            (Place::Untouchable(why), _) => not_checked(why),
-            (Place::SubFolder, true) => not_checked(
-                "in a sub-folder of the auth dir: CPA's download refuses names with '/'; \
-                 scan without --download to check it through the server",
-            ),
-            (Place::TopLevel, true) => match server.download(&e.name) {
-                Ok(bytes) => match credential::parse_json(&bytes) {
-                    Ok(obj) => {
-                        let cred = Credential::from_json(&obj);
-                        let v = verdict::offline(&cred, now);
-                        let fp = cred.primary_secret().map(Secret::fingerprint);
-                        let facts = Facts::of(&cred, fp, select.show_identities);
-                        let mut s =
-                            Scanned::new(&e.name, None, facts, v).with_credential(cred, keep);
-                        s.content_id = crate::git::hash_blob(&bytes);
-                        s
-                    }
-                    Err(err) => plain(Verdict::new(Status::InvalidFile, err.to_string())),
-                },
-                Err(err) => plain(Verdict::new(
-                    Status::CheckError,
-                    format!("cannot download: {err}"),
-                )),
-            },
-            (Place::TopLevel | Place::SubFolder, false) => {
-                let cred = stand_in(e);
-                let reason = format!("listed by the server{}; not checked online", cpa_note(e));
-                let facts = Facts::of(&cred, None, select.show_identities);
-                Scanned::new(
-                    &e.name,
-                    None,
-                    facts,
-                    Verdict::new(Status::Unverified, reason),
-                )
-                .with_credential(cred, keep)
-            }
-        };
-        s.server = Some(state(e));
-        s.facts.disabled = e.disabled;
-        s.candidate = i;
-        s.auth_index = if download { None } else { e.auth_index.clone() };
-        scanned.push(s);
     }
-    scan::mark_duplicates(&mut scanned);
-    let mode = match &select.online {
-        Some(online) => {
-            let mut settings = online.clone();
-            if !download {
-                settings.engine.relay = Some(server.relay());
-                settings.probes.relay = true;
-                if !explicit_concurrency {
-                    settings.engine.concurrency = RELAY_CONCURRENCY;
-                    settings.engine.per_host = settings.engine.per_host.min(RELAY_CONCURRENCY);
-                }
-            }
-            let jobs: Vec<_> = scanned
-                .iter_mut()
-                .filter_map(|s| scan::plan_online(s, &settings, now))
-                .collect();
-            let outcomes = crate::probe::run(jobs, &settings.engine)?;
-            scan::apply_outcomes(&mut scanned, outcomes);
-            "online"
-        }
-        None => "offline",
-    };
     let info = SourceInfo {
         kind: "server",
         repo: None,
@@ -177,24 +100,31 @@ pub(crate) fn check_entries(
         commit: None,
         tree: None,
         dir: None,
-        url: Some(server.url().to_owned()),
+        url: Some(spec.server.url().to_owned()),
         auth_path: None,
         pathspecs: Vec::new(),
     };
-    let listing = Listing {
-        info,
-        candidates: Vec::new(),
-        origin: Origin::Dir {
-            root: std::path::PathBuf::new(),
-        },
-    };
-    Ok((
-        Collected {
-            listing,
-            scanned,
-            mode,
-            now,
-        },
+    let origin = Origin::Server(Box::new(ServerOrigin {
+        server: Arc::clone(&spec.server),
         entries,
+        download: spec.download,
+        wanted: select.providers.clone(),
+    }));
+    Ok((
+        Listing {
+            info,
+            candidates,
+            origin,
+        },
+        select,
     ))
+}
+
+/// The server's listing behind a scan of it (empty for other sources): a scanned file's
+/// `candidate` indexes it.
+pub(crate) fn entries(listing: &Listing) -> &[Entry] {
+    match &listing.origin {
+        Origin::Server(o) => &o.entries,
+        _ => &[],
+    }
 }
