@@ -1,13 +1,14 @@
 //! The only code that talks to gix. This file opens and reads: it finds the repository (as git
 //! does, honouring `GIT_DIR` and friends), resolves revisions to trees, lists the files of a tree
-//! or of the index, reads blobs, hands out the resolved configuration and compares tracked files
-//! with the working tree; it also owns the module's [`Error`], [`ObjectId`] and the path and id
-//! helpers reports use ([`display_path`], [`short_id`], [`hash_blob`]).
+//! or of the index, reads blobs and compares tracked files with the working tree; it also owns
+//! the module's [`Error`], [`ObjectId`] and the path and id helpers reports use
+//! ([`display_path`], [`short_id`], [`hash_blob`]).
 //!
 //! The rest of git lives next to it: `write` (tree edits, commits, compare-and-swap ref updates,
-//! the locked index), `history` (commits, what a push sends, what a commit deleted) and `clone`
-//! (cloning a remote). Nothing here prints; only `clone` reaches the network. Called by `source`,
-//! `scan`, `prune`, `settings` and the commands.
+//! the locked index), `history` (commits, what a push sends, what a commit deleted), [`config`]
+//! (git configuration, read through gix's trust filter) and `clone` (cloning a remote). Nothing
+//! here prints; only `clone` reaches the network. Called by `source`, `scan`, `prune`,
+//! `settings` and the commands.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use gix::bstr::BStr;
 pub use gix::ObjectId;
 
 mod clone;
+pub mod config;
 mod history;
 mod write;
 
@@ -187,11 +189,6 @@ impl Repo {
             .peel_to_kind(gix::object::Kind::Commit)
             .ok()
             .map(|c| c.id)
-    }
-
-    /// Returns a copy of the repository's resolved configuration (system, global, local, env).
-    pub fn config(&self) -> gix::config::File {
-        self.local().config_snapshot().plumbing().clone()
     }
 
     /// Resolves HEAD to its commit and tree.
