@@ -16,10 +16,10 @@ use anyhow::{Context as _, bail};
 use super::{Ctx, config_of, repository};
 use crate::cli::{GlobalArgs, PruneArgs};
 use crate::exit::Outcome;
+use crate::git::cli::Pushed;
 use crate::git::{ObjectId, Repo};
 use crate::message;
 use crate::prune::repo::{PENDING, UNSAFE_PARENT, remove_from_worktree, write_marker};
-use crate::push::{self, Pushed};
 use crate::report::{self, Format, PruneInfo, Report, Skipped, Summary};
 use crate::scan::{Collected, collect};
 use crate::settings::{self, MaxDelete, PruneSettings};
@@ -755,7 +755,7 @@ fn push_with_retry(
     );
     let mut commit = first;
     for attempt in 0..=PUSH_RETRIES {
-        match push::push(workdir, remote, commit, dst, target.env)? {
+        match crate::git::cli::push(workdir, remote, commit, dst, target.env)? {
             Pushed::Accepted if commit == first => return Ok(format!("Pushed to {remote} {dst}.")),
             Pushed::Accepted => {
                 return Ok(format!(
@@ -769,7 +769,7 @@ fn push_with_retry(
                     attempt = attempt + 1,
                     "push rejected ({why}); rebuilding on the remote's tip"
                 );
-                let tip = push::fetch(workdir, remote, dst, target.env)?;
+                let tip = crate::git::cli::fetch(workdir, remote, dst, target.env)?;
                 let tip_tree = repo.commit_info(&tip.to_string())?.tree;
                 let rebuilt = build_commit(repo, signer, tip_tree, tip, removals, plan)
                     .context("nothing left to remove on the remote's new tip")?;

@@ -6,9 +6,9 @@
 //!
 //! The rest of git lives next to it: `write` (tree edits, commits, compare-and-swap ref updates,
 //! the locked index), `history` (commits, what a push sends, what a commit deleted), [`config`]
-//! (git configuration, read through gix's trust filter) and `clone` (cloning a remote). Nothing
-//! here prints; only `clone` reaches the network. Called by `source`, `scan`, `prune`,
-//! `settings` and the commands.
+//! (git configuration, read through gix's trust filter), `clone` (cloning a remote) and [`cli`]
+//! (every spawned `git`: push, fetch, verify-commit). Nothing here prints; only `clone` and
+//! [`cli`] reach the network. Called by `source`, `scan`, `prune`, `settings` and the commands.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,7 @@ use gix::bstr::BStr;
 
 pub use gix::ObjectId;
 
+pub mod cli;
 mod clone;
 pub mod config;
 mod history;
