@@ -5,8 +5,9 @@
 //! commands never import each other; `git` is the only gix code and the only place that spawns
 //! git (`git` opens and reads, `git::write` edits trees, commits and moves refs, `git::history`
 //! reads commits and pushed ranges, `git::config` reads git configuration by trust,
-//! `git::clone` clones, `git::cli` runs `git push`, `fetch` and `verify-commit`);
-//! `settings` is the only place that reads the environment.
+//! `git::clone` clones, `git::cli` runs `git push`, `fetch` and `verify-commit`); `sign` signs
+//! commit payloads for `git` without any gix type; `settings` is the only place that reads the
+//! environment.
 
 pub mod cli;
 pub mod commands;

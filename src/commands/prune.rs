@@ -602,12 +602,11 @@ fn build_commit(
         bytes = msg.len(),
         "prune: message rendered"
     );
-    let commit = repo.new_commit(new_tree, &[parent], &msg)?;
     // Signing happens before anything is visible: a failure leaves at most unreferenced objects.
-    let commit = signer.sign(commit, repo.object_hash())?;
+    let commit = repo.commit(new_tree, &[parent], &msg, signer)?;
     let subject = msg.lines().next().unwrap_or("credman: remove").to_owned();
     Ok(Built {
-        commit: repo.write_commit(&commit)?,
+        commit,
         applied: edit.applied,
         subject,
         report,

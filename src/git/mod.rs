@@ -25,8 +25,8 @@ mod write;
 pub use clone::CloneSpec;
 pub use history::CommitInfo;
 pub use write::{
-    BranchHead, IndexUpdate, IndexView, RemovalEdit, TreeEdit, TreeFile, index_checksum,
-    release_locks,
+    BranchHead, CommitSigner, IndexUpdate, IndexView, RemovalEdit, SigningOptions, TreeEdit,
+    TreeFile, index_checksum, release_locks,
 };
 
 /// Errors of repository access. Messages name refs and paths, never file contents.
@@ -61,6 +61,9 @@ pub enum Error {
         /// The ref.
         name: String,
     },
+    /// The signer of a commit failed; nothing was written.
+    #[error(transparent)]
+    Sign(Box<dyn std::error::Error + Send + Sync>),
     /// Any other repository failure.
     #[error("{what}")]
     Repo {

@@ -50,6 +50,70 @@ pub struct RemovalEdit {
     pub skipped: Vec<(usize, &'static str)>,
 }
 
+/// Signs commit payloads for [`Repo::commit`]. `sign::Signer` implements it; it is defined here
+/// so that `git` does not depend on `sign`.
+pub trait CommitSigner {
+    /// Returns the signature of `payload` (a commit serialized without a signature header),
+    /// armored and ending in exactly one newline, or `None` to leave the commit unsigned.
+    fn sign_commit(
+        &self,
+        payload: &[u8],
+    ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// git's signing configuration (`gpg.format`, `gpg.*.program`, `user.signingKey` …) as gix
+/// resolves it ([`Repo::signing_options`]); `sign` holds it without looking inside.
+#[derive(Clone, Debug)]
+pub struct SigningOptions {
+    options: gix::objs::signature::sign::Options,
+    hash: gix::hash::Kind,
+}
+
+impl SigningOptions {
+    /// Describes the signer for messages: the format and the program, e.g. `Ssh via ssh-keygen`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:?} via {}",
+            self.options.format,
+            self.options.program.to_string_lossy()
+        )
+    }
+
+    /// Signs `payload`, a commit serialized without a signature header, the way git does: runs
+    /// the configured program (gpg, gpgsm, ssh-keygen or a custom one) through gix. Returns the
+    /// armored signature.
+    ///
+    /// gix signs commit objects only, so the payload is parsed back into one; a payload that does
+    /// not serialize back to exactly the same bytes is refused rather than signed differently.
+    pub fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        use gix::objs::WriteTo as _;
+        let not_a_commit = |e: &dyn std::fmt::Display| {
+            Error::Refused(format!("cannot sign: the payload is not a commit ({e})"))
+        };
+        let commit = gix::objs::CommitRef::from_bytes(payload, self.hash)
+            .and_then(gix::objs::CommitRef::into_owned)
+            .map_err(|e| not_a_commit(&e))?;
+        let mut again = Vec::new();
+        commit.write_to(&mut again).map_err(|e| not_a_commit(&e))?;
+        if again != payload {
+            return Err(not_a_commit(
+                &"it does not serialize back to the same bytes",
+            ));
+        }
+        let field = gix::objs::commit::signature_field_name(self.hash);
+        let signed = commit
+            .sign(self.options.clone())
+            .map_err(|e| Error::Refused(format!("{e}")))?;
+        signed
+            .extra_headers
+            .into_iter()
+            .rev()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.into())
+            .ok_or_else(|| Error::Refused("the signer produced no signature".into()))
+    }
+}
+
 /// A file of a tree, for restoring it.
 #[derive(Clone, Debug)]
 pub struct TreeFile {
@@ -255,7 +319,9 @@ impl Repo {
         Ok(out)
     }
 
-    /// Builds (does not write) a commit with the configured author and committer.
+    /// Builds (does not write) an unsigned commit with the configured author and committer.
+    /// [`Repo::commit`] is the one call that builds, signs and writes; this pair
+    /// ([`Repo::new_commit`], [`Repo::write_commit`]) stays for tests that need a plain commit.
     pub fn new_commit(
         &self,
         tree: ObjectId,
@@ -299,24 +365,46 @@ impl Repo {
     }
 
     /// Returns git's signing options: only when `commit.gpgSign` is on, or always with `force`.
-    pub fn signing_options(
-        &self,
-        force: bool,
-    ) -> Result<Option<gix::objs::signature::sign::Options>, Error> {
+    pub fn signing_options(&self, force: bool) -> Result<Option<SigningOptions>, Error> {
         let repo = self.local();
-        if force {
+        let options = if force {
             repo.commit_signing_options()
                 .map(Some)
-                .map_err(repo_err("cannot resolve the signing configuration"))
+                .map_err(repo_err("cannot resolve the signing configuration"))?
         } else {
             repo.commit_signing_options_if_enabled()
-                .map_err(repo_err("cannot resolve the signing configuration"))
-        }
+                .map_err(repo_err("cannot resolve the signing configuration"))?
+        };
+        Ok(options.map(|options| SigningOptions {
+            options,
+            hash: repo.object_hash(),
+        }))
     }
 
-    /// Returns the object hash kind of the repository.
-    pub fn object_hash(&self) -> gix::hash::Kind {
-        self.local().object_hash()
+    /// Creates a commit of `tree` on `parents` with the configured author and committer, signed
+    /// by `signer` (when it signs), and writes it to the object database; moves no ref.
+    ///
+    /// The signer gets the commit serialized without any signature header (what git signs); its
+    /// signature becomes the last header (`gpgsig`, or `gpgsig-sha256` in a SHA-256 repository),
+    /// as git writes it. If signing fails nothing is written.
+    pub fn commit(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+        signer: &dyn CommitSigner,
+    ) -> Result<ObjectId, Error> {
+        use gix::objs::WriteTo as _;
+        let mut commit = self.new_commit(tree, parents, message)?;
+        let mut payload = Vec::new();
+        commit
+            .write_to(&mut payload)
+            .map_err(|e| Error::Refused(format!("cannot serialize the commit: {e}")))?;
+        if let Some(signature) = signer.sign_commit(&payload).map_err(Error::Sign)? {
+            let field = gix::objs::commit::signature_field_name(self.local().object_hash());
+            commit.extra_headers.push((field.into(), signature.into()));
+        }
+        self.write_commit(&commit)
     }
 
     /// Moves `name` from `expected` to `new` (compare-and-swap), with a reflog entry. With
@@ -582,4 +670,161 @@ pub fn index_checksum(path: &Path) -> Option<String> {
 /// `interrupt`). Not async-signal-safe; called from the signal thread.
 pub fn release_locks() {
     gix::tempfile::registry::cleanup_tempfiles();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with one commit, made by the git CLI in a scrubbed environment.
+    fn repo() -> (tempfile::TempDir, Repo) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .current_dir(root)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("HOME", root)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", root.join("gitconfig"))
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        git(&["init", "-q", "-b", "main"]);
+        git(&["config", "user.name", "Test Committer"]);
+        git(&["config", "user.email", "test@example.com"]);
+        std::fs::write(root.join("a.txt"), "a\n").unwrap();
+        git(&["add", "a.txt"]);
+        git(&["commit", "-q", "-m", "one"]);
+        let repo = Repo::discover(root).unwrap();
+        (tmp, repo)
+    }
+
+    fn cat_commit(root: &Path, id: ObjectId) -> Vec<u8> {
+        let out = std::process::Command::new("git")
+            .current_dir(root)
+            .args(["cat-file", "commit", &id.to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    }
+
+    /// Records what it was asked to sign and answers with a fixed two-line armor.
+    struct Recording(std::cell::RefCell<Vec<u8>>);
+
+    impl CommitSigner for Recording {
+        fn sign_commit(
+            &self,
+            payload: &[u8],
+        ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+            *self.0.borrow_mut() = payload.to_vec();
+            Ok(Some(b"-----BEGIN X-----\nabc\n-----END X-----\n".to_vec()))
+        }
+    }
+
+    struct Failing;
+
+    impl CommitSigner for Failing {
+        fn sign_commit(
+            &self,
+            _: &[u8],
+        ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+            Err("the agent is gone".into())
+        }
+    }
+
+    #[test]
+    fn commit_signs_the_payload_git_signs_and_adds_the_header_last() {
+        let (tmp, repo) = repo();
+        let head = repo.branch_head().unwrap();
+        let signer = Recording(Default::default());
+        let id = repo
+            .commit(head.tree, &[head.commit], "two\n", &signer)
+            .unwrap();
+        let raw = cat_commit(tmp.path(), id);
+        let text = String::from_utf8(raw).unwrap();
+        let (header, body) = text.split_once("\n\n").unwrap();
+        assert_eq!(body, "two\n");
+        let lines: Vec<&str> = header.lines().collect();
+        let sig_at = lines.iter().position(|l| l.starts_with("gpgsig ")).unwrap();
+        // Last header, continuation lines indented by one space, as git writes it.
+        assert_eq!(
+            &lines[sig_at..],
+            ["gpgsig -----BEGIN X-----", " abc", " -----END X-----"]
+        );
+        // The payload is the commit without that header: what `git verify-commit` checks.
+        let mut unsigned = lines[..sig_at].join("\n");
+        unsigned.push_str("\n\ntwo\n");
+        assert_eq!(String::from_utf8(signer.0.into_inner()).unwrap(), unsigned);
+        assert!(unsigned.contains(&format!("parent {}\n", head.commit)));
+        assert!(unsigned.contains("\nauthor Test Committer <test@example.com> "));
+    }
+
+    #[test]
+    fn commit_without_a_signature_is_plain_and_a_failing_signer_is_an_error() {
+        struct Unsigned;
+        impl CommitSigner for Unsigned {
+            fn sign_commit(
+                &self,
+                _: &[u8],
+            ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(None)
+            }
+        }
+        let (tmp, repo) = repo();
+        let head = repo.branch_head().unwrap();
+        let id = repo
+            .commit(head.tree, &[head.commit], "plain\n", &Unsigned)
+            .unwrap();
+        let text = String::from_utf8(cat_commit(tmp.path(), id)).unwrap();
+        assert!(!text.contains("gpgsig"), "{text}");
+        let err = repo
+            .commit(head.tree, &[head.commit], "never\n", &Failing)
+            .unwrap_err();
+        assert!(matches!(err, Error::Sign(_)), "{err:?}");
+        assert_eq!(err.to_string(), "the agent is gone");
+    }
+
+    #[test]
+    fn git_signing_options_sign_exactly_the_payload_through_the_configured_program() {
+        let (tmp, repo) = repo();
+        let head = repo.branch_head().unwrap();
+        let mut payload = Vec::new();
+        {
+            use gix::objs::WriteTo as _;
+            repo.new_commit(head.tree, &[head.commit], "signed\n")
+                .unwrap()
+                .write_to(&mut payload)
+                .unwrap();
+        }
+        // An "ssh-keygen" that checks it got the payload and writes a signature next to it
+        // ($7 is the payload file after `-Y sign -n git -f KEY`).
+        let expected = tmp.path().join("expected");
+        std::fs::write(&expected, &payload).unwrap();
+        let script = format!(
+            "cmp -s \"$7\" '{}' && printf 'SIG\\n' > \"$7.sig\"",
+            expected.display()
+        );
+        let opts = SigningOptions {
+            options: gix::objs::signature::sign::Options {
+                format: gix::objs::signature::Format::Ssh,
+                program: "sh".into(),
+                program_arguments: vec!["-c".into(), script.into(), "sh".into()],
+                signing_key: "/nonexistent/key".into(),
+                environment: Vec::new(),
+            },
+            hash: gix::hash::Kind::Sha1,
+        };
+        assert_eq!(opts.sign(&payload).unwrap(), b"SIG\n");
+        // Bytes that are not exactly a commit are refused before any program runs.
+        let mut odd = payload.clone();
+        odd.insert(0, b'x');
+        assert!(opts.sign(&odd).is_err());
+        assert!(opts.describe().starts_with("Ssh via sh"));
+    }
 }
