@@ -8,7 +8,8 @@
 //! the locked index), `history` (commits, what a push sends, what a commit deleted), [`config`]
 //! (git configuration, read through gix's trust filter), `clone` (cloning a remote) and [`cli`]
 //! (every spawned `git`: push, fetch, verify-commit). Nothing here prints; only `clone` and
-//! [`cli`] reach the network. Called by `source`, `scan`, `prune`, `settings` and the commands.
+//! [`cli`] reach the network. Called by `source`, `scan`, `prune`, `sign`, `settings` and the
+//! commands.
 
 use std::path::{Path, PathBuf};
 

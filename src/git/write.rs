@@ -1,13 +1,15 @@
 //! Writing to the repository, always with compare-and-swap so that a concurrent change makes
 //! the write fail instead of being lost: tree edits that remove exactly the scanned blobs
-//! ([`Repo::tree_without`]) or add files back ([`Repo::tree_with`]), commit objects, ref updates
-//! that expect the old value ([`Repo::move_ref`], [`Repo::create_ref`]), and the locked index
-//! ([`IndexUpdate`]), written next to its lock and renamed last. Also the checks before any of it:
-//! the branch a commit may go on ([`Repo::branch_head`]: no detached HEAD, no merge in progress),
-//! and the cleanup of gix's lock files on an interrupt ([`release_locks`]).
+//! ([`Repo::tree_without`]) or add files back ([`Repo::tree_with`]); commits, built, signed and
+//! written in one call ([`Repo::commit`], signing through a [`CommitSigner`], with git's own
+//! signing configuration available as [`SigningOptions`]); ref updates that expect the old value
+//! ([`Repo::move_ref`], [`Repo::create_ref`]); and the locked index ([`IndexUpdate`]), written
+//! next to its lock and renamed last. Also the checks before any of it: the branch a commit may
+//! go on ([`Repo::branch_head`]: no detached HEAD, no merge in progress), and the cleanup of
+//! gix's lock files on an interrupt ([`release_locks`]).
 //!
 //! Objects are written before any ref moves: a failure leaves only unreferenced objects. Called by
-//! `prune` and `restore`.
+//! `prune`, `restore` and `sign` (the signing options).
 
 use std::path::{Path, PathBuf};
 
