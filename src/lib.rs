@@ -2,8 +2,12 @@
 //!
 //! The library behind the `git-credman` binary. Module map (dependencies point downwards):
 //! `commands` → {`scan`, `prune`, `source`} → {`verdict`, `report`} → `credential`, `status`;
-//! commands never import each other; `git` is the only gix code, `settings` the only place that
-//! reads the environment.
+//! commands never import each other; `git` is the only gix code and the only place that spawns
+//! git (`git` opens and reads, `git::write` edits trees, commits and moves refs, `git::history`
+//! reads commits and pushed ranges, `git::config` reads git configuration by trust,
+//! `git::clone` clones, `git::cli` runs `git push`, `fetch` and `verify-commit`); `sign` signs
+//! commit payloads for `git` without any gix type; `settings` is the only place that reads the
+//! environment.
 
 pub mod cli;
 pub mod commands;
@@ -21,7 +25,6 @@ pub mod message;
 pub mod probe;
 pub mod providers;
 pub mod prune;
-pub mod push;
 pub mod report;
 pub mod scan;
 pub mod settings;

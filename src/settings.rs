@@ -165,17 +165,17 @@ pub fn test_pause(env: &Env) -> Option<(String, PathBuf)> {
 /// Values from a repository-local file that git would not trust (a repository owned by another
 /// user and not listed in `safe.directory`, "dubious ownership") are never read: such a
 /// `.git/config` could send every token to an endpoint or proxy of its owner's choosing. gix
-/// opens those repositories with reduced trust and marks their sections; [`GitConfig`] applies
-/// gix's own filter ([`gix::config::section::is_trusted`]) to every lookup.
+/// opens those repositories with reduced trust and marks their sections; every lookup goes
+/// through [`crate::git::config::Config`], which applies gix's own trust filter.
 #[derive(Default)]
 pub struct GitConfig {
-    file: Option<gix::config::File>,
+    file: Option<crate::git::config::Config>,
 }
 
 impl GitConfig {
     /// Wraps a configuration; logs a warning once when it holds `credman.*` values that are
     /// ignored because their file is not trusted.
-    pub fn new(file: Option<gix::config::File>) -> Self {
+    pub fn new(file: Option<crate::git::config::Config>) -> Self {
         let config = Self { file };
         if let Some(path) = config.untrusted_credman_file() {
             tracing::warn!(
@@ -191,33 +191,25 @@ impl GitConfig {
     /// Loads system and global configuration, for commands run outside a repository.
     pub fn globals() -> Self {
         Self {
-            file: gix::config::File::from_globals().ok(),
+            file: crate::git::config::Config::globals(),
         }
     }
 
     /// Returns the file of an untrusted section that sets `credman.*`, if any.
     fn untrusted_credman_file(&self) -> Option<PathBuf> {
-        let file = self.file.as_ref()?;
-        file.sections_by_name("credman")?
-            .map(|section| section.meta().clone())
-            .find(|meta| !gix::config::section::is_trusted(meta))
-            .map(|meta| meta.path.unwrap_or_default())
+        self.file.as_ref()?.untrusted_section("credman")
     }
 
     /// Returns the last trusted value of a key.
     pub fn string(&self, key: &str) -> Option<String> {
-        self.file
-            .as_ref()?
-            .string_filter(key, gix::config::section::is_trusted)
-            .map(|v| v.to_string())
+        self.file.as_ref()?.string(key)
     }
 
     /// Returns every trusted value of a multi-valued key.
     pub fn strings(&self, key: &str) -> Vec<String> {
         self.file
             .as_ref()
-            .and_then(|f| f.strings_filter(key, gix::config::section::is_trusted))
-            .map(|vs| vs.into_iter().map(|v| v.to_string()).collect())
+            .map(|f| f.strings(key))
             .unwrap_or_default()
     }
 }
@@ -817,7 +809,7 @@ mod tests {
     use clap::Parser as _;
 
     fn config(text: &str) -> GitConfig {
-        GitConfig::new(Some(gix::config::File::try_from(text).unwrap()))
+        GitConfig::new(Some(crate::git::config::Config::from_text(text).unwrap()))
     }
 
     fn resolve(argv: &[&str], env: &Env, cfg: &GitConfig) -> Result<ScanSettings, Error> {
@@ -910,26 +902,10 @@ mod tests {
     /// A configuration whose global file says one thing and an untrusted repository file
     /// (another user's `.git/config`) another.
     fn global_and_untrusted_local(global: &str, local: &str) -> GitConfig {
-        let meta = |source, trust| gix::config::file::Metadata {
-            path: Some("/elsewhere/.git/config".into()),
-            source,
-            level: 0,
-            trust,
-        };
-        let mut file = gix::config::File::from_bytes_no_includes(
-            global.as_bytes(),
-            meta(gix::config::Source::User, gix::sec::Trust::Full),
-            Default::default(),
-        )
-        .unwrap();
-        let local = gix::config::File::from_bytes_no_includes(
-            local.as_bytes(),
-            meta(gix::config::Source::Local, gix::sec::Trust::Reduced),
-            Default::default(),
-        )
-        .unwrap();
-        file.append(local).unwrap();
-        GitConfig::new(Some(file))
+        let path = std::path::Path::new("/elsewhere/.git/config");
+        GitConfig::new(Some(
+            crate::git::config::Config::with_untrusted_local(global, local, path).unwrap(),
+        ))
     }
 
     #[test]

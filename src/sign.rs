@@ -1,13 +1,17 @@
 //! Commit signing, the way git signs: `commit.gpgSign`, `gpg.format` (openpgp, x509, ssh),
-//! `user.signingKey` and `gpg.*.program` through gix's signing options, which run the same
-//! programs with the same arguments as git. `--signing-key FILE` signs in-process with the
-//! ssh-key crate instead (ed25519, optionally passphrase-protected), for CI runners without an
-//! agent or ssh-keygen. If signing is required and fails, the caller commits nothing.
+//! `user.signingKey` and `gpg.*.program` through git's signing options ([`SigningOptions`],
+//! resolved and run by `git`, which start the same programs with the same arguments as git).
+//! `--signing-key FILE` signs in-process with the ssh-key crate instead (ed25519, optionally
+//! passphrase-protected), for CI runners without an agent or ssh-keygen.
+//!
+//! A [`Signer`] signs payload bytes only (the commit without its signature header); building and
+//! writing the commit is [`Repo::commit`]'s. No gix types here. If signing is required and
+//! fails, the caller commits nothing. Called by `prune` and `restore`.
 
 use std::path::{Path, PathBuf};
 
 use crate::credential::Secret;
-use crate::git::Repo;
+use crate::git::{CommitSigner, Repo, SigningOptions};
 
 /// Signing errors. They name the key file, never its content or passphrase.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +48,7 @@ pub enum Signer {
     /// No signature.
     None,
     /// git's configured signer (gpg, gpgsm, ssh-keygen or a custom program).
-    Git(Box<gix::objs::signature::sign::Options>),
+    Git(SigningOptions),
     /// An in-process SSH signature with a key file.
     KeyFile(Box<ssh_key::PrivateKey>, PathBuf),
 }
@@ -84,33 +88,23 @@ impl Signer {
             return Ok(Signer::KeyFile(Box::new(key), path.to_owned()));
         }
         match repo.signing_options(mode == Mode::Force)? {
-            Some(opts) => Ok(Signer::Git(Box::new(opts))),
+            Some(opts) => Ok(Signer::Git(opts)),
             None => Ok(Signer::None),
         }
     }
 
-    /// Returns the commit signed (or unchanged without a signer).
-    pub fn sign(
-        &self,
-        commit: gix::objs::Commit,
-        hash: gix::hash::Kind,
-    ) -> Result<gix::objs::Commit, Error> {
+    /// Returns the armored signature of `payload` (a commit serialized without a signature
+    /// header), ending in exactly one newline; `None` without a signer.
+    pub fn sign(&self, payload: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         match self {
-            Signer::None => Ok(commit),
-            Signer::Git(opts) => commit
-                .sign((**opts).clone())
+            Signer::None => Ok(None),
+            Signer::Git(opts) => opts
+                .sign(payload)
+                .map(Some)
                 .map_err(|e| Error::Sign(format!("{e}"))),
             Signer::KeyFile(key, _) => {
-                use gix::objs::WriteTo as _;
-                let field = gix::objs::commit::signature_field_name(hash);
-                let mut commit = commit;
-                commit.extra_headers.retain(|(name, _)| name != field);
-                let mut payload = Vec::new();
-                commit
-                    .write_to(&mut payload)
-                    .map_err(|e| Error::Sign(e.to_string()))?;
                 let sig = key
-                    .sign("git", ssh_key::HashAlg::Sha512, &payload)
+                    .sign("git", ssh_key::HashAlg::Sha512, payload)
                     .map_err(|e| Error::Sign(e.to_string()))?;
                 let mut pem = sig
                     .to_pem(ssh_key::LineEnding::LF)
@@ -122,8 +116,7 @@ impl Signer {
                 if !pem.ends_with('\n') {
                     pem.push('\n');
                 }
-                commit.extra_headers.push((field.into(), pem.into()));
-                Ok(commit)
+                Ok(Some(pem.into_bytes()))
             }
         }
     }
@@ -132,12 +125,17 @@ impl Signer {
     pub fn describe(&self) -> String {
         match self {
             Signer::None => "unsigned".into(),
-            Signer::Git(opts) => format!(
-                "signed ({:?} via {})",
-                opts.format,
-                opts.program.to_string_lossy()
-            ),
+            Signer::Git(opts) => format!("signed ({})", opts.describe()),
             Signer::KeyFile(_, path) => format!("signed (ssh, in-process with {})", path.display()),
         }
+    }
+}
+
+impl CommitSigner for Signer {
+    fn sign_commit(
+        &self,
+        payload: &[u8],
+    ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+        self.sign(payload).map_err(Into::into)
     }
 }

@@ -114,11 +114,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
         args.signing_key.as_deref(),
         passphrase.as_ref(),
     )?;
-    let commit = signer.sign(
-        repo.new_commit(tree, &[head.commit], &msg)?,
-        repo.object_hash(),
-    )?;
-    let id = repo.write_commit(&commit)?;
+    let id = repo.commit(tree, &[head.commit], &msg, &signer)?;
     let subject = msg.lines().next().unwrap_or("credman: restore").to_owned();
     crate::interrupt::checkpoint("restore-signed");
     {

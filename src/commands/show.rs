@@ -7,8 +7,8 @@ use super::Ctx;
 use super::{config_of, open_repo};
 use crate::cli::{GlobalArgs, ShowArgs};
 use crate::exit::Outcome;
+use crate::git::cli::{Signature, verify_commit};
 use crate::message;
-use crate::push::{self, Signature};
 use crate::settings;
 
 /// Runs `show`.
@@ -47,7 +47,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     let report: serde_json::Value = serde_json::from_str(json)
         .context("the embedded report is not valid JSON (was the commit message edited?)")?;
     let workdir = repo.workdir().unwrap_or_else(|| repo.git_dir());
-    let signature = push::verify_commit(&workdir, info.id)?;
+    let signature = verify_commit(&workdir, info.id)?;
     crate::report::show::render(
         &info.id.to_string(),
         &info.message,

@@ -16,9 +16,9 @@ use anyhow::{Context as _, bail};
 
 use super::recover::{PENDING, UNSAFE_PARENT, remove_from_worktree, write_marker};
 use super::{Done, Plan};
+use crate::git::cli::{self, Pushed};
 use crate::git::{BranchHead, IndexUpdate, ObjectId, Repo, WorktreeChecker};
 use crate::message;
-use crate::push::{self, Pushed};
 use crate::report::{Report, Skipped};
 use crate::scan::Collected;
 use crate::sign::Signer;
@@ -319,12 +319,11 @@ fn build_commit(
         bytes = msg.len(),
         "prune: message rendered"
     );
-    let commit = repo.new_commit(new_tree, &[parent], &msg)?;
     // Signing happens before anything is visible: a failure leaves at most unreferenced objects.
-    let commit = signer.sign(commit, repo.object_hash())?;
+    let commit = repo.commit(new_tree, &[parent], &msg, signer)?;
     let subject = msg.lines().next().unwrap_or("credman: remove").to_owned();
     Ok(Built {
-        commit: repo.write_commit(&commit)?,
+        commit,
         applied: edit.applied,
         subject,
         report,
@@ -447,7 +446,7 @@ fn push_with_retry(
     );
     let mut commit = first;
     for attempt in 0..=PUSH_RETRIES {
-        match push::push(workdir, remote, commit, dst, target.env)? {
+        match cli::push(workdir, remote, commit, dst, target.env)? {
             Pushed::Accepted => {
                 return Ok(PushOutcome {
                     commit,
@@ -461,7 +460,7 @@ fn push_with_retry(
                     attempt = attempt + 1,
                     "push rejected ({why}); rebuilding on the remote's tip"
                 );
-                let tip = push::fetch(workdir, remote, dst, target.env)?;
+                let tip = cli::fetch(workdir, remote, dst, target.env)?;
                 let tip_tree = repo.commit_info(&tip.to_string())?.tree;
                 let rebuilt = build_commit(repo, signer, tip_tree, tip, removals, plan)
                     .context("nothing left to remove on the remote's new tip")?;

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::push::Signature;
+use crate::git::cli::Signature;
 
 use super::{Format, escape};
 

@@ -1,6 +1,6 @@
 //! The scan pipeline shared by `scan`, `prune` and the pre-push hook: list a repository or
 //! directory source, check the pathspecs, parse and classify every candidate offline
-//! ([`analyze`]; a server's entries in [`entry`]) while the online probes run on their own
+//! ([`analyze`]; a server's entries in `scan::entry`) while the online probes run on their own
 //! thread, then filter by provider. Every source goes through it.
 
 mod analyze;

@@ -253,7 +253,7 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
         );
     }
     let git = |args: &[&str]| -> anyhow::Result<String> {
-        let out = crate::push::git_command(dir, env).args(args).output()?;
+        let out = crate::git::cli::git_command(dir, env).args(args).output()?;
         if !out.status.success() {
             bail!(
                 "git {} failed in {}: {}",

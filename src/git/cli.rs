@@ -1,12 +1,15 @@
-//! Every spawned git ([`git_command`]; the remote workdir refresh uses it too) and pushing, which
-//! gix cannot do: spawns `git push --porcelain` (never forced), `git fetch` and `verify-commit`,
-//! with `GIT_TERMINAL_PROMPT=0` so nothing ever waits for a password, and
-//! `GIT_CREDMAN_IN_PUSH=1` so git-credman's own pre-push gate does not re-run on itself.
+//! Every spawned `git`: the one place a git process is started (`git_command`; the remote
+//! workdir refresh in `source::remote` uses it too), and what gix cannot do: [`push`] (`git push
+//! --porcelain`, never forced), [`fetch`] and [`verify_commit`] (`git verify-commit`, with git's
+//! own verification configuration). Pushes and fetches run with `GIT_TERMINAL_PROMPT=0` so nothing
+//! ever waits for a password, and `GIT_CREDMAN_IN_PUSH=1` so git-credman's own pre-push gate does
+//! not re-run on itself. A remote name or ref that starts with `-` never reaches git's argv.
+//! Called by `prune` (push, fetch), `show` (verify) and `source::remote`.
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::git::ObjectId;
+use super::ObjectId;
 
 /// Push and fetch failures. Messages carry git's stderr, which never holds our secrets (the
 /// URL's userinfo is stripped by git itself).
