@@ -11,6 +11,7 @@ mod dataloss;
 mod formats;
 mod help;
 mod hook;
+mod layers;
 mod online;
 mod prune;
 mod remote;
