@@ -1,13 +1,11 @@
 //! git-credman: keep a pool of CLIProxyAPI OAuth credentials healthy.
 //!
-//! The library behind the `git-credman` binary. Module map (dependencies point downwards):
-//! `commands` → {`scan`, `prune`, `source`} → {`verdict`, `report`} → `credential`, `status`;
-//! commands never import each other; `git` is the only gix code and the only place that spawns
-//! git (`git` opens and reads, `git::write` edits trees, commits and moves refs, `git::history`
-//! reads commits and pushed ranges, `git::config` reads git configuration by trust,
-//! `git::clone` clones, `git::cli` runs `git push`, `fetch` and `verify-commit`); `sign` signs
-//! commit payloads for `git` without any gix type; `settings` is the only place that reads the
-//! environment.
+//! The library behind the `git-credman` binary. Layers (dependencies point downwards, checked by
+//! `tests/it/layers.rs`): `commands` (glue) → `source` (what to scan), `scan` (the one pipeline),
+//! `prune` (plan and executors) → `report`, `verdict`, `probe`, `providers`, `management` →
+//! `git`, `credential`, `status`, `fs`. Commands never import each other. `git` is the only gix
+//! code and the only place that spawns git; `probe` and `management` are the only HTTP code;
+//! `settings` is the only place that reads the environment and resolves every precedence.
 
 pub mod cli;
 pub mod commands;

@@ -2,7 +2,7 @@
 //! are selected for removal and which are kept (and why), the status guard, the mass-failure
 //! breaker, the push destination and the report a prune embeds. All of it is pure and
 //! unit-tested here. The executors carry a plan out: [`repo`] (one commit, signed, CAS ref moves,
-//! the index and working tree, push with rebuild; and the recovery of an interrupted run),
+//! the index and working tree, push with rebuild; [`recover`] finishes a run killed halfway),
 //! [`dir`] (quarantine or purge in a plain folder) and [`server`] (disable or back up and delete
 //! through CPA's Management API).
 

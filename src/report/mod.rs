@@ -1,4 +1,5 @@
-//! The report: one [`Finding`] per credential, the summary, and the renderers.
+//! The report: one [`Finding`] per credential (built once, from the scan's final record:
+//! `scan::Scanned::finding`), the summary, and the renderers.
 //!
 //! This module owns stdout: renderers write to a `&mut dyn Write` given by the command. The JSON
 //! field names are a contract (issue #2 §6): fields may be added, never renamed. Nothing here

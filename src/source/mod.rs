@@ -1,7 +1,7 @@
 //! Where credentials come from, and which files of it are credentials.
 //!
-//! A [`SourceSpec`] (HEAD, the index, any tree-ish, or a plain directory) becomes a [`Listing`]:
-//! the candidate files plus what is needed to read them. Selection rules (issue #2 §3): positional
+//! A [`SourceSpec`] (HEAD, the index, any tree-ish, a plain directory, or a running CPA) becomes
+//! a [`Listing`]: the candidate files plus what is needed to read them ([`Origin`]). Selection rules (issue #2 §3): positional
 //! pathspecs limit the scan; without them the auth path (`auths/` by default) is used when the
 //! tree has it, and every `*.json` below it counts; otherwise every `*.json` of the tree is read
 //! and kept only if it looks like a credential. CPA's transient `.oauth-*.oauth` files are skipped.
