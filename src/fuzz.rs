@@ -315,11 +315,11 @@ proptest! {
         answers in prop::collection::vec(provider_answer(), 1..5),
         relay in any::<bool>(),
     ) {
-        use crate::providers::{Plan, ProbeOptions, Step, plan};
+        use crate::providers::{Check, ProbeOptions, Step, check};
         let cred = Credential::from_json(&obj);
         let offline = verdict::offline(&cred, Utc::now());
         let opts = ProbeOptions { relay, ..ProbeOptions::default() };
-        let Plan::Probe(mut probe) = plan(&cred, offline, Utc::now(), &opts, false) else {
+        let Check::Probe(mut probe) = check(&cred, offline, Utc::now(), &opts, false) else {
             return Ok(());
         };
         let _ = probe.start();

@@ -211,7 +211,7 @@ fn run_repo(
     // A push target that does not exist would fail only after the commit: check it first.
     if let Some(remote_arg) = &args.push {
         let branch = args.branch.clone().unwrap_or_else(|| head.short.clone());
-        let (remote, _) = upstream(repo, &branch, remote_arg);
+        let (remote, _) = push_destination(repo, &branch, remote_arg);
         let is_url = remote.contains([':', '/']) || remote.starts_with('.');
         if !is_url && repo.remote_url(&remote).is_none() {
             bail!(
@@ -231,7 +231,7 @@ fn run_repo(
     )?;
     let push = args.push.as_ref().map(|remote_arg| {
         let branch = args.branch.clone().unwrap_or_else(|| head.short.clone());
-        let (remote, dst) = upstream(repo, &branch, remote_arg);
+        let (remote, dst) = push_destination(repo, &branch, remote_arg);
         PushTarget {
             workdir: repo.workdir().unwrap_or_else(|| repo.git_dir()),
             remote,
@@ -271,7 +271,7 @@ fn finish(
 }
 
 /// Returns (remote, destination ref) for `--push`, from the branch's configured upstream.
-fn upstream(repo: &Arc<Repo>, branch: &str, remote_arg: &str) -> (String, String) {
+fn push_destination(repo: &Arc<Repo>, branch: &str, remote_arg: &str) -> (String, String) {
     let config = config_of(Some(repo));
     prune::upstream(
         branch,

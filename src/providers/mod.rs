@@ -228,7 +228,7 @@ impl Default for ProbeOptions {
 }
 
 /// What to do with one credential online.
-pub enum Plan {
+pub enum Check {
     /// No request: the verdict is already known (or no online check exists).
     Skip(Verdict),
     /// Run this probe.
@@ -262,18 +262,18 @@ impl Probe for Settled {
 /// a rotating refresh token is `expired_refreshable` without any request. `cpa_refresh_failed`
 /// says that CPA itself reports the credential unauthorized after its own refresh (server mode):
 /// that is positive evidence for a 401.
-pub fn plan(
+pub fn check(
     cred: &Credential,
     offline: Verdict,
     now: DateTime<Utc>,
     opts: &ProbeOptions,
     cpa_refresh_failed: bool,
-) -> Plan {
+) -> Check {
     let expired = verdict::is_expired(cred, now);
     match offline.status {
         Status::Unverified => {}
         Status::ExpiredRefreshable if !cred.kind.has_rotating_refresh_token() => {}
-        _ => return Plan::Skip(offline),
+        _ => return Check::Skip(offline),
     }
     let probe: Result<Box<dyn Probe>, String> = match cred.kind {
         ProviderKind::Codex => codex::probe(cred, opts).ok_or_else(|| "no access token".into()),
@@ -292,7 +292,7 @@ pub fn plan(
         }
     };
     match probe {
-        Ok(inner) => Plan::Probe(Box::new(Settled {
+        Ok(inner) => Check::Probe(Box::new(Settled {
             inner,
             ctx: rule::Context {
                 // Relayed, CPA holds the file and its refresh token; git-credman sees neither.
@@ -300,7 +300,7 @@ pub fn plan(
                 cpa_refresh_failed,
             },
         })),
-        Err(why) => Plan::Skip(Verdict {
+        Err(why) => Check::Skip(Verdict {
             reason: format!("{}; {why}", offline.reason),
             ..offline
         }),

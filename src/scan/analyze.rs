@@ -467,8 +467,8 @@ pub fn plan_online(
             m.eq_ignore_ascii_case("unauthorized") || m.eq_ignore_ascii_case("invalid_grant")
         })
     });
-    match crate::providers::plan(&cred, offline, now, &settings.probes, cpa_refresh_failed) {
-        crate::providers::Plan::Skip(v) => {
+    match crate::providers::check(&cred, offline, now, &settings.probes, cpa_refresh_failed) {
+        crate::providers::Check::Skip(v) => {
             s.online = Some(Online {
                 verdict: v,
                 checked_at: None,
@@ -476,7 +476,7 @@ pub fn plan_online(
             });
             None
         }
-        crate::providers::Plan::Probe(probe) => Some(crate::probe::Job {
+        crate::providers::Check::Probe(probe) => Some(crate::probe::Job {
             index: s.candidate,
             probe,
             proxy_url: cred.proxy_url.clone(),
