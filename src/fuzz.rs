@@ -325,7 +325,7 @@ proptest! {
         let _ = probe.start();
         for answer in &answers {
             match probe.on_response(answer) {
-                Step::Next(_) => continue,
+                Step::Next(_) => {}
                 Step::Done(v) | Step::Retry(v) => {
                     if is_transient(answer) {
                         prop_assert_ne!(v.status.class(), Class::Dead, "{:?} -> {:?}", answer, v);

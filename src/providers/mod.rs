@@ -251,7 +251,7 @@ impl Probe for Settled {
         match self.inner.on_response(response) {
             Step::Done(v) => Step::Done(rule::settle(v, self.ctx)),
             Step::Retry(v) => Step::Retry(rule::settle(v, self.ctx)),
-            next => next,
+            next @ Step::Next(_) => next,
         }
     }
 }

@@ -35,8 +35,7 @@ pub fn execute(
             None => {
                 let name = root
                     .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "auths".into());
+                    .map_or_else(|| "auths".into(), |n| n.to_string_lossy().into_owned());
                 // A rerun within the same second gets its own folder (and report).
                 let base = root.with_file_name(format!("{name}.credman-quarantine"));
                 (1..)
@@ -83,7 +82,7 @@ pub fn execute(
     // Signals are held from here to the final report: the run finishes instead of leaving moved
     // files without their report. The planned report is written first, so that even a SIGKILL
     // leaves every moved file recorded.
-    let _section = crate::interrupt::critical();
+    let section = crate::interrupt::critical();
     if let Some(path) = &report_path {
         let mut planned = super::report(
             collected,
@@ -155,7 +154,7 @@ pub fn execute(
             crate::interrupt::checkpoint("report-tmp");
         })?;
     }
-    drop(_section);
+    drop(section);
     let headline = match &target {
         Some(q) => format!(
             "Moved {} file(s) to {} (report: {} there).",

@@ -258,6 +258,8 @@ fn is_json(path: &str) -> bool {
 }
 
 /// Returns whether a file name is one of CPA's transient OAuth callback files.
+// CPA writes exactly `.oauth-<provider>-<state>.oauth`; another case is not its file.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 fn is_transient_oauth(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.starts_with(".oauth-") && name.ends_with(".oauth")

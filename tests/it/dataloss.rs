@@ -293,7 +293,12 @@ fn regression_10_dir_signal_during_the_report_write_finishes() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| std::path::Path::new(n)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("tmp"))),
+        "{names:?}"
+    );
     let report: Value =
         serde_json::from_slice(&std::fs::read(q.join("credman-report.json")).unwrap()).unwrap();
     assert_eq!(report["prune"]["removed"], 4);

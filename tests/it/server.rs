@@ -261,11 +261,11 @@ async fn scan_relays_checks_through_api_call_with_token_placeholder() {
         );
         assert_eq!(c["header"]["authorization"], "Bearer $TOKEN$", "{c}");
     }
-    let everything: String = cpa
-        .requests()
-        .iter()
-        .map(|r| format!("{} {:?} {}", r.path, r.query, r.body))
-        .collect();
+    let everything: String = cpa.requests().iter().fold(String::new(), |mut all, r| {
+        use std::fmt::Write as _;
+        let _ = write!(all, "{} {:?} {}", r.path, r.query, r.body);
+        all
+    });
     for cred in [&ok, &dead, &claude, &google] {
         for secret in secrets_of(cred) {
             assert!(!everything.contains(&secret), "a token reached the server");

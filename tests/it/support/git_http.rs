@@ -167,7 +167,7 @@ fn serve_git_http(
         for l in head.lines() {
             let l = l.trim_end();
             if let Some(s) = l.strip_prefix("Status:") {
-                status = s.trim().to_owned();
+                s.trim().clone_into(&mut status);
             } else if !l.is_empty() {
                 resp.push_str(l);
                 resp.push_str("\r\n");
