@@ -51,6 +51,11 @@ pub fn sarif_schema() -> Option<PathBuf> {
     )
 }
 
+/// zizmor, the GitHub Actions security linter.
+pub fn zizmor() -> Option<PathBuf> {
+    installed("zizmor", tools_dir().join("venv/bin/zizmor"))
+}
+
 /// The Python of target/tools/venv (with jsonschema).
 pub fn venv_python() -> Option<PathBuf> {
     installed(
