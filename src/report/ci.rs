@@ -68,50 +68,203 @@ fn message(f: &Finding) -> String {
     )
 }
 
+/// GitHub code scanning rejects a SARIF run with more results than this.
+pub const MAX_SARIF_RESULTS: usize = 25_000;
+
+/// GitHub shows at most this many annotations of each level (error, warning, notice) per step.
+pub const MAX_ANNOTATIONS_PER_LEVEL: usize = 10;
+
+/// The rule's human name: `Credential` and the status in PascalCase. Distinct from the id, as
+/// SARIF wants (SARIF1001: a name equal to the id, in any case, must be left out).
+fn rule_name(status: Status) -> String {
+    let mut name = String::from("Credential");
+    for word in status.as_str().split('_') {
+        let mut c = word.chars();
+        if let Some(first) = c.next() {
+            name.extend(first.to_uppercase());
+            name.push_str(c.as_str());
+        }
+    }
+    name
+}
+
+/// GitHub's `security-severity` (0.0–10.0; 4.0–6.9 is "medium", 0.1–3.9 "low"): a dead
+/// credential is a broken, removable secret in the tree; an unreadable or unknown one needs a
+/// look; a transient one only says the check could not decide.
+fn security_severity(class: Class) -> &'static str {
+    match class {
+        Class::Dead => "5.0",
+        Class::Unknown => "3.0",
+        Class::Transient | Class::Alive => "1.0",
+    }
+}
+
+/// How often the rule's verdict is right (`very-high` … `low`): expiry and file shape are
+/// certain, a provider's explicit answer is too, a bare 401 less so, a guess least.
+fn precision(status: Status) -> &'static str {
+    match status {
+        Status::Invalidated
+        | Status::Deactivated
+        | Status::ExpiredByTime
+        | Status::MissingToken
+        | Status::InvalidFile => "very-high",
+        Status::Unauthorized => "high",
+        Status::Unknown => "medium",
+        _ => "low",
+    }
+}
+
+/// Percent-encodes a `/`-separated relative path as an RFC 3986 relative reference: every byte
+/// but the unreserved characters, `/` and `@` (spaces, `%`, `:`, `#`, `?`, non-ASCII as UTF-8
+/// bytes). `:` is always encoded, so a first segment never reads as a URI scheme.
+pub(crate) fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b'@') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What to put before a finding's path so it is relative to the checkout: for `--dir` inside a
+/// git working tree, the directory's path from the working tree's root (`auths/`); otherwise
+/// nothing (repository paths already are, and a directory outside a checkout is its own root).
+fn checkout_prefix(report: &Report) -> String {
+    if report.source.kind != "dir" {
+        return String::new();
+    }
+    let Some(dir) = report.source.dir.as_deref().map(std::path::Path::new) else {
+        return String::new();
+    };
+    let Some(root) = dir.ancestors().find(|a| a.join(".git").exists()) else {
+        return String::new();
+    };
+    let Ok(rel) = dir.strip_prefix(root) else {
+        return String::new();
+    };
+    let mut prefix = String::new();
+    for part in rel.components() {
+        prefix.push_str(&part.as_os_str().to_string_lossy());
+        prefix.push('/');
+    }
+    prefix
+}
+
+/// GitHub's `primaryLocationLineHash`, so an alert stays the same alert when CPA rewrites the
+/// file (a refreshed token changes every line of it): derived from the checkout-relative path
+/// and the provider only, never from the token, its fingerprint or the account.
+fn line_hash(path: &str, provider: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"git-credman/v1\0")
+        .chain_update(path.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(provider.as_bytes())
+        .finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}:1")
+}
+
+fn level_rank(class: Class) -> u8 {
+    match level(class) {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    }
+}
+
+/// The findings that become results, at most `cap` of them: errors first, then warnings,
+/// each in path order; and how many were left out.
+fn capped(report: &Report, cap: usize) -> (Vec<&Finding>, usize) {
+    let mut bad: Vec<&Finding> = not_alive(report).collect();
+    let total = bad.len();
+    if total <= cap {
+        return (bad, 0);
+    }
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by_key(|&i| (level_rank(bad[i].class), i));
+    order.truncate(cap);
+    order.sort_unstable();
+    let keep: std::collections::HashSet<usize> = order.into_iter().collect();
+    let mut i = 0;
+    bad.retain(|_| {
+        i += 1;
+        keep.contains(&(i - 1))
+    });
+    (bad, total - cap)
+}
+
 /// Builds the SARIF 2.1.0 log.
 pub fn sarif(report: &Report) -> Value {
+    sarif_capped(report, MAX_SARIF_RESULTS)
+}
+
+fn sarif_capped(report: &Report, cap: usize) -> Value {
     let rules: Vec<Value> = Status::ALL
         .iter()
         .filter(|s| !s.is_alive())
         .map(|s| {
             json!({
                 "id": s.as_str(),
-                "name": s.as_str().split('_').map(|w| { let mut c = w.chars(); c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default() }).collect::<String>(),
+                "name": rule_name(*s),
                 "shortDescription": {"text": format!("Credential status {}", s.as_str())},
                 "fullDescription": {"text": help_text(*s)},
                 "help": {"text": help_text(*s), "markdown": help_text(*s)},
                 "defaultConfiguration": {"level": level(s.class())},
-                "properties": {"tags": ["security", "credentials", s.class().as_str()]},
+                "properties": {
+                    "tags": ["security", "credentials", s.class().as_str()],
+                    "security-severity": security_severity(s.class()),
+                    "precision": precision(*s),
+                },
             })
         })
         .collect();
-    let results: Vec<Value> = not_alive(report)
+    let prefix = checkout_prefix(report);
+    let (kept, omitted) = capped(report, cap);
+    let results: Vec<Value> = kept
+        .into_iter()
         .map(|f| {
+            let path = format!("{prefix}{}", f.path);
             json!({
                 "ruleId": f.status.as_str(),
                 "level": level(f.class),
                 "message": {"text": message(f)},
                 "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": 1}
+                    "artifactLocation": {"uri": uri_path(&path), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 2}
                 }}],
-                "partialFingerprints": {"credmanFingerprint/v1": format!("{}:{}", f.path, f.fingerprint.as_deref().unwrap_or("-"))},
+                "partialFingerprints": {"primaryLocationLineHash": line_hash(&path, &f.provider)},
                 "properties": {"provider": f.provider, "class": f.class.as_str(), "http_status": f.http_status},
             })
         })
         .collect();
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "git-credman",
+            "version": env!("CARGO_PKG_VERSION"),
+            "informationUri": "https://github.com/git-credman/git-credman",
+            "rules": rules,
+        }},
+        "results": results,
+    });
+    if omitted > 0 {
+        let text = format!(
+            "{omitted} more results were left out: GitHub code scanning accepts at most {cap} per run (dead credentials come first); the JSON report (--format json) and the job summary have every file"
+        );
+        tracing::warn!("SARIF: {text}");
+        run["invocations"] = json!([{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": [{"level": "warning", "message": {"text": text}}],
+        }]);
+        run["properties"] = json!({"omittedResults": omitted});
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "git-credman",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/git-credman/git-credman",
-                "rules": rules,
-            }},
-            "results": results,
-        }]
+        "runs": [run]
     })
 }
 
@@ -143,16 +296,33 @@ fn escape_data(s: &str) -> String {
     out
 }
 
-/// Writes GitHub workflow commands: one `::error`/`::warning` per file that is not alive.
+/// Writes GitHub workflow commands: one `::error`/`::warning` per file that is not alive, at
+/// most [`MAX_ANNOTATIONS_PER_LEVEL`] of each level (GitHub drops the rest), then a notice
+/// saying how many more there are.
 pub fn render_github(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let prefix = checkout_prefix(report);
+    let mut shown = [0usize; 3];
+    let mut more = 0usize;
     for f in not_alive(report) {
+        let n = &mut shown[usize::from(level_rank(f.class))];
+        if *n == MAX_ANNOTATIONS_PER_LEVEL {
+            more += 1;
+            continue;
+        }
+        *n += 1;
         writeln!(
             out,
             "::{} file={},line=1,title={}::{}",
             level(f.class),
-            escape_property(&f.path),
+            escape_property(&format!("{prefix}{}", f.path)),
             escape_property(&format!("git-credman: {}", f.status)),
             escape_data(&message(f))
+        )?;
+    }
+    if more > 0 {
+        writeln!(
+            out,
+            "::notice title=git-credman::{more} more: see the job summary / code scanning"
         )?;
     }
     let failing = report.failing().count();
@@ -236,10 +406,16 @@ pub fn markdown(report: &Report) -> String {
         }
         m.push_str(&format!(" {total} |\n"));
     }
-    let bad: Vec<&Finding> = not_alive(report).collect();
-    if !bad.is_empty() {
-        m.push_str(&format!("\n<details><summary>Not alive ({})</summary>\n\n| file | provider | status | reason |\n|---|---|---|---|\n", bad.len()));
-        for f in bad {
+    // A prune report's results are the removed (or, dry run, selected) files, its summary the
+    // whole scan: title the list for what it holds, and count the files it leaves out.
+    let (title, listed): (&str, Vec<&Finding>) = match &report.prune {
+        None => ("Not alive", not_alive(report).collect()),
+        Some(p) if p.dry_run => ("Selected for removal", report.results.iter().collect()),
+        Some(_) => ("Removed", report.results.iter().collect()),
+    };
+    if !listed.is_empty() {
+        m.push_str(&format!("\n<details><summary>{title} ({})</summary>\n\n| file | provider | status | reason |\n|---|---|---|---|\n", listed.len()));
+        for f in &listed {
             m.push_str(&format!(
                 "| {} | {} | `{}` | {} |\n",
                 md_code(&f.path),
@@ -249,6 +425,37 @@ pub fn markdown(report: &Report) -> String {
             ));
         }
         m.push_str("\n</details>\n");
+    }
+    if let Some(p) = &report.prune {
+        if !p.skipped.is_empty() {
+            m.push_str(&format!(
+                "\n<details><summary>Selected but kept ({})</summary>\n\n| file | why |\n|---|---|\n",
+                p.skipped.len()
+            ));
+            for k in &p.skipped {
+                m.push_str(&format!(
+                    "| {} | {} |\n",
+                    md_code(&k.path),
+                    md_escape(&k.reason)
+                ));
+            }
+            m.push_str("\n</details>\n");
+        }
+        let not_alive_total: usize = report
+            .summary
+            .by_status
+            .iter()
+            .filter(|(s, _)| !s.is_alive())
+            .map(|(_, n)| n)
+            .sum();
+        let accounted = listed.iter().filter(|f| !f.status.is_alive()).count() + p.skipped.len();
+        let others = not_alive_total.saturating_sub(accounted);
+        if others > 0 {
+            m.push_str(&format!(
+                "\n{others} other file(s) not alive are not selected (their status is not in `{}`): see the table above, or run `git credman scan`.\n",
+                p.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+            ));
+        }
     }
     if let Some(p) = &report.prune {
         m.push_str(&format!(
@@ -282,6 +489,7 @@ pub(crate) fn append_step_summary(report: &Report, path: Option<&std::path::Path
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Summary;
 
     fn finding(path: &str, status: Status) -> Finding {
         Finding {
@@ -377,6 +585,125 @@ mod tests {
         assert!(lines[0].starts_with("::error file=auths/a%2Cb.json,line=1,title=git-credman%3A invalidated::codex credential"));
         assert!(lines[1].starts_with("::warning file=auths/odd.json"));
         assert!(lines[2].starts_with("::notice title=git-credman::3 credential files"));
+    }
+
+    #[test]
+    fn uri_path_percent_encodes_all_but_unreserved_slash_and_at() {
+        assert_eq!(uri_path("auths/a-b_c.d~e@x.json"), "auths/a-b_c.d~e@x.json");
+        assert_eq!(uri_path("auths/dead one.json"), "auths/dead%20one.json");
+        assert_eq!(uri_path("100%.json"), "100%25.json");
+        assert_eq!(uri_path("ç名.json"), "%C3%A7%E5%90%8D.json");
+        assert_eq!(
+            uri_path("a:b#c?[d]+;&.json"),
+            "a%3Ab%23c%3F%5Bd%5D%2B%3B%26.json"
+        );
+        assert_eq!(uri_path("tab\there"), "tab%09here");
+    }
+
+    #[test]
+    fn rule_names_differ_from_ids_in_any_case() {
+        for s in Status::ALL {
+            let name = rule_name(s);
+            assert!(!name.eq_ignore_ascii_case(s.as_str()), "{name}");
+            assert!(name.starts_with("Credential"));
+        }
+        assert_eq!(rule_name(Status::ExpiredByTime), "CredentialExpiredByTime");
+    }
+
+    #[test]
+    fn sarif_cap_keeps_errors_first_in_path_order_and_says_how_many_are_left_out() {
+        let s = sarif_capped(&report(), 1);
+        let run = &s["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0]["level"], "error");
+        assert_eq!(run["properties"]["omittedResults"], 1);
+        let text = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap();
+        assert!(text.starts_with("1 more results were left out"), "{text}");
+        let uncapped = sarif(&report());
+        assert!(uncapped["runs"][0].get("invocations").is_none());
+        assert!(uncapped["runs"][0].get("properties").is_none());
+    }
+
+    #[test]
+    fn line_hash_depends_on_path_and_provider_only() {
+        let a = line_hash("auths/a.json", "codex");
+        assert_eq!(a, line_hash("auths/a.json", "codex"));
+        assert_ne!(a, line_hash("auths/b.json", "codex"));
+        assert_ne!(a, line_hash("auths/a.json", "claude"));
+        assert!(a.ends_with(":1") && a.len() == 18, "{a}");
+        let mut other = finding("auths/a,b.json", Status::Invalidated);
+        other.fingerprint = Some("ffffffffffff".into());
+        other.account = Some("z***@example.com".into());
+        let mut r = report();
+        let before = sarif(&r)["runs"][0]["results"][0]["partialFingerprints"].clone();
+        r.results[0] = other;
+        assert_eq!(
+            sarif(&r)["runs"][0]["results"][0]["partialFingerprints"],
+            before,
+            "a new token (fingerprint) or account keeps the alert"
+        );
+    }
+
+    #[test]
+    fn github_annotations_cap_each_level_at_ten() {
+        let mut r = report();
+        r.results = (0..12)
+            .map(|i| finding(&format!("auths/d{i:02}.json"), Status::Invalidated))
+            .chain((0..11).map(|i| finding(&format!("auths/t{i:02}.json"), Status::CheckError)))
+            .collect();
+        let mut out = Vec::new();
+        render_github(&r, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let n = |p: &str| text.lines().filter(|l| l.starts_with(p)).count();
+        assert_eq!(
+            (n("::error "), n("::warning "), n("::notice ")),
+            (10, 10, 2),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "::notice title=git-credman::3 more: see the job summary / code scanning\n"
+            )
+        );
+    }
+
+    #[test]
+    fn markdown_of_a_prune_titles_the_list_removed_and_counts_the_rest() {
+        let mut r = report();
+        // A prune of `invalidated` that removed one file, kept one, and left a transient one.
+        r.results.retain(|f| f.status == Status::Invalidated);
+        r.summary = Summary::of(&[
+            finding("auths/a,b.json", Status::Invalidated),
+            finding("auths/kept.json", Status::Invalidated),
+            finding("auths/odd.json", Status::CheckError),
+            finding("auths/live.json", Status::Unverified),
+        ]);
+        r.prune = Some(crate::report::PruneInfo {
+            statuses: vec![Status::Invalidated],
+            removed: 1,
+            skipped: vec![crate::report::Skipped {
+                path: "auths/kept.json".into(),
+                reason: "not a regular file".into(),
+            }],
+            ..Default::default()
+        });
+        let m = markdown(&r);
+        assert!(m.contains("<summary>Removed (1)</summary>"), "{m}");
+        assert!(!m.contains("Not alive ("), "{m}");
+        assert!(
+            m.contains("<summary>Selected but kept (1)</summary>"),
+            "{m}"
+        );
+        assert!(
+            m.contains("| `auths/kept.json` | not a regular file |"),
+            "{m}"
+        );
+        assert!(m.contains("\n1 other file(s) not alive are not selected (their status is not in `invalidated`)"), "{m}");
+        r.prune.as_mut().unwrap().dry_run = true;
+        assert!(markdown(&r).contains("<summary>Selected for removal (1)</summary>"));
     }
 
     #[test]
