@@ -58,7 +58,8 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     // the index it had written into it.
     let ours = lock.exists()
         && (line("lock ").is_some_and(|id| lock_identity(&lock).as_deref() == Some(id))
-            || sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s)));
+            || sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s))
+            || (text.lines().any(|l| l == "locking") && taken_after(&lock, marker)));
     let mut completed_lock = false;
     let mut released_lock = false;
     if ours {
@@ -137,6 +138,21 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     )))
 }
 
+/// Whether `lock` was taken by the run that wrote the "locking" `marker` and killed before it
+/// could name the lock: still empty (git and gix write the new index into it at once), and
+/// created no earlier than the marker.
+fn taken_after(lock: &Path, marker: &Path) -> bool {
+    let (Ok(l), Ok(m)) = (
+        std::fs::symlink_metadata(lock),
+        std::fs::symlink_metadata(marker),
+    ) else {
+        return false;
+    };
+    l.is_file()
+        && l.len() == 0
+        && matches!((l.modified(), m.modified()), (Ok(lt), Ok(mt)) if lt >= mt)
+}
+
 /// Returns a file's identity (device and inode) as text, to recognise a lock file later.
 fn lock_identity(path: &Path) -> Option<String> {
     #[cfg(unix)]
@@ -150,6 +166,12 @@ fn lock_identity(path: &Path) -> Option<String> {
         let _ = path;
         None
     }
+}
+
+/// Writes the first marker, before index.lock is taken: this run's pid and "locking".
+pub(crate) fn write_locking_marker(repo: &Repo) -> anyhow::Result<()> {
+    let text = format!("pid {}\nlocking\n", std::process::id());
+    crate::fs::write_atomic(&repo.git_dir().join(PENDING), text.as_bytes(), || {})
 }
 
 /// Writes the marker: this run's pid and index.lock identity, plus the commit once it is built.

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-use super::recover::{PENDING, UNSAFE_PARENT, remove_from_worktree, write_marker};
+use super::recover::{
+    PENDING, UNSAFE_PARENT, remove_from_worktree, write_locking_marker, write_marker,
+};
 use super::{Done, Plan};
 use crate::git::cli::{self, Pushed};
 use crate::git::{BranchHead, IndexUpdate, ObjectId, Repo, WorktreeChecker};
@@ -149,10 +151,14 @@ pub fn execute(repo: &Repo, plan: Plan, req: Request<'_>) -> anyhow::Result<Done
         None => {
             let (index, unclaim) = if has_worktree {
                 let _section = crate::interrupt::critical();
+                // The marker goes first ("locking"), so that a SIGKILL between taking the lock
+                // and naming it still leaves a record the next start recognises the lock by.
+                let unclaim = Unclaim::new(repo.git_dir().join(PENDING));
+                write_locking_marker(repo)?;
                 let ix = repo.lock_index()?;
+                crate::interrupt::checkpoint("lock-taken");
                 // Names the lock at once: if this run is killed while holding it, the next start
                 // recognises the lock as stale and removes it.
-                let unclaim = Unclaim::new(repo.git_dir().join(PENDING));
                 write_marker(repo, &ix.lock_path(), None)?;
                 (Some(ix), unclaim)
             } else {

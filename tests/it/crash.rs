@@ -20,9 +20,10 @@ use crate::support::*;
 
 const DEAD: usize = 160;
 const LIVE: usize = 80;
-const REPO_STEPS: [&str; 8] = [
+const REPO_STEPS: [&str; 9] = [
     "scanned",
     "signed",
+    "lock-taken",
     "index-locked",
     "marker-written",
     "ref-moved",
