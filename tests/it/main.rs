@@ -15,6 +15,7 @@ mod online;
 mod prune;
 mod remote;
 mod scan;
+mod schema;
 mod server;
 mod show;
 mod trust;
