@@ -79,11 +79,54 @@ pub enum Command {
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
-    /// Print the man page (roff) to stdout
+    /// Print a man page (roff) to stdout, or write every page to a directory
     ///
-    /// `git credman --help` opens `man git-credman`; install the page with
-    /// `git credman man > ~/.local/share/man/man1/git-credman.1`.
-    Man,
+    /// There is one page per command, as for git's own commands: `git credman man` prints
+    /// git-credman(1), `git credman man scan` prints git-credman-scan(1), `git credman man hook
+    /// install` prints git-credman-hook-install(1). `git credman --help` opens `man git-credman`;
+    /// install every page with `git credman man --output-dir ~/.local/share/man/man1`.
+    Man(ManArgs),
+    /// Print a shell completion script to stdout
+    ///
+    /// The bash script completes both `git-credman` and `git credman` (it defines the
+    /// `_git_credman` function git's own bash completion calls); save it as
+    /// `~/.local/share/bash-completion/completions/git-credman`, where bash-completion loads it
+    /// on the first `git credman <TAB>`. The zsh script defines `_git-credman` (put it in a
+    /// directory on $fpath as `_git-credman`); the fish script completes `git-credman`, which
+    /// fish's git completion uses for `git credman` (save it as
+    /// `~/.config/fish/completions/git-credman.fish`).
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `git credman man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `scan` or `hook install` (default: git-credman(1))
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// Write every page (git-credman.1, git-credman-scan.1, …) into DIR instead of printing one
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Arguments of `git credman completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+/// The shells `git credman completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash (with bash-completion, and git's own bash completion for `git credman`).
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// The `hook` subcommands.

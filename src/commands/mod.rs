@@ -5,7 +5,9 @@
 //! [`Ctx::status`] (status lines, progress). Commands import sources, engines and reports, never
 //! each other.
 
+pub mod completions;
 pub mod hook;
+pub mod man;
 pub mod prune;
 pub mod restore;
 pub mod scan;
@@ -69,12 +71,8 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
-        Command::Man => {
-            use clap::CommandFactory as _;
-            clap_mangen::Man::new(crate::cli::Cli::command().name("git-credman"))
-                .render(ctx.out)?;
-            Ok(Outcome::Clean)
-        }
+        Command::Man(args) => man::run(args, ctx),
+        Command::Completions(args) => completions::run(args, ctx),
     }
 }
 

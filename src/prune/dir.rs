@@ -92,6 +92,7 @@ pub fn execute(
             false,
         );
         if let Some(p) = planned.prune.as_mut() {
+            p.results = crate::report::Listed::Selected;
             p.quarantine = Some(quarantine_label.clone());
         }
         crate::fs::write_atomic(path, super::json_of(&planned)?.as_bytes(), || {})?;

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use anyhow::bail;
 
-use crate::report::{PruneInfo, Report, Skipped, Summary};
+use crate::report::{Listed, PruneInfo, Report, Skipped, Summary};
 use crate::scan::{Collected, Scanned};
 use crate::settings::MaxDelete;
 use crate::status::{Class, Status, StatusSet};
@@ -187,6 +187,11 @@ pub fn report(
         removed: if dry_run { 0 } else { chosen.len() },
         skipped,
         dry_run,
+        results: if dry_run {
+            Listed::Selected
+        } else {
+            Listed::Removed
+        },
         ..PruneInfo::default()
     });
     report

@@ -34,12 +34,17 @@ pub fn execute(
             auth_index: e.auth_index.as_deref(),
         })
         .collect();
+    // The report saved beside the backups before anything is deleted lists what is about to be.
+    if let Some(p) = report.prune.as_mut() {
+        p.results = crate::report::Listed::Selected;
+    }
     let json = super::json_of(&report)?;
     let applied = apply(server, &targets, backup, &json)?;
     let done: HashSet<&str> = applied.done.iter().map(String::as_str).collect();
     report.results.retain(|f| done.contains(f.path.as_str()));
     if let Some(p) = report.prune.as_mut() {
         p.removed = applied.done.len();
+        p.results = crate::report::Listed::Removed;
         p.skipped
             .extend(applied.failed.iter().map(|(path, reason)| Skipped {
                 path: path.clone(),

@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::source::SourceInfo;
 use crate::status::{Class, Status};
 
-/// The report's schema version.
+/// The report's schema version: `schema_version` in every report, and the version
+/// schema/report.schema.json describes (a unit test holds the two equal). Adding a field keeps
+/// it; renaming, removing or changing the meaning of one needs a new version and schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The result for one file.
@@ -205,6 +207,8 @@ pub struct PruneInfo {
     pub skipped: Vec<Skipped>,
     /// Whether nothing was written (`--dry-run`).
     pub dry_run: bool,
+    /// Which files the report's `results` lists.
+    pub results: Listed,
     /// The commit made (not in the report embedded in that commit itself).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -217,6 +221,18 @@ pub struct PruneInfo {
     /// What pushing did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<String>,
+}
+
+/// Which files a prune report's `results` lists (`prune.results`, schema/report.schema.json).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Listed {
+    /// The files this prune removed (or disabled on a server).
+    #[default]
+    Removed,
+    /// The files chosen for removal, none touched yet: a dry run's plan, or the report written
+    /// before the files are moved or deleted.
+    Selected,
 }
 
 /// A selected file that was not removed.
@@ -353,6 +369,51 @@ pub fn render_with(
 #[cfg(test)]
 mod tests {
     use super::escape;
+
+    fn schema() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../schema/report.schema.json")).unwrap()
+    }
+
+    /// The published schema describes the version reports carry (issue 16 item 9).
+    #[test]
+    fn schema_describes_this_schema_version() {
+        let s = schema();
+        assert_eq!(
+            s.pointer("/$defs/report/properties/schema_version/const"),
+            Some(&serde_json::json!(super::SCHEMA_VERSION))
+        );
+        assert!(
+            s["$id"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(":{}", super::SCHEMA_VERSION))
+        );
+    }
+
+    /// Every status is in the schema, under its own class; and every `prune.results` value.
+    #[test]
+    fn schema_knows_every_status_class_and_listing() {
+        let s = schema();
+        for status in crate::status::Status::ALL {
+            let name = serde_json::to_value(status).unwrap();
+            let class = serde_json::to_value(status.class()).unwrap();
+            let set = &s["$defs"][class.as_str().unwrap()]["enum"];
+            assert!(
+                set.as_array().unwrap().contains(&name),
+                "{name} not under {class}"
+            );
+        }
+        let listed = &s.pointer("/$defs/prune/properties/results/enum").unwrap();
+        for l in [super::Listed::Removed, super::Listed::Selected] {
+            assert!(
+                listed
+                    .as_array()
+                    .unwrap()
+                    .contains(&serde_json::to_value(l).unwrap()),
+                "{l:?}"
+            );
+        }
+    }
 
     #[test]
     fn regression_10_escape_neutralises_control_and_bidi_characters() {

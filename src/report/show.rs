@@ -68,8 +68,12 @@ pub fn render(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let listed = match report.pointer("/prune/results").and_then(Value::as_str) {
+        Some("selected") => "Selected",
+        _ => "Removed",
+    };
     writeln!(out)?;
-    writeln!(out, "Removed ({}):", results.len())?;
+    writeln!(out, "{listed} ({}):", results.len())?;
     for r in &results {
         let s = |k: &str| escape(r.get(k).and_then(Value::as_str).unwrap_or("")).into_owned();
         writeln!(

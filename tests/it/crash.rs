@@ -13,8 +13,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::dataloss::spawn_paused;
 use crate::support::*;
 
@@ -128,7 +126,7 @@ fn embedded_paths(t: &TestRepo, rev: &str) -> BTreeSet<String> {
         return BTreeSet::new();
     };
     let end = msg.find("\n-----END CREDMAN REPORT-----").unwrap();
-    let report: Value = serde_json::from_str(&msg[start + begin.len()..end]).unwrap();
+    let report = parse_report(&msg[start + begin.len()..end]);
     paths(&report).into_iter().collect()
 }
 
@@ -293,7 +291,7 @@ fn check_dir(home: &Path, original: &BTreeMap<PathBuf, Vec<u8>>, what: &str, sig
         for (rel, data) in &inside {
             let name = rel.to_string_lossy();
             if name.starts_with("credman-report") {
-                let report: Value = serde_json::from_slice(data).unwrap();
+                let report = parse_report(std::str::from_utf8(data).unwrap());
                 recorded.extend(paths(&report));
                 continue;
             }

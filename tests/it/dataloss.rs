@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -299,8 +299,7 @@ fn regression_10_dir_signal_during_the_report_write_finishes() {
             .is_some_and(|e| e.eq_ignore_ascii_case("tmp"))),
         "{names:?}"
     );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(q.join("credman-report.json")).unwrap()).unwrap();
+    let report = read_report(&q.join("credman-report.json"));
     assert_eq!(report["prune"]["removed"], 4);
     assert_eq!(names.len(), 5, "{names:?}");
 }
@@ -581,8 +580,7 @@ fn regression_10_dir_prune_finishes_past_a_file_it_cannot_move() {
         std::fs::read_to_string(q.join("b.json")).unwrap(),
         "in the way"
     );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(q.join("credman-report.json")).unwrap()).unwrap();
+    let report = read_report(&q.join("credman-report.json"));
     assert_eq!(report["prune"]["removed"], 2);
     assert!(report["prune"]["skipped"].to_string().contains("b.json"));
 }

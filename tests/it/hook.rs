@@ -1037,7 +1037,7 @@ fn sarif_report_lists_only_files_that_are_not_alive() {
     let r = scan_format(&t, "sarif");
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_no_leak(&[&r.stdout, &r.stderr], &planted);
-    let s = r.json();
+    let s = r.other_json();
     assert_eq!(s["version"], "2.1.0");
     assert!(s["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
     let runs = s["runs"].as_array().unwrap();

@@ -17,6 +17,7 @@ mod prune;
 mod remote;
 mod sarif;
 mod scan;
+mod schema;
 mod server;
 mod show;
 mod tools;

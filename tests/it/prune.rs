@@ -161,7 +161,7 @@ fn embedded(msg: &str) -> Value {
     let end = msg
         .find("\n-----END CREDMAN REPORT-----")
         .expect("end marker");
-    serde_json::from_str(&msg[start..end]).unwrap()
+    parse_report(&msg[start..end])
 }
 
 fn trailer(t: &TestRepo, r: &str, key: &str) -> String {
@@ -337,7 +337,7 @@ fn dry_run_writes_nothing() {
     );
     assert_eq!(j.code, 0);
     let report = j.json();
-    let written: Value = serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
+    let written = read_report(&report_file);
     assert_eq!(paths(&written), [DEAD, DEAD_NESTED]);
     #[cfg(unix)]
     assert_eq!(mode_of(&report_file), 0o600);
@@ -855,8 +855,7 @@ fn dir_quarantine() {
     assert_eq!(mode_of(&qroot), 0o700);
     let report_file = q.join("credman-report.json");
     assert_eq!(mode_of(&report_file), 0o600);
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    let report = read_report(&report_file);
     assert_eq!(paths(&report), ["dead.json", "sub/dead2.json"]);
     assert_eq!(report["prune"]["removed"], 2);
     assert!(r.stdout.contains("Moved 2 file(s)"), "{}", r.stdout);

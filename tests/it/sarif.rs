@@ -63,7 +63,7 @@ fn sarif_of(t: &TestRepo, args: &[&str]) -> (Value, String) {
     all.extend_from_slice(args);
     let r = run(t.credman().args(&all));
     assert_eq!(r.code, 1, "{all:?}: {}{}", r.stdout, r.stderr);
-    (r.json(), r.stderr)
+    (r.other_json(), r.stderr)
 }
 
 fn uris(sarif: &Value) -> Vec<String> {
@@ -147,7 +147,7 @@ fn sarif_of_a_dir_inside_a_checkout_has_repo_relative_uris() {
         "--dir",
         ".",
     ]));
-    assert_eq!(uris(&r.json()), uris(&sarif));
+    assert_eq!(uris(&r.other_json()), uris(&sarif));
     validate(&sarif);
 }
 
@@ -164,7 +164,7 @@ fn sarif_of_a_dir_outside_a_checkout_is_relative_to_the_dir() {
         &t.root.join("auths").display().to_string(),
     ]));
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let sarif = r.json();
+    let sarif = r.other_json();
     assert_eq!(uris(&sarif), ["dead%20one.json"]);
     validate(&sarif);
 }
@@ -285,7 +285,7 @@ fn more_than_25000_results_are_capped_and_said() {
         &dir.display().to_string(),
     ]));
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let sarif = r.json();
+    let sarif = r.other_json();
     let run0 = &sarif["runs"][0];
     let results = run0["results"].as_array().unwrap();
     assert_eq!(results.len(), 25_000);

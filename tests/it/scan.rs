@@ -1,6 +1,6 @@
 //! `git credman scan --offline` against real repositories built with the git CLI.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -501,7 +501,7 @@ fn report_file_is_private_atomic_and_equal_to_stdout() {
     ]));
     assert_eq!(r.code, 1);
     let file = t.home().join("out/report.json");
-    let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let written = read_report(&file);
     assert_eq!(written, r.json());
     #[cfg(unix)]
     {

@@ -766,8 +766,10 @@ async fn prune_delete_backs_up_then_batch_deletes_and_reports_partial_failure() 
     }
     let saved = bk.join("credman-report.json");
     assert_eq!(mode_of(&saved), 0o600);
-    let saved: Value = serde_json::from_slice(&std::fs::read(saved).unwrap()).unwrap();
+    let saved = read_report(&saved);
     assert_eq!(saved["source"]["kind"], "server");
+    // Written before the deletions: it lists the files about to be deleted (issue 16 item 9).
+    assert_eq!(saved["prune"]["results"], "selected");
     let mut saved_paths = paths(&saved);
     saved_paths.sort();
     assert_eq!(saved_paths, ["codex-b@example.com.json", "codex-c.json"]);

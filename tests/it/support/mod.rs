@@ -153,10 +153,128 @@ pub struct Run {
 }
 
 impl Run {
+    /// Parses stdout as a JSON report (scan, prune or show), validated against the schema.
     pub fn json(&self) -> Value {
+        parse_report(&self.stdout)
+    }
+
+    /// Parses stdout as JSON that is not a report (SARIF), without the report schema.
+    pub fn other_json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.stdout))
     }
+}
+
+/// Parses a JSON report (or `show`'s output) and validates it against
+/// schema/report.schema.json; panics when it is not JSON or not valid.
+pub fn parse_report(text: &str) -> Value {
+    let doc: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"));
+    validate_report(&doc);
+    doc
+}
+
+/// Reads a report file (`--report`, a quarantine's or backup's credman-report.json), validated.
+pub fn read_report(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    parse_report(&text)
+}
+
+/// Panics unless `doc` is valid under schema/report.schema.json.
+pub fn validate_report(doc: &Value) {
+    let errors = schema_errors(doc);
+    assert!(
+        errors.is_empty(),
+        "the report does not match schema/report.schema.json:\n{}\nreport: {doc:#}",
+        errors.join("\n")
+    );
+}
+
+/// The published report schema.
+pub fn schema_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json")
+}
+
+/// The validator: python-jsonschema (the reference implementation of draft 2020-12), installed
+/// into target/tools/venv by `.ci/tools`. One process serves the whole test binary: a document
+/// per line on stdin, its errors as one JSON array per line on stdout (`[]` when valid).
+const VALIDATOR_PY: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+with open(sys.argv[1]) as f:
+    schema = json.load(f)
+Draft202012Validator.check_schema(schema)
+validator = Draft202012Validator(schema)
+print("ready", flush=True)
+for line in sys.stdin:
+    doc = json.loads(line)
+    errors = list(validator.iter_errors(doc))
+    out = []
+    if errors:
+        # oneOf (report or show) hides the cause: name the deepest, most relevant error too.
+        best = best_match(errors)
+        for e in [best] + [c for e in errors for c in e.context][:20]:
+            out.append("/" + "/".join(map(str, e.absolute_path)) + ": " + e.message[:300])
+    print(json.dumps(out), flush=True)
+"#;
+
+struct Validator {
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    _child: std::process::Child,
+}
+
+fn start_validator() -> Validator {
+    use std::io::BufRead as _;
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/venv/bin/python");
+    let mut child = Command::new(&python)
+        .arg("-c")
+        .arg(VALIDATOR_PY)
+        .arg(schema_path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}): run .ci/tools (the README's test command does), which \
+                 installs python-jsonschema there",
+                python.display()
+            )
+        });
+    let stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert_eq!(
+        ready.trim(),
+        "ready",
+        "the schema validator did not start (is python-jsonschema installed? run .ci/tools)"
+    );
+    Validator {
+        stdin,
+        stdout,
+        _child: child,
+    }
+}
+
+/// Returns the schema violations of `doc` (empty when valid), from the real validator.
+pub fn schema_errors(doc: &Value) -> Vec<String> {
+    use std::io::{BufRead as _, Write as _};
+    static VALIDATOR: std::sync::OnceLock<std::sync::Mutex<Validator>> = std::sync::OnceLock::new();
+    let mut v = VALIDATOR
+        .get_or_init(|| std::sync::Mutex::new(start_validator()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Compact JSON has no raw newline: one document per line.
+    let line = serde_json::to_string(doc).unwrap();
+    writeln!(v.stdin, "{line}").unwrap();
+    v.stdin.flush().unwrap();
+    let mut answer = String::new();
+    v.stdout.read_line(&mut answer).unwrap();
+    serde_json::from_str(&answer)
+        .unwrap_or_else(|e| panic!("the schema validator answered {answer:?} ({e})"))
 }
 
 pub fn run(cmd: &mut assert_cmd::Command) -> Run {
