@@ -71,12 +71,13 @@ fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()>
 
 fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
+    let path = hooks_dir(&repo, &config_of(Some(&repo), &ctx.env)?).join("pre-push");
     let message = match std::fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             write_executable(&path, &hook::new_hook())?;
@@ -123,12 +124,13 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
 
 fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
+    let path = hooks_dir(&repo, &config_of(Some(&repo), &ctx.env)?).join("pre-push");
     let Ok(bytes) = std::fs::read(&path) else {
         ctx.status.line("No pre-push hook is installed.")?;
         return Ok(Outcome::Clean);
@@ -160,6 +162,7 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         .read_to_string(&mut input)
         .context("cannot read the pre-push lines from stdin")?;
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
@@ -190,7 +193,7 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
             remote,
         });
     }
-    let config = config_of(Some(&repo));
+    let config = config_of(Some(&repo), &ctx.env)?;
     let (fail_on, online) = settings::hook(
         args.fail_on.as_ref(),
         args.online,

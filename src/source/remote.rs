@@ -208,6 +208,8 @@ pub(crate) fn prepare(
             (repo, Some(tmp))
         }
     };
+    // `git -c` values apply to the clone as to a local repository.
+    let repo = repo.with_command_line(&crate::settings::command_line_config(env)?)?;
     Ok(Some(Checkout {
         repo: Arc::new(repo),
         url: without_userinfo(url),

@@ -9,6 +9,7 @@ mod actions;
 mod crash;
 mod dataloss;
 mod formats;
+mod git_config;
 mod help;
 mod hook;
 mod online;
