@@ -86,6 +86,7 @@ impl Env {
             .filter(|(k, _)| {
                 k.starts_with("GIT_CREDMAN_")
                     || k.starts_with("PRE_COMMIT_")
+                    || k == "PRE_COMMIT"
                     || k == "NO_COLOR"
                     || k == "GITHUB_STEP_SUMMARY"
                     || k == "GIT_CONFIG_PARAMETERS"
@@ -331,18 +332,53 @@ pub struct PreCommitPush {
     pub remote_name: Option<String>,
 }
 
-/// Returns the push pre-commit describes, if `PRE_COMMIT_TO_REF` is set.
-pub fn pre_commit_push(env: &Env) -> Option<PreCommitPush> {
-    let to = env.get("PRE_COMMIT_TO_REF")?;
-    Some(PreCommitPush {
-        to: to.to_owned(),
-        from: env.get("PRE_COMMIT_FROM_REF").map(str::to_owned),
-        remote_branch: env
-            .get("PRE_COMMIT_REMOTE_BRANCH")
-            .unwrap_or("HEAD")
-            .to_owned(),
-        remote_name: env.get("PRE_COMMIT_REMOTE_NAME").map(str::to_owned),
-    })
+/// What the pre-commit framework hands a `pre-push` hook (it gives no stdin). pre-commit 4.x
+/// (`commands/hook_impl.py`, `_pre_push_ns`) looks at the first ref of a push only, and:
+/// - for a range, sets `PRE_COMMIT_FROM_REF`/`PRE_COMMIT_TO_REF` (plus the branch variables);
+/// - for a new branch whose history includes a root commit, sets no range, only
+///   `PRE_COMMIT_LOCAL_BRANCH`, `PRE_COMMIT_REMOTE_BRANCH`, `PRE_COMMIT_REMOTE_NAME`;
+/// - for `pre-commit run --hook-stage pre-push` by hand, sets none of them (only `PRE_COMMIT=1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreCommit {
+    /// A range of the first pushed ref.
+    Range(PreCommitPush),
+    /// A new branch pushed with its root commit: check it as a new ref.
+    NewBranch {
+        /// The local ref being pushed (`refs/heads/…`).
+        local_branch: String,
+        /// The remote ref.
+        remote_branch: String,
+        /// The remote's name.
+        remote_name: Option<String>,
+    },
+    /// A manual run without refs.
+    Manual,
+}
+
+/// Returns what pre-commit says about the push, if git-credman runs under pre-commit (or
+/// `PRE_COMMIT_TO_REF` is set, as older set-ups do by hand).
+pub fn pre_commit(env: &Env) -> Option<PreCommit> {
+    let remote_branch = env
+        .get("PRE_COMMIT_REMOTE_BRANCH")
+        .unwrap_or("HEAD")
+        .to_owned();
+    let remote_name = env.get("PRE_COMMIT_REMOTE_NAME").map(str::to_owned);
+    if let Some(to) = env.get("PRE_COMMIT_TO_REF") {
+        return Some(PreCommit::Range(PreCommitPush {
+            to: to.to_owned(),
+            from: env.get("PRE_COMMIT_FROM_REF").map(str::to_owned),
+            remote_branch,
+            remote_name,
+        }));
+    }
+    if let Some(local) = env.get("PRE_COMMIT_LOCAL_BRANCH") {
+        return Some(PreCommit::NewBranch {
+            local_branch: local.to_owned(),
+            remote_branch,
+            remote_name,
+        });
+    }
+    env.get("PRE_COMMIT").map(|_| PreCommit::Manual)
 }
 
 /// `GITHUB_STEP_SUMMARY`: the file GitHub Actions shows as the job summary, if set.
@@ -1296,6 +1332,35 @@ mod tests {
             let err = command_line_config(&env).unwrap_err().to_string();
             assert!(err.contains(missing), "{count}: {err}");
         }
+    }
+
+    #[test]
+    fn regression_16_what_pre_commit_hands_the_gate() {
+        assert_eq!(pre_commit(&Env::default()), None);
+        assert_eq!(
+            pre_commit(&Env::from_pairs([("PRE_COMMIT", "1")])),
+            Some(PreCommit::Manual)
+        );
+        let root_push = Env::from_pairs([
+            ("PRE_COMMIT", "1"),
+            ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main"),
+            ("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main"),
+            ("PRE_COMMIT_REMOTE_NAME", "origin"),
+        ]);
+        assert_eq!(
+            pre_commit(&root_push),
+            Some(PreCommit::NewBranch {
+                local_branch: "refs/heads/main".into(),
+                remote_branch: "refs/heads/main".into(),
+                remote_name: Some("origin".into()),
+            })
+        );
+        let range = Env::from_pairs([("PRE_COMMIT_TO_REF", "abc"), ("PRE_COMMIT_FROM_REF", "def")]);
+        assert!(matches!(
+            pre_commit(&range),
+            Some(PreCommit::Range(PreCommitPush { ref to, from: Some(ref from), .. }))
+                if to == "abc" && from == "def"
+        ));
     }
 
     #[test]

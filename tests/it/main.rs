@@ -6,6 +6,7 @@
 mod support;
 
 mod actions;
+mod clients;
 mod crash;
 mod dataloss;
 mod formats;
