@@ -55,6 +55,20 @@ fn hooks_dir(repo: &Repo, config: &GitConfig) -> PathBuf {
     }
 }
 
+/// Where git-credman's lines go: the `pre-push` file of the hooks directory, except when that
+/// directory is husky's generated `.husky/_` (husky 9 sets `core.hooksPath` there and rewrites it
+/// on every `npm install`): then husky's own, committed `.husky/pre-push`, which the generated
+/// hook runs. Returns the file and whether it is husky's.
+fn pre_push_file(repo: &Repo, config: &GitConfig) -> (PathBuf, bool) {
+    let dir = hooks_dir(repo, config);
+    let runner = dir.join("h").is_file() || dir.join("husky.sh").is_file();
+    let name = dir.file_name().and_then(|n| n.to_str());
+    match dir.parent() {
+        Some(parent) if hook::is_husky_generated(name, runner) => (parent.join("pre-push"), true),
+        _ => (dir.join("pre-push"), false),
+    }
+}
+
 fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -77,7 +91,7 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let path = hooks_dir(&repo, &config_of(Some(&repo), &ctx.env)?).join("pre-push");
+    let (path, husky) = pre_push_file(&repo, &config_of(Some(&repo), &ctx.env)?);
     let message = match std::fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             write_executable(&path, &hook::new_hook())?;
@@ -88,7 +102,12 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
         }
         Ok(bytes) => {
             let existing = String::from_utf8_lossy(&bytes).into_owned();
-            match hook::install_into(&existing) {
+            let plan = if husky {
+                hook::install_into_husky(&existing)
+            } else {
+                hook::install_into(&existing)
+            };
+            match plan {
                 Install::Unchanged => {
                     format!("The pre-push gate is already installed: {}", path.display())
                 }
@@ -119,6 +138,12 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
         }
     };
     ctx.status.line(&message)?;
+    if husky {
+        ctx.status.line(
+            "husky manages this repository's hooks: the gate is in husky's own hook file, which \
+             survives `npm install`; commit it so that every clone gets it.",
+        )?;
+    }
     Ok(Outcome::Clean)
 }
 
@@ -130,7 +155,7 @@ fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let path = hooks_dir(&repo, &config_of(Some(&repo), &ctx.env)?).join("pre-push");
+    let (path, _) = pre_push_file(&repo, &config_of(Some(&repo), &ctx.env)?);
     let Ok(bytes) = std::fs::read(&path) else {
         ctx.status.line("No pre-push hook is installed.")?;
         return Ok(Outcome::Clean);

@@ -339,9 +339,15 @@ fn regression_16_husky_9_keeps_the_gate_across_npm_install() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains(DEAD), "{out}");
 
-    // husky regenerates .husky/_ on every install (`prepare`); the gate lives on.
+    // husky regenerates .husky/_ on every install (`prepare`): wipe it to see that it does; the
+    // gate lives on.
+    std::fs::remove_dir_all(t.root.join(".husky/_")).unwrap();
     let (code, out) = run_in(t.home(), &t.root, &npm, &["install", "--no-progress"], None);
     assert_eq!(code, 0, "{out}");
+    assert!(
+        t.root.join(".husky/_/pre-push").exists(),
+        "husky regenerated its hooks: {out}"
+    );
     let (code, out) = push(&t);
     assert_ne!(code, 0, "still blocked after npm install:\n{out}");
     assert!(out.contains(DEAD), "{out}");
