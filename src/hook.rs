@@ -97,6 +97,28 @@ pub fn install_into(existing: &str) -> Install {
     }
 }
 
+/// Plans installing into a husky hook file (`.husky/pre-push`): husky ≥ 9 runs it with
+/// `sh -e` from its generated `.husky/_/pre-push`, so a file without a shebang (husky's own
+/// style: plain commands) is a shell script too, and the block goes first.
+pub fn install_into_husky(existing: &str) -> Install {
+    if existing.starts_with("#!") {
+        return install_into(existing);
+    }
+    let (without, had) = remove_block(existing);
+    let new = format!("{}{without}", block());
+    if had && new == existing {
+        Install::Unchanged
+    } else {
+        Install::Write(new)
+    }
+}
+
+/// Returns whether a hooks directory is husky's generated one (`.husky/_`, holding husky's
+/// `h` runner (husky 9) or `husky.sh`), given its file name and whether it holds those.
+pub fn is_husky_generated(dir_name: Option<&str>, has_husky_runner: bool) -> bool {
+    dir_name == Some("_") && has_husky_runner
+}
+
 /// Returns whether a hook file is nothing but a shebang (what is left after uninstalling a hook
 /// git-credman created).
 pub fn is_empty_hook(content: &str) -> bool {
@@ -170,6 +192,27 @@ mod tests {
 
     const A: &str = "1111111111111111111111111111111111111111";
     const Z: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn regression_16_husky_hook_files_without_a_shebang() {
+        let theirs = "npm test\n";
+        let Install::Write(new) = install_into_husky(theirs) else {
+            panic!("husky files are shell")
+        };
+        assert!(
+            new.starts_with(BEGIN) && new.ends_with("npm test\n"),
+            "{new}"
+        );
+        assert_eq!(install_into_husky(&new), Install::Unchanged);
+        assert_eq!(remove_block(&new).0, theirs);
+        assert_eq!(
+            install_into_husky("#!/usr/bin/env python3\nprint(1)\n"),
+            Install::Foreign
+        );
+        assert!(is_husky_generated(Some("_"), true));
+        assert!(!is_husky_generated(Some("_"), false));
+        assert!(!is_husky_generated(Some("hooks"), true));
+    }
 
     #[test]
     fn parses_updates_new_refs_and_deletions() {

@@ -76,8 +76,9 @@ pub struct Env {
 }
 
 impl Env {
-    /// Takes the snapshot: every `GIT_CREDMAN_*` and `PRE_COMMIT_*` variable, `NO_COLOR` and
-    /// `GITHUB_STEP_SUMMARY`.
+    /// Takes the snapshot: every `GIT_CREDMAN_*` and `PRE_COMMIT_*` variable, `NO_COLOR`,
+    /// `GITHUB_STEP_SUMMARY`, and the configuration git passes on its command line
+    /// (`GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n`).
     #[allow(clippy::disallowed_methods)]
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
@@ -85,8 +86,13 @@ impl Env {
             .filter(|(k, _)| {
                 k.starts_with("GIT_CREDMAN_")
                     || k.starts_with("PRE_COMMIT_")
+                    || k == "PRE_COMMIT"
                     || k == "NO_COLOR"
                     || k == "GITHUB_STEP_SUMMARY"
+                    || k == "GIT_CONFIG_PARAMETERS"
+                    || k == "GIT_CONFIG_COUNT"
+                    || k.starts_with("GIT_CONFIG_KEY_")
+                    || k.starts_with("GIT_CONFIG_VALUE_")
             })
             .collect();
         Self { vars }
@@ -110,6 +116,199 @@ impl Env {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
+
+    /// Returns a variable's value, empty or not (git's `GIT_CONFIG_VALUE_n` may be empty).
+    fn get_raw(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str)
+    }
+}
+
+/// A malformed `GIT_CONFIG_PARAMETERS` (what `git -c` hands to external commands) or
+/// `GIT_CONFIG_COUNT` family, worded as git words it. Never shows a value: `-c` values can be
+/// secrets (`http.extraHeader`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{0}: unable to parse command-line config (check the `git -c` options, \
+     GIT_CONFIG_PARAMETERS and GIT_CONFIG_COUNT)"
+)]
+pub struct CommandLineError(String);
+
+/// Returns the configuration given on git's command line: `GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n`,
+/// then `GIT_CONFIG_PARAMETERS` (`git -c`), each parsed with git's grammar (`config.c`,
+/// `git_config_from_parameters`): space-separated `'key'='value'` pairs (git ≥ 2.31), `'key'=`
+/// for an implicit true, or the older `'key=value'`, each part single-quoted as `sq_quote` does
+/// (`'\''` for a quote, `'\!'` for a bang). Keys are validated and canonicalised as git does.
+pub fn command_line_config(env: &Env) -> Result<crate::git::config::CommandLine, CommandLineError> {
+    let mut config = crate::git::config::CommandLine::default();
+    if let Some(count) = env.get("GIT_CONFIG_COUNT") {
+        let count: u32 = count
+            .parse()
+            .ok()
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| CommandLineError("bogus count in GIT_CONFIG_COUNT".into()))?;
+        for i in 0..count {
+            let key = env.get_raw(&format!("GIT_CONFIG_KEY_{i}")).ok_or_else(|| {
+                CommandLineError(format!("missing config key GIT_CONFIG_KEY_{i}"))
+            })?;
+            let value = env
+                .get_raw(&format!("GIT_CONFIG_VALUE_{i}"))
+                .ok_or_else(|| {
+                    CommandLineError(format!("missing config value GIT_CONFIG_VALUE_{i}"))
+                })?;
+            config.count.push(config_pair(key, Some(value))?);
+        }
+    }
+    if let Some(parameters) = env.get("GIT_CONFIG_PARAMETERS") {
+        config.parameters = parse_config_parameters(parameters)?;
+    }
+    Ok(config)
+}
+
+/// git's `isspace` (`sane_ctype`): space, tab, newline, carriage return.
+fn is_git_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// Parses `GIT_CONFIG_PARAMETERS` (`parse_config_env_list` in git's `config.c`).
+fn parse_config_parameters(text: &str) -> Result<Vec<(String, Option<String>)>, CommandLineError> {
+    let bogus = || CommandLineError("bogus format in GIT_CONFIG_PARAMETERS".into());
+    let mut pairs = Vec::new();
+    let mut cur = Some(text);
+    while let Some(rest) = cur.filter(|r| !r.is_empty()) {
+        let (key, after) = sq_dequote_step(rest).ok_or_else(bogus)?;
+        cur = match after {
+            // Old style: 'key=value' or 'key'.
+            None => {
+                pairs.push(config_parameter(&key)?);
+                None
+            }
+            Some(after) if after.starts_with(is_git_space) => {
+                pairs.push(config_parameter(&key)?);
+                Some(after)
+            }
+            // New style: 'key'='value' or 'key'= (implicit true).
+            Some(after) if after.starts_with('=') => {
+                let after = &after[1..];
+                if after.starts_with('\'') {
+                    let (value, next) = sq_dequote_step(after).ok_or_else(bogus)?;
+                    if next.is_some_and(|n| !n.starts_with(is_git_space)) {
+                        return Err(bogus());
+                    }
+                    pairs.push(config_pair(&key, Some(&value))?);
+                    next
+                } else if after.is_empty() || after.starts_with(is_git_space) {
+                    pairs.push(config_pair(&key, None)?);
+                    Some(after)
+                } else {
+                    return Err(bogus());
+                }
+            }
+            Some(_) => return Err(bogus()),
+        };
+        cur = cur.map(|r| r.trim_start_matches(is_git_space));
+    }
+    Ok(pairs)
+}
+
+/// Dequotes one single-quoted word at the start of `text` (git's `sq_dequote_step`): returns it
+/// and what follows the closing quote (`None` at the end of the text); `None` when `text` does
+/// not start with a quote or the quote is not closed.
+fn sq_dequote_step(text: &str) -> Option<(String, Option<&str>)> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'\'') {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut i = 1;
+    loop {
+        let c = *bytes.get(i)?;
+        if c != b'\'' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // Out of the quotes: the end, an escaped quote or bang that resumes them, or the next
+        // token.
+        match bytes.get(i + 1) {
+            None => return Some((String::from_utf8(out).ok()?, None)),
+            Some(b'\\')
+                if matches!(bytes.get(i + 2), Some(b'\'' | b'!'))
+                    && bytes.get(i + 3) == Some(&b'\'') =>
+            {
+                out.push(bytes[i + 2]);
+                i += 4;
+            }
+            Some(_) => return Some((String::from_utf8(out).ok()?, Some(&text[i + 1..]))),
+        }
+    }
+}
+
+/// Parses an old-style `key=value` (or `key`, an implicit true) parameter
+/// (`git_config_parse_parameter`).
+fn config_parameter(text: &str) -> Result<(String, Option<String>), CommandLineError> {
+    let (key, value) = match text.split_once('=') {
+        Some((key, value)) => (key, Some(value)),
+        None => (text, None),
+    };
+    let key = key.trim_matches(is_git_space);
+    if key.is_empty() {
+        return Err(CommandLineError(
+            "bogus config parameter: the key is empty".into(),
+        ));
+    }
+    config_pair(key, value)
+}
+
+/// Validates and canonicalises a key as `git_config_parse_key` does: the section and the name
+/// are lowercased, a subsection is kept as is; the name starts with a letter; section and name
+/// hold only letters, digits and `-`.
+fn config_pair(
+    key: &str,
+    value: Option<&str>,
+) -> Result<(String, Option<String>), CommandLineError> {
+    let shown = || crate::report::escape(key);
+    if key.is_empty() {
+        return Err(CommandLineError("empty config key".into()));
+    }
+    let Some(last_dot) = key.rfind('.').filter(|&i| i > 0) else {
+        return Err(CommandLineError(format!(
+            "key does not contain a section: {}",
+            shown()
+        )));
+    };
+    let name = &key[last_dot + 1..];
+    if name.is_empty() {
+        return Err(CommandLineError(format!(
+            "key does not contain variable name: {}",
+            shown()
+        )));
+    }
+    let (section, sub) = match key[..last_dot].split_once('.') {
+        Some((section, sub)) => (section, Some(sub)),
+        None => (&key[..last_dot], None),
+    };
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    if section.is_empty()
+        || !section.chars().all(is_key_char)
+        || !name.chars().all(is_key_char)
+        || !name.starts_with(|c: char| c.is_ascii_alphabetic())
+        || sub.is_some_and(|s| s.contains('\n'))
+    {
+        return Err(CommandLineError(format!("invalid key: {}", shown())));
+    }
+    let canonical = match sub {
+        Some(sub) => format!(
+            "{}.{sub}.{}",
+            section.to_ascii_lowercase(),
+            name.to_ascii_lowercase()
+        ),
+        None => format!(
+            "{}.{}",
+            section.to_ascii_lowercase(),
+            name.to_ascii_lowercase()
+        ),
+    };
+    Ok((canonical, value.map(str::to_owned)))
 }
 
 /// `GIT_CREDMAN_IN_PUSH`: set by `prune --push` for its own `git push`, so the pre-push gate
@@ -133,18 +332,53 @@ pub struct PreCommitPush {
     pub remote_name: Option<String>,
 }
 
-/// Returns the push pre-commit describes, if `PRE_COMMIT_TO_REF` is set.
-pub fn pre_commit_push(env: &Env) -> Option<PreCommitPush> {
-    let to = env.get("PRE_COMMIT_TO_REF")?;
-    Some(PreCommitPush {
-        to: to.to_owned(),
-        from: env.get("PRE_COMMIT_FROM_REF").map(str::to_owned),
-        remote_branch: env
-            .get("PRE_COMMIT_REMOTE_BRANCH")
-            .unwrap_or("HEAD")
-            .to_owned(),
-        remote_name: env.get("PRE_COMMIT_REMOTE_NAME").map(str::to_owned),
-    })
+/// What the pre-commit framework hands a `pre-push` hook (it gives no stdin). pre-commit 4.x
+/// (`commands/hook_impl.py`, `_pre_push_ns`) looks at the first ref of a push only, and:
+/// - for a range, sets `PRE_COMMIT_FROM_REF`/`PRE_COMMIT_TO_REF` (plus the branch variables);
+/// - for a new branch whose history includes a root commit, sets no range, only
+///   `PRE_COMMIT_LOCAL_BRANCH`, `PRE_COMMIT_REMOTE_BRANCH`, `PRE_COMMIT_REMOTE_NAME`;
+/// - for `pre-commit run --hook-stage pre-push` by hand, sets none of them (only `PRE_COMMIT=1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreCommit {
+    /// A range of the first pushed ref.
+    Range(PreCommitPush),
+    /// A new branch pushed with its root commit: check it as a new ref.
+    NewBranch {
+        /// The local ref being pushed (`refs/heads/…`).
+        local_branch: String,
+        /// The remote ref.
+        remote_branch: String,
+        /// The remote's name.
+        remote_name: Option<String>,
+    },
+    /// A manual run without refs.
+    Manual,
+}
+
+/// Returns what pre-commit says about the push, if git-credman runs under pre-commit (or
+/// `PRE_COMMIT_TO_REF` is set, as older set-ups do by hand).
+pub fn pre_commit(env: &Env) -> Option<PreCommit> {
+    let remote_branch = env
+        .get("PRE_COMMIT_REMOTE_BRANCH")
+        .unwrap_or("HEAD")
+        .to_owned();
+    let remote_name = env.get("PRE_COMMIT_REMOTE_NAME").map(str::to_owned);
+    if let Some(to) = env.get("PRE_COMMIT_TO_REF") {
+        return Some(PreCommit::Range(PreCommitPush {
+            to: to.to_owned(),
+            from: env.get("PRE_COMMIT_FROM_REF").map(str::to_owned),
+            remote_branch,
+            remote_name,
+        }));
+    }
+    if let Some(local) = env.get("PRE_COMMIT_LOCAL_BRANCH") {
+        return Some(PreCommit::NewBranch {
+            local_branch: local.to_owned(),
+            remote_branch,
+            remote_name,
+        });
+    }
+    env.get("PRE_COMMIT").map(|_| PreCommit::Manual)
 }
 
 /// `GITHUB_STEP_SUMMARY`: the file GitHub Actions shows as the job summary, if set.
@@ -188,11 +422,13 @@ impl GitConfig {
         config
     }
 
-    /// Loads system and global configuration, for commands run outside a repository.
-    pub fn globals() -> Self {
-        Self {
-            file: crate::git::config::Config::globals(),
-        }
+    /// Loads system and global configuration with the values given on git's command line
+    /// (`git -c`), for commands run outside a repository.
+    pub fn globals(env: &Env) -> anyhow::Result<Self> {
+        let command_line = command_line_config(env)?;
+        Ok(Self {
+            file: crate::git::config::Config::globals(&command_line)?,
+        })
     }
 
     /// Returns the file of an untrusted section that sets `credman.*`, if any.
@@ -992,6 +1228,139 @@ mod tests {
         .unwrap();
         assert_eq!(ok.engine.timeout, std::time::Duration::from_millis(500));
         assert_eq!(ok.engine.deadline, Some(MAX_DURATION));
+    }
+
+    fn params(text: &str) -> Result<Vec<(String, Option<String>)>, CommandLineError> {
+        command_line_config(&Env::from_pairs([("GIT_CONFIG_PARAMETERS", text)]))
+            .map(|c| c.parameters)
+    }
+
+    fn pair(k: &str, v: Option<&str>) -> (String, Option<String>) {
+        (k.to_owned(), v.map(str::to_owned))
+    }
+
+    /// Issue 16 item 1: `GIT_CONFIG_PARAMETERS` as git 2.47 writes it for
+    /// `git -c 'a.b=x y' -c a.c -c "u.it's.d=v" -c A.Sub.K=1 -c x.y=` (captured from a real git).
+    #[test]
+    fn regression_16_git_config_parameters_in_gits_grammar() {
+        let real = r"'a.b'='x y' 'a.c'= 'u.it'\''s.d'='v' 'A.Sub.K'='1' 'x.y'=''";
+        assert_eq!(
+            params(real).unwrap(),
+            vec![
+                pair("a.b", Some("x y")),
+                pair("a.c", None),
+                pair("u.it's.d", Some("v")),
+                pair("a.Sub.k", Some("1")),
+                pair("x.y", Some("")),
+            ]
+        );
+        // The older one-word form, a bang escape, and blanks between and after (git refuses
+        // leading blanks).
+        assert_eq!(
+            params("'credman.format=json'  'core.x' 'b.c'='hi'\\!'!' ").unwrap(),
+            vec![
+                pair("credman.format", Some("json")),
+                pair("core.x", None),
+                pair("b.c", Some("hi!!")),
+            ]
+        );
+        assert_eq!(params("").unwrap(), Vec::new());
+        // Malformed: errors with git's words, never a panic, never the value.
+        for bad in [
+            "'a.b",
+            " 'a.b'='c'",
+            "a.b=c",
+            "'a.b'x",
+            "'a.b'=c",
+            "'a.b'='c'd",
+            "'a.b'='c",
+            "'ab'='secret-value'",
+            "'.b'='v'",
+            "'a.'='v'",
+            "'a b.c'='v'",
+            "'a.1b'='v'",
+            "'=v'",
+            "'é.b'='v'",
+        ] {
+            let err = params(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("unable to parse command-line config"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("secret-value"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+        assert!(
+            params("'a.b")
+                .unwrap_err()
+                .to_string()
+                .contains("bogus format in GIT_CONFIG_PARAMETERS")
+        );
+    }
+
+    #[test]
+    fn regression_16_git_config_count_then_parameters() {
+        let env = Env::from_pairs([
+            ("GIT_CONFIG_COUNT", "2"),
+            ("GIT_CONFIG_KEY_0", "Credman.Format"),
+            ("GIT_CONFIG_VALUE_0", "text"),
+            ("GIT_CONFIG_KEY_1", "credman.path"),
+            ("GIT_CONFIG_VALUE_1", ""),
+            ("GIT_CONFIG_PARAMETERS", "'credman.format'='json'"),
+        ]);
+        let c = command_line_config(&env).unwrap();
+        assert_eq!(
+            c.count,
+            vec![
+                pair("credman.format", Some("text")),
+                pair("credman.path", Some(""))
+            ]
+        );
+        assert_eq!(c.parameters, vec![pair("credman.format", Some("json"))]);
+        for (count, missing) in [
+            ("x", "bogus count"),
+            ("3", "GIT_CONFIG_KEY_2"),
+            ("-1", "bogus count"),
+        ] {
+            let env = Env::from_pairs([
+                ("GIT_CONFIG_COUNT", count),
+                ("GIT_CONFIG_KEY_0", "a.b"),
+                ("GIT_CONFIG_VALUE_0", "1"),
+                ("GIT_CONFIG_KEY_1", "a.c"),
+                ("GIT_CONFIG_VALUE_1", "1"),
+            ]);
+            let err = command_line_config(&env).unwrap_err().to_string();
+            assert!(err.contains(missing), "{count}: {err}");
+        }
+    }
+
+    #[test]
+    fn regression_16_what_pre_commit_hands_the_gate() {
+        assert_eq!(pre_commit(&Env::default()), None);
+        assert_eq!(
+            pre_commit(&Env::from_pairs([("PRE_COMMIT", "1")])),
+            Some(PreCommit::Manual)
+        );
+        let root_push = Env::from_pairs([
+            ("PRE_COMMIT", "1"),
+            ("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/main"),
+            ("PRE_COMMIT_REMOTE_BRANCH", "refs/heads/main"),
+            ("PRE_COMMIT_REMOTE_NAME", "origin"),
+        ]);
+        assert_eq!(
+            pre_commit(&root_push),
+            Some(PreCommit::NewBranch {
+                local_branch: "refs/heads/main".into(),
+                remote_branch: "refs/heads/main".into(),
+                remote_name: Some("origin".into()),
+            })
+        );
+        let range = Env::from_pairs([("PRE_COMMIT_TO_REF", "abc"), ("PRE_COMMIT_FROM_REF", "def")]);
+        assert!(matches!(
+            pre_commit(&range),
+            Some(PreCommit::Range(PreCommitPush { ref to, from: Some(ref from), .. }))
+                if to == "abc" && from == "def"
+        ));
     }
 
     #[test]

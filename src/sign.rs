@@ -27,8 +27,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The signer failed.
-    #[error("signing failed: {0}")]
+    /// The signer failed; the text is already worded for the user (git's words for git's
+    /// signers, `signing failed: …` for the in-process one).
+    #[error("{0}")]
     Sign(String),
 }
 
@@ -101,14 +102,14 @@ impl Signer {
             Signer::Git(opts) => opts
                 .sign(payload)
                 .map(Some)
-                .map_err(|e| Error::Sign(format!("{e}"))),
+                .map_err(|e| Error::Sign(e.to_string())),
             Signer::KeyFile(key, _) => {
                 let sig = key
                     .sign("git", ssh_key::HashAlg::Sha512, payload)
-                    .map_err(|e| Error::Sign(e.to_string()))?;
+                    .map_err(|e| Error::Sign(format!("signing failed: {e}")))?;
                 let mut pem = sig
                     .to_pem(ssh_key::LineEnding::LF)
-                    .map_err(|e| Error::Sign(e.to_string()))?;
+                    .map_err(|e| Error::Sign(format!("signing failed: {e}")))?;
                 // git's header encoder expects exactly one trailing newline.
                 while pem.ends_with("\n\n") {
                     pem.pop();

@@ -55,6 +55,20 @@ fn hooks_dir(repo: &Repo, config: &GitConfig) -> PathBuf {
     }
 }
 
+/// Where git-credman's lines go: the `pre-push` file of the hooks directory, except when that
+/// directory is husky's generated `.husky/_` (husky 9 sets `core.hooksPath` there and rewrites it
+/// on every `npm install`): then husky's own, committed `.husky/pre-push`, which the generated
+/// hook runs. Returns the file and whether it is husky's.
+fn pre_push_file(repo: &Repo, config: &GitConfig) -> (PathBuf, bool) {
+    let dir = hooks_dir(repo, config);
+    let runner = dir.join("h").is_file() || dir.join("husky.sh").is_file();
+    let name = dir.file_name().and_then(|n| n.to_str());
+    match dir.parent() {
+        Some(parent) if hook::is_husky_generated(name, runner) => (parent.join("pre-push"), true),
+        _ => (dir.join("pre-push"), false),
+    }
+}
+
 fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -71,12 +85,13 @@ fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()>
 
 fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
+    let (path, husky) = pre_push_file(&repo, &config_of(Some(&repo), &ctx.env)?);
     let message = match std::fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             write_executable(&path, &hook::new_hook())?;
@@ -87,7 +102,12 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
         }
         Ok(bytes) => {
             let existing = String::from_utf8_lossy(&bytes).into_owned();
-            match hook::install_into(&existing) {
+            let plan = if husky {
+                hook::install_into_husky(&existing)
+            } else {
+                hook::install_into(&existing)
+            };
+            match plan {
                 Install::Unchanged => {
                     format!("The pre-push gate is already installed: {}", path.display())
                 }
@@ -118,17 +138,24 @@ fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome>
         }
     };
     ctx.status.line(&message)?;
+    if husky {
+        ctx.status.line(
+            "husky manages this repository's hooks: the gate is in husky's own hook file, which \
+             survives `npm install`; commit it so that every clone gets it.",
+        )?;
+    }
     Ok(Outcome::Clean)
 }
 
 fn uninstall(ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let path = hooks_dir(&repo, &config_of(Some(&repo))).join("pre-push");
+    let (path, _) = pre_push_file(&repo, &config_of(Some(&repo), &ctx.env)?);
     let Ok(bytes) = std::fs::read(&path) else {
         ctx.status.line("No pre-push hook is installed.")?;
         return Ok(Outcome::Clean);
@@ -160,6 +187,7 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         .read_to_string(&mut input)
         .context("cannot read the pre-push lines from stdin")?;
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "the pre-push gate lives in a repository: run it inside one (or pass -C PATH)",
@@ -167,30 +195,96 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
     .context("invariant: repository required")?;
     let mut refs = hook::parse_pre_push(&input)?;
     let mut remote_name = args.remote.clone();
-    // The pre-commit framework gives no stdin but PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF.
+    // Hide nothing the remote has: every credential file the pushed history touched and the tip
+    // holds is checked (a manual run without an upstream).
+    let mut hide_nothing = false;
+    // The pre-commit framework gives no stdin: it says what it pushes in PRE_COMMIT_* variables,
+    // for the first ref of a push only (see `settings::PreCommit`).
     if refs.is_empty()
-        && let Some(pc) = settings::pre_commit_push(&ctx.env)
+        && let Some(pc) = settings::pre_commit(&ctx.env)
     {
-        let local = repo.commit_info(&pc.to)?.id;
-        let remote = match &pc.from {
-            Some(from) => repo
-                .commit_info(from)
-                .map(|c| c.id)
-                .unwrap_or_else(|_| crate::git::ObjectId::null(local.kind())),
-            None => crate::git::ObjectId::null(local.kind()),
-        };
-        let remote_ref = pc.remote_branch;
-        if let Some(name) = pc.remote_name {
-            remote_name = name;
+        let null = |id: crate::git::ObjectId| crate::git::ObjectId::null(id.kind());
+        match pc {
+            settings::PreCommit::Range(pc) => {
+                let local = repo.commit_info(&pc.to)?.id;
+                let remote = match &pc.from {
+                    Some(from) => repo.commit_info(from).map_or(null(local), |c| c.id),
+                    None => null(local),
+                };
+                if let Some(name) = pc.remote_name {
+                    remote_name = name;
+                }
+                refs.push(hook::PushedRef {
+                    local_ref: pc.to,
+                    local,
+                    remote_ref: pc.remote_branch,
+                    remote,
+                });
+                ctx.status.line(PRE_COMMIT_ONE_REF)?;
+            }
+            settings::PreCommit::NewBranch {
+                local_branch,
+                remote_branch,
+                remote_name: name,
+            } => {
+                let local = repo.commit_info(&local_branch)?.id;
+                if let Some(name) = name {
+                    remote_name = name;
+                }
+                ctx.status.line(&format!(
+                    "git-credman: pre-commit gave no range for {local_branch} (a new branch whose \
+                     history includes a root commit): checking it as a new ref."
+                ))?;
+                ctx.status.line(PRE_COMMIT_ONE_REF)?;
+                refs.push(hook::PushedRef {
+                    local_ref: local_branch,
+                    local,
+                    remote_ref: remote_branch,
+                    remote: null(local),
+                });
+            }
+            settings::PreCommit::Manual => {
+                let head = repo.branch_head()?;
+                let config = config_of(Some(&repo), &ctx.env)?;
+                let upstream = config
+                    .string(&format!("branch.{}.remote", head.short))
+                    .zip(config.string(&format!("branch.{}.merge", head.short)))
+                    .and_then(|(remote, merge)| {
+                        let branch = merge.strip_prefix("refs/heads/")?.to_owned();
+                        let tracking = format!("refs/remotes/{remote}/{branch}");
+                        let tip = repo.commit_info(&tracking).ok()?.id;
+                        Some((remote, tracking, tip))
+                    });
+                let remote = match upstream {
+                    Some((remote, tracking, tip)) => {
+                        ctx.status.line(&format!(
+                            "git-credman: no refs given (a manual run): checking HEAD ({}) \
+                             against its upstream {tracking}.",
+                            head.short
+                        ))?;
+                        remote_name = remote;
+                        tip
+                    }
+                    None => {
+                        ctx.status.line(&format!(
+                            "git-credman: no refs given (a manual run) and HEAD ({}) has no \
+                             upstream: checking every tracked credential file at HEAD.",
+                            head.short
+                        ))?;
+                        hide_nothing = true;
+                        null(head.commit)
+                    }
+                };
+                refs.push(hook::PushedRef {
+                    local_ref: head.name,
+                    local: head.commit,
+                    remote_ref: "HEAD".into(),
+                    remote,
+                });
+            }
         }
-        refs.push(hook::PushedRef {
-            local_ref: pc.to,
-            local,
-            remote_ref,
-            remote,
-        });
     }
-    let config = config_of(Some(&repo));
+    let config = config_of(Some(&repo), &ctx.env)?;
     let (fail_on, online) = settings::hook(
         args.fail_on.as_ref(),
         args.online,
@@ -225,6 +319,7 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         // remote-tracking branch of this remote (a new branch whose history is already there).
         let hidden = match remote_commit {
             Some(c) => vec![c],
+            None if hide_nothing => Vec::new(),
             None => repo.remote_tips(&remote_name)?,
         };
         let commits = repo.new_commits(local, &hidden)?;
@@ -276,6 +371,11 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         Outcome::Findings
     })
 }
+
+/// Said whenever the pre-commit framework runs the gate for a push: it hands hooks the first
+/// ref of a push only.
+const PRE_COMMIT_ONE_REF: &str = "git-credman: pre-commit hands hooks only the first ref of a \
+     push; other refs pushed with it are not checked. `git credman hook install` checks every ref.";
 
 fn hook_select(
     env: &settings::Env,

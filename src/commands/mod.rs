@@ -77,14 +77,18 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
 }
 
 /// Opens the repository a command needs; `required` is false for `--dir` sources, where the
-/// repository (if any) only supplies configuration.
+/// repository (if any) only supplies configuration. Values given with `git -c` are layered over
+/// its configuration.
 pub(crate) fn open_repo(
+    env: &Env,
     cwd: &Path,
     required: bool,
     hint: &str,
 ) -> anyhow::Result<Option<Arc<Repo>>> {
+    let command_line = settings::command_line_config(env)?;
     match Repo::discover(cwd) {
         Ok(repo) => {
+            let repo = repo.with_command_line(&command_line)?;
             // A prune killed after its commit became HEAD is finished by the next start.
             crate::prune::recover::finish_interrupted(&repo);
             Ok(Some(Arc::new(repo)))
@@ -118,6 +122,7 @@ pub(crate) fn repository(
         None if required || settings::reads_repo_config(&ctx.env)? => Ok((
             None,
             open_repo(
+                &ctx.env,
                 &ctx.cwd,
                 required,
                 "run it inside one, or use --dir PATH for a plain folder",
@@ -127,7 +132,10 @@ pub(crate) fn repository(
     }
 }
 
-/// Returns the git configuration in effect.
-pub(crate) fn config_of(repo: Option<&Arc<Repo>>) -> GitConfig {
-    repo.map_or_else(GitConfig::globals, |r| GitConfig::new(Some(r.config())))
+/// Returns the git configuration in effect (with `git -c` values on top).
+pub(crate) fn config_of(repo: Option<&Arc<Repo>>, env: &Env) -> anyhow::Result<GitConfig> {
+    match repo {
+        Some(r) => Ok(GitConfig::new(Some(r.config()))),
+        None => GitConfig::globals(env),
+    }
 }

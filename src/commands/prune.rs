@@ -90,7 +90,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
     }
     let needs_repo = args.dir.is_none() && args.server.server.is_none();
     let (checkout, repo) = repository(&args.remote, needs_repo, ctx)?;
-    let config = config_of(repo.as_ref());
+    let config = config_of(repo.as_ref(), &ctx.env)?;
     let settings = settings::prune(
         args,
         global,
@@ -272,7 +272,7 @@ fn finish(
 
 /// Returns (remote, destination ref) for `--push`, from the branch's configured upstream.
 fn push_destination(repo: &Arc<Repo>, branch: &str, remote_arg: &str) -> (String, String) {
-    let config = config_of(Some(repo));
+    let config = crate::settings::GitConfig::new(Some(repo.config()));
     prune::upstream(
         branch,
         remote_arg,

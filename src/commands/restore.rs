@@ -18,8 +18,8 @@ use crate::sign::{self, Signer};
 /// Runs `restore`.
 pub fn run(args: &RestoreArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     crate::interrupt::configure_test_pause(&ctx.env);
-    let repo = open_repo(&ctx.cwd, true, "restore works in the repository that holds the prune commit: run it there (or pass -C PATH)")?.context("invariant: repository required")?;
-    let _config = config_of(Some(&repo));
+    let repo = open_repo(&ctx.env, &ctx.cwd, true, "restore works in the repository that holds the prune commit: run it there (or pass -C PATH)")?.context("invariant: repository required")?;
+    let _config = config_of(Some(&repo), &ctx.env)?;
     let info = repo.commit_info(&args.rev)?;
     // The same test as `show`: only a commit that embeds git-credman's report is a prune commit;
     // restore never resurrects what some other commit deleted (`package.json`, say).

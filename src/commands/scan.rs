@@ -23,7 +23,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     let in_server_mode = args.server.server.is_some();
     let needs_repo = !in_server_mode && !matches!(spec, SourceSpec::Dir(_));
     let (checkout, repo) = repository(&args.remote, needs_repo, ctx)?;
-    let config = config_of(repo.as_ref());
+    let config = config_of(repo.as_ref(), &ctx.env)?;
     let settings = settings::scan(
         args,
         global,

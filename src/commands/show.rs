@@ -14,12 +14,13 @@ use crate::settings;
 /// Runs `show`.
 pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     let repo = open_repo(
+        &ctx.env,
         &ctx.cwd,
         true,
         "show reads a prune commit: run it in the repository that holds it (or pass -C PATH)",
     )?
     .context("invariant: repository required")?;
-    let config = config_of(Some(&repo));
+    let config = config_of(Some(&repo), &ctx.env)?;
     // `show` prints a commit, not scan findings: only text and JSON mean something here. A
     // format from the environment or config (set for scans) falls back to text.
     if let Some(f) = args.format

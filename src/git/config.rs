@@ -4,13 +4,91 @@
 //! would not trust (another user's `.git/config`, "dubious ownership") is never read, only
 //! noticed ([`Config::untrusted_section`]) so that the caller can say why its values are ignored.
 //!
+//! Values given on git's command line (`git -c key=value credman …`, which git hands to external
+//! commands in `GIT_CONFIG_PARAMETERS`, and `GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n`) are parsed by
+//! `settings` and layered here on top of every file, as git does ([`CommandLine`],
+//! [`Repo::with_command_line`]): every lookup, signing included, sees them.
+//!
 //! Which setting wins (flag, environment, config) is `settings`' business, not this module's.
 //! Called by `settings::GitConfig`; its tests build configurations with `Config::from_text` and
 //! `Config::with_untrusted_local`.
 
 use std::path::PathBuf;
 
-use super::Repo;
+use super::{Error, Repo};
+
+/// Configuration given on git's command line, in git's order: `GIT_CONFIG_COUNT` entries, then
+/// `GIT_CONFIG_PARAMETERS` (`git -c`) entries, which therefore win over them and over every file.
+///
+/// Keys are `section.name` or `section.sub.name`, already validated; a `None` value is git's
+/// implicit `true` (`git -c key`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`, in index order.
+    pub count: Vec<(String, Option<String>)>,
+    /// `GIT_CONFIG_PARAMETERS`, in command-line order.
+    pub parameters: Vec<(String, Option<String>)>,
+}
+
+impl CommandLine {
+    /// Whether nothing is given.
+    pub fn is_empty(&self) -> bool {
+        self.count.is_empty() && self.parameters.is_empty()
+    }
+
+    /// Returns `entries` as one configuration file of source `source`, fully trusted (the user
+    /// typed them).
+    fn file<'a>(
+        entries: impl IntoIterator<Item = &'a (String, Option<String>)>,
+        source: gix::config::Source,
+    ) -> Result<gix::config::File, Error> {
+        let mut file = gix::config::File::new(gix::config::file::Metadata::from(source));
+        for (key, value) in entries {
+            let bad = |e: &dyn std::fmt::Display| {
+                Error::Refused(format!("unable to parse command-line config {key}: {e}"))
+            };
+            let (section_and_sub, name) = key
+                .rsplit_once('.')
+                .ok_or_else(|| bad(&"the key has no section"))?;
+            let (section, sub) = match section_and_sub.split_once('.') {
+                Some((section, sub)) => (section, Some(gix::bstr::BStr::new(sub))),
+                None => (section_and_sub, None),
+            };
+            file.section_mut_or_create_new(section, sub)
+                .and_then(|mut section| {
+                    section
+                        .push(name, value.as_deref().map(gix::bstr::BStr::new))
+                        .map(|_| ())
+                })
+                .map_err(|e| bad(&e))?;
+        }
+        Ok(file)
+    }
+}
+
+impl Repo {
+    /// Returns the repository with `-c` values (`GIT_CONFIG_PARAMETERS`) layered over its
+    /// configuration, so that lookups and signing see what git would.
+    ///
+    /// gix already reads `GIT_CONFIG_COUNT` when it opens a repository (after the files), so only
+    /// the parameters are appended here, after it, as git applies them.
+    pub fn with_command_line(self, command_line: &CommandLine) -> Result<Self, Error> {
+        if command_line.parameters.is_empty() {
+            return Ok(self);
+        }
+        let file = CommandLine::file(&command_line.parameters, gix::config::Source::Cli)?;
+        let mut repo = self.inner.to_thread_local();
+        let mut config = repo.config_snapshot_mut();
+        let refused = |e: &dyn std::fmt::Display| {
+            Error::Refused(format!("unable to apply command-line config: {e}"))
+        };
+        config.append(file).map_err(|e| refused(&e))?;
+        config.commit().map_err(|e| refused(&e))?;
+        Ok(Self {
+            inner: repo.into_sync(),
+        })
+    }
+}
 
 /// A git configuration, filtered by trust on every lookup.
 #[derive(Clone, Debug)]
@@ -30,10 +108,22 @@ impl Repo {
 impl Config {
     /// Loads the system and global configuration (for commands run outside a repository);
     /// `None` when it cannot be read.
-    pub fn globals() -> Option<Self> {
-        gix::config::File::from_globals()
-            .ok()
-            .map(|file| Self { file })
+    ///
+    /// `command_line` is layered on top, as git does outside a repository too.
+    pub fn globals(command_line: &CommandLine) -> Result<Option<Self>, Error> {
+        let Ok(mut file) = gix::config::File::from_globals() else {
+            return Ok(None);
+        };
+        if !command_line.is_empty() {
+            let env = CommandLine::file(&command_line.count, gix::config::Source::Env)?;
+            let cli = CommandLine::file(&command_line.parameters, gix::config::Source::Cli)?;
+            let refused = |e: &dyn std::fmt::Display| {
+                Error::Refused(format!("unable to apply command-line config: {e}"))
+            };
+            file.append(env).map_err(|e| refused(&e))?;
+            file.append(cli).map_err(|e| refused(&e))?;
+        }
+        Ok(Some(Self { file }))
     }
 
     /// Returns the last trusted value of `key` (`section.name` or `section.sub.name`).

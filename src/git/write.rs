@@ -81,6 +81,60 @@ impl SigningOptions {
         )
     }
 
+    /// Words a signer failure as git does: `gpg failed to sign the data` (git's words for
+    /// OpenPGP and X.509, `ssh-keygen …` for SSH), then the signer's own stderr lines without
+    /// gpg's `[GNUPG:]` status lines (escaped: they come from another program). Failures before
+    /// the program ran keep gix's one-line reason, without its metadata.
+    fn failure_text(&self, err: &gix::Error) -> String {
+        let signer = match self.options.format {
+            gix::objs::signature::Format::Ssh => "ssh-keygen",
+            _ => "gpg",
+        };
+        let mut text = format!("{signer} failed to sign the data");
+        let stderr = err.metadata().find_map(|m| match m.get("stderr") {
+            Some(gix::error::MetadataValue::Bytes(b)) => {
+                Some(String::from_utf8_lossy(b).into_owned())
+            }
+            Some(gix::error::MetadataValue::String(s)) => Some(s.clone()),
+            _ => None,
+        });
+        match stderr {
+            Some(stderr) => {
+                let lines: Vec<_> = stderr
+                    .lines()
+                    .map(str::trim_end)
+                    .filter(|l| !l.is_empty() && !l.starts_with("[GNUPG:]"))
+                    .map(|l| crate::report::escape(l).into_owned())
+                    .collect();
+                if lines.is_empty() {
+                    text.push_str(&format!(
+                        "\n{} exited unsuccessfully without saying why",
+                        self.options.program.to_string_lossy()
+                    ));
+                }
+                for line in lines {
+                    text.push('\n');
+                    text.push_str(&line);
+                }
+            }
+            // Not a program failure (no key configured, the program is missing …): gix's message
+            // and its causes, which name no secrets.
+            None => {
+                let mut reasons: Vec<String> = err
+                    .iter_errors()
+                    .map(|e| match e.downcast_ref::<gix::error::Message>() {
+                        Some(m) => m.message.to_string(),
+                        None => e.to_string(),
+                    })
+                    .collect();
+                reasons.dedup();
+                let reason = reasons.join(": ");
+                text.push_str(&format!(": {}", crate::report::escape(&reason)));
+            }
+        }
+        text
+    }
+
     /// Signs `payload`, a commit serialized without a signature header, the way git does: runs
     /// the configured program (gpg, gpgsm, ssh-keygen or a custom one) through gix. Returns the
     /// armored signature.
@@ -105,7 +159,7 @@ impl SigningOptions {
         let field = gix::objs::commit::signature_field_name(self.hash);
         let signed = commit
             .sign(self.options.clone())
-            .map_err(|e| Error::Refused(format!("{e}")))?;
+            .map_err(|e| Error::Refused(self.failure_text(&e)))?;
         signed
             .extra_headers
             .into_iter()

@@ -59,6 +59,37 @@ fn has_password(url: &str) -> bool {
     })
 }
 
+/// Returns the user name of a `scheme://user@host/…` URL (percent-decoded), if it has one.
+fn user_name(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    Some(percent_decode(userinfo))
+}
+
+/// Decodes `%XX` escapes (RFC 3986 §2.1); anything malformed is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push(
+                    u8::try_from(hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)).unwrap_or(b'?'),
+                );
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Returns the URL without userinfo, for reports: `ssh://git@host/p` → `ssh://host/p`,
 /// `git@host:p` → `host:p`.
 fn without_userinfo(url: &str) -> String {
@@ -129,16 +160,23 @@ pub(crate) fn prepare(
     if let Some(branch) = args.repo_branch.as_deref().filter(|b| b.starts_with('-')) {
         bail!("--repo-branch '{branch}' starts with '-'; give a branch name");
     }
-    if http
-        && url
-            .split("://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .is_some_and(|h| h.contains('@'))
-    {
-        bail!("--repo-url must not contain credentials; put the token in GIT_CREDMAN_GIT_TOKEN");
+    // A user name alone is not a secret (`https://x-access-token@host/r.git`, as hosts document
+    // for tokens): it sets the user as GIT_CREDMAN_GIT_USER does. Only a password is refused
+    // (above); reports and messages never show userinfo (`without_userinfo`).
+    let url_user = if http { user_name(url) } else { None };
+    if url_user.as_deref() == Some("") {
+        bail!("--repo-url has an empty user name before '@'; remove the '@' or name the user");
     }
-    let (token, user) = crate::settings::git_token(env);
+    let (token, env_user) = crate::settings::git_token(env);
+    let user = url_user.clone().unwrap_or(env_user);
+    // With a token, the user goes to git through askpass and gix's credential callback: the
+    // URL git and gix see carries no userinfo. Without one, the URL stays as given, so the
+    // user's own credential helper is asked for that user, as git would.
+    let url = match (&url_user, &token) {
+        (Some(_), Some(_)) => without_userinfo(url),
+        _ => url.to_owned(),
+    };
+    let url = url.as_str();
     if token.is_some() && lower.starts_with("http://") && !is_loopback(url) {
         bail!(
             "refusing to send GIT_CREDMAN_GIT_TOKEN over plain http:// to a non-loopback host; use https://"
@@ -208,6 +246,8 @@ pub(crate) fn prepare(
             (repo, Some(tmp))
         }
     };
+    // `git -c` values apply to the clone as to a local repository.
+    let repo = repo.with_command_line(&crate::settings::command_line_config(env)?)?;
     Ok(Some(Checkout {
         repo: Arc::new(repo),
         url: without_userinfo(url),
@@ -311,6 +351,22 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_names_of_urls() {
+        assert_eq!(
+            user_name("https://x-access-token@github.com/o/r.git").as_deref(),
+            Some("x-access-token")
+        );
+        assert_eq!(user_name("https://a%40b%zz@h/r").as_deref(), Some("a@b%zz"));
+        assert_eq!(user_name("https://@h/r").as_deref(), Some(""));
+        assert_eq!(user_name("https://h/r@x"), None);
+        assert_eq!(user_name("git@h:r"), None);
+        assert_eq!(
+            without_userinfo("https://x-access-token@h:8443/r.git"),
+            "https://h:8443/r.git"
+        );
+    }
 
     #[test]
     fn reports_never_show_userinfo() {

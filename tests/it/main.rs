@@ -6,9 +6,11 @@
 mod support;
 
 mod actions;
+mod clients;
 mod crash;
 mod dataloss;
 mod formats;
+mod git_config;
 mod help;
 mod hook;
 mod layers;

@@ -1201,7 +1201,11 @@ fn signing_follows_git_config() {
     let old = rev(&b, "HEAD");
     let r = prune(&b, &["--sign"]);
     assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(r.stderr.contains("signing failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("ssh-keygen failed to sign the data"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(rev(&b, "HEAD"), old);
     assert_eq!(b.git(&["status", "--porcelain"]), "");
     assert!(!b.root.join(".git/index.lock").exists());
@@ -1382,4 +1386,124 @@ fn bulk_removal_rebuilds_directories_correctly() {
         !t.root.join("auths/gone").exists(),
         "emptied directory removed from the working tree"
     );
+}
+
+/// A throwaway GnuPG home with one passphrase-less signing key for `committer@example.com`, or
+/// `None` (after saying why) when gpg is not installed; under `CI=true` gpg must be there.
+#[allow(clippy::print_stderr)] // a skipped test says so
+fn gpg_home(t: &TestRepo) -> Option<PathBuf> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if Command::new("gpg").arg("--version").output().is_err() {
+        assert!(
+            !ci,
+            "gpg is required under CI=true (.ci/run installs gnupg)"
+        );
+        eprintln!("SKIPPED: gpg is not installed, the GnuPG signing test did not run");
+        return None;
+    }
+    let home = t.home().join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args([
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Test Committer <committer@example.com>",
+            "ed25519",
+            "sign",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(home)
+}
+
+/// Issue 16 item 7: a failing signer is reported in git's words (`gpg failed to sign the data`)
+/// followed by gpg's own lines without `[GNUPG:]` status lines, never a Rust debug string; a
+/// working gpg signs a commit `git verify-commit` accepts.
+#[test]
+fn regression_16_gpg_signing_errors_in_gits_words_and_a_verified_gpg_prune() {
+    let (t, _) = pool();
+    let Some(gnupg) = gpg_home(&t) else { return };
+    t.git(&["config", "commit.gpgSign", "true"]);
+    t.git(&["config", "gpg.format", "openpgp"]);
+    // A wrapper that runs the real gpg with its home, and (when told) fails the way gpg does
+    // for a key it does not have.
+    let wrapper = t.home().join("gpg-wrapper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexport GNUPGHOME='{}'\nif [ -e '{}' ]; then\n  \
+             exec gpg --batch --pinentry-mode loopback --passphrase '' \"$@\"\nfi\n\
+             exec gpg --batch \"$@\" -u nobody-has-this-key@example.invalid\n",
+            gnupg.display(),
+            t.home().join("gpg-ok").display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    t.git(&["config", "gpg.program", wrapper.to_str().unwrap()]);
+    let old = rev(&t, "HEAD");
+    let r = prune(&t, &[DEAD]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("error: gpg failed to sign the data"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("gpg: ") && l.contains("nobody-has-this-key")),
+        "gpg's own words: {}",
+        r.stderr
+    );
+    for bad in [
+        "[GNUPG:]",
+        "exit_code",
+        "stderr=",
+        "Signing program failed",
+        "\\n",
+    ] {
+        assert!(!r.stderr.contains(bad), "{bad} in {}", r.stderr);
+    }
+    assert_eq!(rev(&t, "HEAD"), old);
+    assert_eq!(t.git(&["status", "--porcelain"]), "");
+
+    // The same signer with its key: signed, and git verifies the signature.
+    std::fs::write(t.home().join("gpg-ok"), "").unwrap();
+    let r = prune(&t, &[DEAD]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let verify = Command::new("git")
+        .args(["verify-commit", "--raw", "HEAD"])
+        .current_dir(&t.root)
+        .env_clear()
+        .envs(scrubbed_env(t.home()))
+        .env("GNUPGHOME", &gnupg)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("GOODSIG"));
+    assert_consistent_after_commit(&t, &[DEAD], &[]);
 }

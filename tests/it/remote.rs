@@ -814,3 +814,104 @@ fn workdir_reuse_with_another_branch_does_not_cross_branches() {
         assert_eq!(r.bare_rev("other"), other_before);
     }
 }
+
+/// Issue 16 item 10: `--repo-url https://USER@host/…` is accepted; the user name sets the user
+/// (over GIT_CREDMAN_GIT_USER) for the token, only a password is refused, and no report or
+/// message shows the userinfo.
+#[test]
+fn regression_16_https_url_with_a_user_name() {
+    let r = remote_fixture();
+    let user = "ci-bot";
+    let token = format!("ghs_{}", noise("user-url", 36));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+    );
+    let srv = start_git_http(r.home().join("srv"), r.home().to_path_buf(), auth);
+    let plain = format!("http://127.0.0.1:{}/remote.git", srv.port);
+    let with_user = format!("http://{user}@127.0.0.1:{}/remote.git", srv.port);
+    let mut outputs = Vec::new();
+
+    let out = run(r
+        .cmd()
+        .env("GIT_CREDMAN_GIT_TOKEN", &token)
+        .env("GIT_CREDMAN_GIT_USER", "someone-else")
+        .args([
+            "scan",
+            "--offline",
+            "--format",
+            "json",
+            "--repo-url",
+            &with_user,
+        ]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["source"]["url"], plain.as_str());
+    outputs.push(out);
+
+    // prune --push into a workdir, then a reuse: the push and the fetch go through askpass
+    // with the URL's user.
+    let wd = r.home().join("wd");
+    let old = r.bare_rev("main");
+    let out = run(r.cmd().env("GIT_CREDMAN_GIT_TOKEN", &token).args([
+        "prune",
+        "--offline",
+        "--repo-url",
+        &with_user,
+        "--workdir",
+        wd.to_str().unwrap(),
+        "--push",
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(r.bare_rev("main^"), old);
+    let msg = r.bare_git(&["log", "-1", "--format=%B", "main"]);
+    assert!(!msg.contains(&format!("{user}@")), "{msg}");
+    r.bare_git(&["fsck", "--strict"]);
+    outputs.push(out);
+    let out = run(r.cmd().env("GIT_CREDMAN_GIT_TOKEN", &token).args([
+        "scan",
+        "--offline",
+        "--repo-url",
+        &with_user,
+        "--workdir",
+        wd.to_str().unwrap(),
+    ]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    outputs.push(out);
+
+    // Without the token the host refuses: an error, still without the userinfo.
+    let out = run(r
+        .cmd()
+        .args(["scan", "--offline", "--repo-url", &with_user]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    outputs.push(out);
+
+    // A password is still refused before any connection.
+    let hits = srv.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let with_password = format!("http://{user}:{token}@127.0.0.1:{}/remote.git", srv.port);
+    let out = run(r
+        .cmd()
+        .args(["scan", "--offline", "--repo-url", &with_password]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("password"), "{}", out.stderr);
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), hits);
+    outputs.push(out);
+
+    for (i, o) in outputs.iter().enumerate() {
+        for text in [&o.stdout, &o.stderr] {
+            assert!(!text.contains(&token), "run {i}: token shown");
+            assert!(
+                !text.contains(&format!("{user}@")),
+                "run {i}: userinfo shown: {text}"
+            );
+        }
+    }
+    for f in files_under(&wd.join(".git")) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !contains(&bytes, token.as_bytes()),
+            "token in {}",
+            f.display()
+        );
+    }
+    assert!(r.leftovers().is_empty(), "{:?}", r.leftovers());
+}
