@@ -1,8 +1,9 @@
 //! Files written by git-credman with a mode, and paths as bytes: private directories (0700),
 //! atomic replaces (0600: the prune marker, `--report` files), new files that never replace one
 //! (0600 server backups, restored credentials), moves that never leave half a file, and the
-//! leading-symlink rule git applies to working-tree paths. No gix and no output here. Not yet
-//! here: the 0700 temporary clone and askpass dirs of `source::remote` and the 0755 hook shim.
+//! leading-symlink rule git applies to working-tree paths, the 0700 temporary dirs of
+//! `source::remote` (clone, askpass) and the 0755 hook file. Every file git-credman writes with a
+//! mode goes through here. No gix and no output here.
 
 use std::path::{Path, PathBuf};
 
@@ -80,12 +81,45 @@ pub fn write_atomic(path: &Path, data: &[u8], before_rename: impl FnOnce()) -> a
     .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// [`write_atomic`] with another mode (subject to the umask): 0755 for a hook file.
+pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> anyhow::Result<()> {
+    write_atomic_in_mode(
+        path,
+        |file| std::io::Write::write_all(file, data),
+        || {},
+        mode,
+    )
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Creates a temporary directory only its owner can enter (0700): tempfile's default follows
+/// the umask (usually 0755), and what goes inside (a clone, an askpass script) is private.
+pub fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder.tempdir()
+}
+
 /// [`write_atomic`] with the content written by `write` (a streaming renderer), returning the
 /// plain I/O error. The temporary file is removed when anything fails.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     before_rename: impl FnOnce(),
+) -> std::io::Result<()> {
+    write_atomic_in_mode(path, write, before_rename, 0o600)
+}
+
+fn write_atomic_in_mode(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    before_rename: impl FnOnce(),
+    mode: u32,
 ) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -97,7 +131,7 @@ pub fn write_atomic_with(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = open_new(&tmp, 0o600)?;
+        let mut file = open_new(&tmp, mode)?;
         write(&mut file)?;
         file.sync_all()?;
         drop(file);

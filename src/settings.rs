@@ -70,9 +70,19 @@ pub fn duration_from_secs(secs: f64) -> Result<std::time::Duration, String> {
 }
 
 /// A snapshot of the environment variables git-credman reads.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
     vars: HashMap<String, String>,
+}
+
+/// Names only: values can be secrets (`GIT_CREDMAN_GIT_TOKEN`, a `-c` value in
+/// `GIT_CONFIG_PARAMETERS`), and a `{:?}` must never print one.
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Env").field("names", &names).finish()
+    }
 }
 
 impl Env {
@@ -1019,6 +1029,15 @@ pub fn online(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn env_debug_names_variables_but_never_prints_values() {
+        let secret = format!("ghp_{}", "x".repeat(36));
+        let env = super::Env::from_pairs([("GIT_CREDMAN_GIT_TOKEN", secret.as_str())]);
+        let shown = format!("{env:?}");
+        assert!(shown.contains("GIT_CREDMAN_GIT_TOKEN"), "{shown}");
+        assert!(!shown.contains(&secret), "{shown}");
+    }
 
     #[test]
     fn management_key_flag_beats_env_beats_config() {

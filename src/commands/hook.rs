@@ -73,14 +73,7 @@ fn write_executable(path: &std::path::Path, content: &str) -> anyhow::Result<()>
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let tmp = path.with_extension("credman-tmp");
-    std::fs::write(&tmp, content).with_context(|| format!("cannot write {}", tmp.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    crate::fs::write_atomic_mode(path, content.as_bytes(), 0o755)
 }
 
 fn install(args: &HookInstallArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {

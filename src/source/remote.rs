@@ -106,36 +106,6 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
-/// Creates a temporary directory only its owner can enter (0700): tempfile's default follows
-/// the umask (usually 0755), and the clone inside holds every credential of the repository.
-fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(0o700));
-    }
-    builder.tempdir()
-}
-
-/// Creates a missing `--workdir` 0700 (its parents as usual), for the same reason.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -199,17 +169,13 @@ pub(crate) fn prepare(
     }
     let askpass = match &token {
         Some(token) if http => {
-            let dir = private_tempdir("credman-askpass")?;
+            let dir = crate::fs::private_tempdir("credman-askpass")?;
             let script = dir.path().join("askpass.sh");
-            std::fs::write(
+            crate::fs::create_new(
                 &script,
-                "#!/bin/sh\ncase \"$1\" in\n  *sername*) printf '%s\\n' \"$GIT_CREDMAN_ASKPASS_USER\" ;;\n  *) printf '%s\\n' \"$GIT_CREDMAN_ASKPASS_TOKEN\" ;;\nesac\n",
+                b"#!/bin/sh\ncase \"$1\" in\n  *sername*) printf '%s\\n' \"$GIT_CREDMAN_ASKPASS_USER\" ;;\n  *) printf '%s\\n' \"$GIT_CREDMAN_ASKPASS_TOKEN\" ;;\nesac\n",
+                0o700,
             )?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt as _;
-                std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))?;
-            }
             push_env.extend([
                 ("GIT_ASKPASS".to_owned(), script.display().to_string()),
                 ("GIT_CREDMAN_ASKPASS_USER".to_owned(), user.clone()),
@@ -239,7 +205,7 @@ pub(crate) fn prepare(
     let (repo, clone) = match &args.workdir {
         Some(dir) => (reuse_or_clone(&cwd.join(dir), &spec, &push_env)?, None),
         None => {
-            let tmp = private_tempdir("credman-clone")?;
+            let tmp = crate::fs::private_tempdir("credman-clone")?;
             remove_on_interrupt(tmp.path());
             let repo = Repo::clone_into(&spec, &tmp.path().join("repo"))
                 .with_context(|| format!("cannot clone {}", without_userinfo(url)))?;
@@ -264,7 +230,7 @@ fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> any
         .map(|mut d| d.next().is_none())
         .unwrap_or(true);
     if empty {
-        create_private_dir(dir)
+        crate::fs::create_private_dir(dir)
             .with_context(|| format!("cannot create --workdir {}", dir.display()))?;
         return Repo::clone_into(spec, dir).with_context(|| {
             format!(
@@ -390,11 +356,11 @@ mod tests {
     #[test]
     fn regression_10_clone_and_askpass_folders_are_private() {
         use std::os::unix::fs::PermissionsExt as _;
-        let dir = private_tempdir("credman-test").unwrap();
+        let dir = crate::fs::private_tempdir("credman-test").unwrap();
         let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         let work = dir.path().join("a/workdir");
-        create_private_dir(&work).unwrap();
+        crate::fs::create_private_dir(&work).unwrap();
         let mode = std::fs::metadata(&work).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
     }
