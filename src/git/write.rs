@@ -719,7 +719,11 @@ pub fn index_checksum(path: &Path) -> Option<String> {
     f.seek(std::io::SeekFrom::Start(len - n)).ok()?;
     let mut tail = Vec::new();
     f.read_to_end(&mut tail).ok()?;
-    Some(tail.iter().map(|b| format!("{b:02x}")).collect())
+    Some(tail.iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    }))
 }
 
 /// Removes every lock and temporary file gix holds for this process (on an interrupt: see

@@ -164,7 +164,11 @@ fn line_hash(path: &str, provider: &str) -> String {
         .chain_update(b"\0")
         .chain_update(provider.as_bytes())
         .finalize();
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = digest[..8].iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
     format!("{hex}:1")
 }
 

@@ -226,9 +226,7 @@ pub(crate) fn prepare(
 /// Reuses a workdir holding a clean clone of the same remote (fetch + fast-forward), or clones
 /// into an empty/missing one. Anything else is refused, never wiped.
 fn reuse_or_clone(dir: &Path, spec: &CloneSpec, env: &[(String, String)]) -> anyhow::Result<Repo> {
-    let empty = std::fs::read_dir(dir)
-        .map(|mut d| d.next().is_none())
-        .unwrap_or(true);
+    let empty = std::fs::read_dir(dir).map_or(true, |mut d| d.next().is_none());
     if empty {
         crate::fs::create_private_dir(dir)
             .with_context(|| format!("cannot create --workdir {}", dir.display()))?;

@@ -82,10 +82,13 @@ fn local_use_of_the_action_passes_actionlint() {
         tmp.path().join("hooks/github/action.yml"),
     )
     .unwrap();
-    let with: String = input_names(&action())
+    let with = input_names(&action())
         .iter()
-        .map(|n| format!("          {n}: \"x\"\n"))
-        .collect();
+        .fold(String::new(), |mut with, n| {
+            use std::fmt::Write as _;
+            let _ = writeln!(with, "          {n}: \"x\"");
+            with
+        });
     let wf = format!(
         "on: workflow_dispatch\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./hooks/github\n        with:\n{with}"
     );

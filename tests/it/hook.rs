@@ -986,8 +986,7 @@ fn pre_commit_manifest_declares_a_pre_push_hook() {
         entries[0]
             .iter()
             .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_else(|| panic!("no {k} in {text}"))
+            .map_or_else(|| panic!("no {k} in {text}"), |(_, v)| v.as_str())
     };
     assert_eq!(get("id"), "git-credman");
     assert_eq!(get("entry"), "git-credman hook pre-push");
@@ -1107,8 +1106,7 @@ fn github_format_snapshot() {
     let first = &mut lines[0];
     let cut = first
         .find("invalid_file: ")
-        .map(|i| i + "invalid_file: ".len())
-        .unwrap_or_else(|| panic!("{first}"));
+        .map_or_else(|| panic!("{first}"), |i| i + "invalid_file: ".len());
     let reason = first.split_off(cut);
     assert!(!reason.is_empty());
     first.push_str("<REASON>");

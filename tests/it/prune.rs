@@ -1354,9 +1354,9 @@ fn bulk_removal_rebuilds_directories_correctly() {
         };
         t.write_json(&path, &v);
         if alive {
-            kept.push(path)
+            kept.push(path);
         } else {
-            dead.push(path)
+            dead.push(path);
         }
     };
     for i in 0..70 {
