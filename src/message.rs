@@ -1,42 +1,86 @@
-//! The prune commit message: a subject, a human table, the redacted JSON report between marker
-//! lines, and trailers. `show` parses it back. Pure: no I/O.
+//! The prune commit message: a subject, a short human list, the redacted report between marker
+//! lines, and trailers. `show` parses it back ([`decode_report`]). Pure: no I/O.
+//!
+//! The embedded report is compact so that 10,000 removals stay small and readable (issue 13): a
+//! first line holds the report's JSON without its results, plus the row `columns` and the
+//! distinct `reasons`; then one JSON array per removed file, its columns in that order, the
+//! reason as an index, trailing empty columns left out. The names of a file's duplicates, check
+//! timings and server state are not embedded (the group's id and size are). Messages written
+//! before (one pretty JSON document) are read as they are.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::report::{Report, escape};
+use serde_json::{Map, Value, json};
+
+use crate::report::{Finding, Report, escape};
+
+/// How many files the human list names before it points to `git credman show`.
+const LISTED: usize = 20;
+
+/// The columns of an embedded result row, in order.
+pub const COLUMNS: [&str; 16] = [
+    "path",
+    "provider",
+    "status",
+    "reason",
+    "blob",
+    "fingerprint",
+    "account",
+    "expires_at",
+    "has_refresh_token",
+    "disabled",
+    "plan",
+    "http_status",
+    "reset_at",
+    "checked_at",
+    "duplicate_group",
+    "worktree",
+];
 
 /// The line before the embedded report.
 pub const BEGIN: &str = "-----BEGIN CREDMAN REPORT-----";
 /// The line after the embedded report.
 pub const END: &str = "-----END CREDMAN REPORT-----";
 
-/// Renders the message of a commit that removes credentials.
-pub fn prune(report: &Report, json: &str, action: &str) -> String {
-    let removed: Vec<_> = report.results.iter().collect();
+/// Renders the message of a commit that removes credentials; `head` is the portable JSON of the
+/// report without its results (`report::json::render_portable` of it).
+pub fn prune(report: &Report, head: &str, action: &str) -> String {
+    let removed = &report.results;
     let n = removed.len();
     let noun = if n == 1 { "credential" } else { "credentials" };
     let mut m = format!("credman: {action} {n} dead {noun}\n\n");
     let width = removed
         .iter()
+        .take(LISTED)
         .map(|f| f.path.len())
         .max()
         .unwrap_or(4)
         .min(72);
     let _ = writeln!(m, "Removed ({n}):");
-    for f in &removed {
+    for f in removed.iter().take(LISTED) {
         let _ = writeln!(
             m,
-            "  {:<width$}  {:<11} {:<17} {}",
+            "  {:<width$}  {:<11} {}",
             escape(&f.path),
             escape(&f.provider),
             f.status.as_str(),
-            escape(&f.reason)
+        );
+    }
+    if n > LISTED {
+        let _ = writeln!(
+            m,
+            "  … and {} more (all of them: git credman show)",
+            n - LISTED
         );
     }
     if let Some(p) = report.prune.as_ref().filter(|p| !p.skipped.is_empty()) {
         let _ = writeln!(m, "\nSelected but kept ({}):", p.skipped.len());
-        for s in &p.skipped {
+        for s in p.skipped.iter().take(LISTED) {
             let _ = writeln!(m, "  {}  {}", escape(&s.path), escape(&s.reason));
+        }
+        if p.skipped.len() > LISTED {
+            let _ = writeln!(m, "  … and {} more", p.skipped.len() - LISTED);
         }
     }
     let kept = report.summary.total.saturating_sub(n);
@@ -52,7 +96,9 @@ pub fn prune(report: &Report, json: &str, action: &str) -> String {
         report.summary.total,
         classes.join(", ")
     );
-    let _ = writeln!(m, "\n{BEGIN}\n{}\n{END}\n", json.trim_end());
+    let _ = writeln!(m, "\n{BEGIN}");
+    encode_results(head, removed, &mut m);
+    let _ = writeln!(m, "{END}\n");
     let statuses: Vec<&str> = report
         .prune
         .iter()
@@ -66,6 +112,133 @@ pub fn prune(report: &Report, json: &str, action: &str) -> String {
         crate::report::SCHEMA_VERSION
     );
     m
+}
+
+/// Writes the compact block: the head line, then one row per finding.
+fn encode_results(head: &str, results: &[Finding], out: &mut String) {
+    let mut reasons: Vec<&str> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for f in results {
+        index.entry(f.reason.as_str()).or_insert_with(|| {
+            reasons.push(f.reason.as_str());
+            reasons.len() - 1
+        });
+    }
+    let mut head: Value = serde_json::from_str(head).unwrap_or_else(|_| json!({}));
+    if let Some(obj) = head.as_object_mut() {
+        obj.remove("results");
+        obj.insert("columns".into(), json!(COLUMNS));
+        obj.insert("reasons".into(), json!(reasons));
+    }
+    let _ = writeln!(out, "{head}");
+    for f in results {
+        let group = f.duplicate_group.map(|g| json!([g.id, g.size]));
+        let mut row = vec![
+            json!(f.path),
+            json!(f.provider),
+            json!(f.status.as_str()),
+            json!(index.get(f.reason.as_str()).copied().unwrap_or(0)),
+            json!(f.blob),
+            json!(f.fingerprint),
+            json!(f.account),
+            json!(f.expires_at.map(rfc3339)),
+            json!(f.has_refresh_token),
+            json!(f.disabled),
+            json!(f.plan),
+            json!(f.http_status),
+            json!(f.reset_at.map(rfc3339)),
+            json!(f.checked_at.map(rfc3339)),
+            group.unwrap_or(Value::Null),
+            json!(f.worktree),
+        ];
+        while row
+            .last()
+            .is_some_and(|v| v.is_null() || *v == Value::Bool(false))
+        {
+            row.pop();
+        }
+        let _ = writeln!(out, "{}", Value::Array(row));
+    }
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Reads an embedded report back as the report document (`results` included): the compact
+/// block, or the one JSON document older messages embed.
+pub fn decode_report(block: &str) -> Result<Value, String> {
+    if let Ok(whole) = serde_json::from_str::<Value>(block) {
+        return Ok(whole);
+    }
+    let mut lines = block.lines().filter(|l| !l.trim().is_empty());
+    let mut head: Map<String, Value> = lines
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or("the embedded report's first line is not a JSON object")?;
+    let columns: Vec<String> = head
+        .remove("columns")
+        .and_then(|c| serde_json::from_value(c).ok())
+        .ok_or("the embedded report names no columns")?;
+    let reasons: Vec<String> = head
+        .remove("reasons")
+        .and_then(|r| serde_json::from_value(r).ok())
+        .unwrap_or_default();
+    let mut results = Vec::new();
+    for (n, line) in lines.enumerate() {
+        let row: Vec<Value> = serde_json::from_str(line)
+            .map_err(|e| format!("row {} of the embedded report: {e}", n + 1))?;
+        results.push(finding_of(&columns, &reasons, row));
+    }
+    head.insert("results".into(), Value::Array(results));
+    Ok(Value::Object(head))
+}
+
+/// A finding object (every field a report's finding has) from one row.
+fn finding_of(columns: &[String], reasons: &[String], row: Vec<Value>) -> Value {
+    let mut cell: HashMap<&str, Value> = columns
+        .iter()
+        .map(String::as_str)
+        .zip(row.into_iter().chain(std::iter::repeat(Value::Null)))
+        .collect();
+    let mut take = |k: &str| cell.remove(k).unwrap_or(Value::Null);
+    let status = take("status");
+    let class = status
+        .as_str()
+        .and_then(|s| s.parse::<crate::status::Status>().ok())
+        .map_or(Value::Null, |s| json!(s.class().as_str()));
+    let reason = take("reason")
+        .as_u64()
+        .and_then(|i| reasons.get(usize::try_from(i).ok()?))
+        .cloned()
+        .unwrap_or_default();
+    let group = take("duplicate_group");
+    let duplicate_group = match group.as_array().map(Vec::as_slice) {
+        Some([id, size]) => json!({"id": id, "size": size}),
+        _ => Value::Null,
+    };
+    let flag = |v: Value| Value::Bool(v.as_bool().unwrap_or(false));
+    json!({
+        "path": take("path"),
+        "provider": take("provider"),
+        "status": status,
+        "class": class,
+        "reason": reason,
+        "http_status": take("http_status"),
+        "fingerprint": take("fingerprint"),
+        "account": take("account"),
+        "plan": take("plan"),
+        "expires_at": take("expires_at"),
+        "has_refresh_token": flag(take("has_refresh_token")),
+        "disabled": flag(take("disabled")),
+        "blob": take("blob"),
+        "duplicates": [],
+        "duplicate_group": duplicate_group,
+        "worktree": take("worktree"),
+        "reset_at": take("reset_at"),
+        "checked_at": take("checked_at"),
+        "elapsed_ms": Value::Null,
+    })
 }
 
 /// Renders the message of a commit that restores files removed by `rev`.
@@ -149,6 +322,97 @@ mod tests {
         assert_eq!(embedded_report(&appended), None);
     }
 
+    fn finding(i: usize) -> Finding {
+        let status = crate::status::Status::ExpiredByTime;
+        Finding {
+            path: format!("auths/codex-{i:05}-user{i}@example.com-plus.json"),
+            provider: "codex".into(),
+            status,
+            class: status.class(),
+            reason: "access token expired at 2025-03-01T00:00:00Z (JWT exp); no refresh token"
+                .into(),
+            http_status: None,
+            fingerprint: Some(format!("{:012x}", i * 7919)),
+            account: Some(format!("u***@example.com{}", i % 3)),
+            plan: Some("plus".into()),
+            expires_at: chrono::DateTime::from_timestamp(1_740_787_200, 0),
+            has_refresh_token: false,
+            disabled: i.is_multiple_of(10),
+            blob: Some(format!("{:040x}", i * 104_729)),
+            duplicates: Vec::new(),
+            duplicate_group: i
+                .is_multiple_of(50)
+                .then_some(crate::report::DuplicateGroup { id: 1, size: 2 }),
+            worktree: None,
+            reset_at: None,
+            checked_at: None,
+            server: None,
+            elapsed_ms: None,
+        }
+    }
+
+    fn source() -> crate::source::SourceInfo {
+        crate::source::SourceInfo {
+            kind: "head",
+            repo: None,
+            rev: Some("HEAD".into()),
+            commit: None,
+            tree: None,
+            dir: None,
+            url: None,
+            auth_path: Some("auths".into()),
+            pathspecs: vec![],
+        }
+    }
+
+    #[test]
+    fn every_embedded_field_round_trips_and_ten_thousand_removals_stay_small() {
+        let results: Vec<Finding> = (0..10_000).map(finding).collect();
+        let report = Report::new("offline", source(), vec![], results, chrono::Utc::now());
+        let head = {
+            let mut r = report.clone();
+            r.results.clear();
+            let mut buf = Vec::new();
+            crate::report::json::render_portable(&r, &mut buf).unwrap();
+            String::from_utf8(buf).unwrap()
+        };
+        let msg = prune(&report, &head, "remove");
+        let per_file = msg.len() / report.results.len();
+        eprintln!(
+            "{} bytes for 10,000 removals: {per_file} per file",
+            msg.len()
+        );
+        assert!(per_file <= 250, "{per_file} bytes per removed file");
+        let back = decode_report(embedded_report(&msg).unwrap()).unwrap();
+        let mut full = Vec::new();
+        crate::report::json::render_portable(&report, &mut full).unwrap();
+        let full: Value = serde_json::from_slice(&full).unwrap();
+        // The whole report comes back: the head as it was, every result field by field.
+        for key in [
+            "schema_version",
+            "generated_at",
+            "tool",
+            "mode",
+            "source",
+            "summary",
+        ] {
+            assert_eq!(back[key], full[key], "{key}");
+        }
+        assert_eq!(back["results"], full["results"]);
+        // Only the first files are listed for people; the rest is in the block.
+        assert!(msg.contains("… and 9980 more"), "{}", &msg[..2000]);
+    }
+
+    #[test]
+    fn messages_of_earlier_versions_are_read_as_they_are() {
+        let old = "{\"schema_version\": 1, \"results\": [{\"path\": \"auths/a.json\"}]}";
+        let msg = format!("credman: remove 1 dead credential\n\n{BEGIN}\n{old}\n{END}\n");
+        let back = decode_report(embedded_report(&msg).unwrap()).unwrap();
+        assert_eq!(back["results"][0]["path"], "auths/a.json");
+        assert!(decode_report("{\"columns\": 3}\n[1]").is_err());
+        assert!(decode_report("not json").is_err());
+    }
+
     #[test]
     fn regression_10_names_in_the_message_cannot_hold_marker_lines() {
         let f = crate::report::Finding {
@@ -187,8 +451,14 @@ mod tests {
         let report = Report::new("offline", source, vec![], vec![f], chrono::Utc::now());
         let msg = prune(&report, "{\"real\": 1}", "remove");
         assert_eq!(msg.lines().filter(|l| *l == BEGIN).count(), 1, "{msg}");
+        assert_eq!(msg.lines().filter(|l| *l == END).count(), 1, "{msg}");
         assert!(!msg.contains('\u{1b}') && !msg.contains('\r'), "{msg}");
-        assert_eq!(embedded_report(&msg), Some("{\"real\": 1}"));
+        let back = decode_report(embedded_report(&msg).unwrap()).unwrap();
+        assert_eq!(back["real"], 1);
+        // The name and the reason come back exactly, control characters and all.
+        assert_eq!(back["results"][0]["path"], report.results[0].path);
+        assert_eq!(back["results"][0]["provider"], "co\u{1b}[31mdex");
+        assert_eq!(back["results"][0]["reason"], "why\r\nnot");
         let restore = restore(&["a\nCredman-Restored: 99".to_owned()], "HEAD");
         assert_eq!(trailer(&restore, "Credman-Restored"), Some("1"));
     }

@@ -45,8 +45,9 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
             crate::git::short_id(&info.id)
         )
     })?;
-    let report: serde_json::Value = serde_json::from_str(json)
-        .context("the embedded report is not valid JSON (was the commit message edited?)")?;
+    let report = message::decode_report(json).map_err(|e| {
+        anyhow::anyhow!("the embedded report cannot be read (was the commit message edited?): {e}")
+    })?;
     let workdir = repo.workdir().unwrap_or_else(|| repo.git_dir());
     let signature = verify_commit(&workdir, info.id)?;
     crate::report::show::render(

@@ -318,8 +318,17 @@ fn build_commit(
     let new_tree = edit
         .tree
         .context("none of the selected files is still there; nothing to commit")?;
-    let json = super::json_of(&report)?;
-    let msg = message::prune(&report, &json, "remove");
+    let head = super::json_of(&Report {
+        results: Vec::new(),
+        prune: report.prune.clone(),
+        source: report.source.clone(),
+        summary: report.summary.clone(),
+        fail_on: report.fail_on.clone(),
+        tool: report.tool.clone(),
+        generated_at: report.generated_at.clone(),
+        ..report
+    })?;
+    let msg = message::prune(&report, &head, "remove");
     tracing::debug!(
         ms = t0.elapsed().as_millis(),
         bytes = msg.len(),

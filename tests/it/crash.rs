@@ -121,12 +121,10 @@ fn tree(t: &TestRepo, rev: &str) -> BTreeMap<String, String> {
 
 fn embedded_paths(t: &TestRepo, rev: &str) -> BTreeSet<String> {
     let msg = t.git(&["log", "-1", "--format=%B", rev]);
-    let begin = "-----BEGIN CREDMAN REPORT-----\n";
-    let Some(start) = msg.find(begin) else {
+    if !msg.contains("-----BEGIN CREDMAN REPORT-----\n") {
         return BTreeSet::new();
-    };
-    let end = msg.find("\n-----END CREDMAN REPORT-----").unwrap();
-    let report = parse_report(&msg[start + begin.len()..end]);
+    }
+    let report = embedded_report(&msg);
     paths(&report).into_iter().collect()
 }
 

@@ -154,14 +154,7 @@ fn message(t: &TestRepo, r: &str) -> String {
 }
 
 fn embedded(msg: &str) -> Value {
-    let start = msg
-        .find("-----BEGIN CREDMAN REPORT-----\n")
-        .expect("begin marker")
-        + "-----BEGIN CREDMAN REPORT-----\n".len();
-    let end = msg
-        .find("\n-----END CREDMAN REPORT-----")
-        .expect("end marker");
-    parse_report(&msg[start..end])
+    embedded_report(msg)
 }
 
 fn trailer(t: &TestRepo, r: &str, key: &str) -> String {

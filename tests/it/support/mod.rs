@@ -174,6 +174,16 @@ pub fn parse_report(text: &str) -> Value {
     doc
 }
 
+/// The report a prune commit's message embeds, decoded as `show` decodes it, validated.
+pub fn embedded_report(msg: &str) -> Value {
+    let block = git_credman::message::embedded_report(msg)
+        .unwrap_or_else(|| panic!("no embedded report in: {msg}"));
+    let doc = git_credman::message::decode_report(block)
+        .unwrap_or_else(|e| panic!("bad embedded report ({e}): {block}"));
+    validate_report(&doc);
+    doc
+}
+
 /// Reads a report file (`--report`, a quarantine's or backup's credman-report.json), validated.
 pub fn read_report(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
