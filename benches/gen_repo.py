@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Writes a git fast-import stream: one commit with N synthetic credential files under auths/
-(plus ordinary files). Used by benches/scan.sh and benches/prune.sh. No value looks like a real
-token: every token is "FAKE-" plus random hex.
+"""Writes a git fast-import stream: one commit with N credential files under auths/, shaped as
+CLIProxyAPI writes them (reference §2: codex with JWT id and access tokens, claude, antigravity,
+kimi, xai), plus ordinary files. Used by benches/scan.sh and benches/prune.sh. Tokens are random
+and never valid; their prefixes are joined at run time, so no committed line looks like a token.
 
     python3 benches/gen_repo.py N [DEAD] | git fast-import
 """
-import json, random, sys, time
+import base64, json, random, sys, time
 
 n = int(sys.argv[1])
 # With a second argument D, the first D files are dead (expired, no refresh token) and named
@@ -18,59 +19,125 @@ DATE = 1735689600                      # 2025-01-01T00:00:00Z, committer date
 def hexstr(k):
     return "%0*x" % (k, rng.getrandbits(4 * k))
 
-def token(lo, hi):
-    return "FAKE-" + hexstr(rng.randint(lo, hi))
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+def noise(k):
+    """k characters of base64url noise (a signature, an opaque token body)."""
+    return b64(rng.getrandbits(8 * k).to_bytes(k, "big"))[:k]
+
+def uuid():
+    return "-".join(hexstr(k) for k in (8, 4, 4, 4, 12))
 
 def ts(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
-def expiry():
+def jwt(claims, sig=342):
+    """A JWT-shaped string with real claims and a random (never valid) RS256-sized signature."""
+    head = b64(json.dumps({"alg": "RS256", "kid": hexstr(8), "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{head}.{body}.{noise(sig)}"
+
+# Token prefixes are joined at run time so that no committed line looks like a real token.
+SK, OAT, ORT, YA, GRT = "sk-", "ant-oat01-", "ant-ort01-", "ya" + "29.", "1" + "//0"
+
+def expiry_epoch():
     r = rng.random()
     if r < 0.35:                        # expired some time in 2024
-        return ts(1704067200 + rng.randint(0, 360 * 86400))
+        return 1704067200 + rng.randint(0, 360 * 86400)
     if r < 0.40:                        # expired long ago
-        return ts(1600000000 + rng.randint(0, 86400 * 300))
-    return ts(4070908800 + rng.randint(0, 360 * 86400))   # 2099
+        return 1600000000 + rng.randint(0, 86400 * 300)
+    return 4070908800 + rng.randint(0, 360 * 86400)   # 2099
 
 TYPES = ["codex", "claude", "antigravity", "kimi", "xai"]
 
+def codex(i, email, exp, refresh):
+    acct = uuid()
+    auth = {"chatgpt_account_id": acct, "chatgpt_plan_type": rng.choice(["plus", "pro", "team"]),
+            "chatgpt_user_id": "user-" + noise(24),
+            "chatgpt_subscription_active_start": ts(exp - 30 * 86400),
+            "chatgpt_subscription_active_until": ts(exp + 30 * 86400),
+            "organizations": [{"id": "org-" + noise(24), "is_default": True, "role": "owner",
+                               "title": "Personal"}]}
+    idt = jwt({"aud": ["app_" + noise(24)], "auth_time": exp - 864000, "email": email,
+               "email_verified": True, "exp": exp, "https://api.openai.com/auth": auth,
+               "iat": exp - 864000, "iss": "https://auth.openai.com", "sub": "auth0|" + noise(24)})
+    at = jwt({"aud": ["https://api.openai.com/v1"], "client_id": "app_" + noise(24), "exp": exp,
+              "https://api.openai.com/auth": {"chatgpt_account_id": acct,
+                                              "chatgpt_plan_type": auth["chatgpt_plan_type"],
+                                              "user_id": auth["chatgpt_user_id"]},
+              "https://api.openai.com/profile": {"email": email, "email_verified": True},
+              "iat": exp - 864000, "iss": "https://auth.openai.com", "jti": uuid(),
+              "nbf": exp - 864000, "pwd_auth_time": (exp - 864000) * 1000,
+              "scp": ["openid", "email", "profile", "offline_access"],
+              "session_id": "authsess_" + noise(24), "sub": "auth0|" + noise(24)})
+    d = {"type": "codex", "email": email, "account_id": acct, "id_token": idt, "access_token": at}
+    if refresh:
+        d["refresh_token"] = "rt_" + noise(43) + "." + noise(43)
+    d.update({"expired": ts(exp), "last_refresh": ts(exp - 864000), "disabled": False})
+    return d
+
+def claude(i, email, exp, refresh):
+    d = {"type": "claude", "email": email, "access_token": SK + OAT + noise(95) + "-" + noise(6) + "AA"}
+    if refresh:
+        d["refresh_token"] = SK + ORT + noise(95) + "-" + noise(6) + "AA"
+    d.update({"id_token": "", "account_uuid": uuid(), "organization_uuid": uuid(),
+              "organization_name": f"user{i}'s Organization",
+              "claude_device_ids": [hexstr(64) for _ in range(3)],
+              "expired": ts(exp), "last_refresh": ts(exp - 28800), "disabled": False})
+    return d
+
+def antigravity(i, email, exp, refresh):
+    d = {"type": "antigravity", "email": email, "project_id": f"able-river-{hexstr(5)}",
+         "access_token": YA + noise(200)}
+    if refresh:
+        d["refresh_token"] = GRT + noise(100)
+    d.update({"expires_in": 3599, "timestamp": (exp - 3599) * 1000, "expired": ts(exp),
+              "disabled": False})
+    return d
+
+def kimi(i, email, exp, refresh):
+    at = jwt({"exp": exp, "iat": exp - 3600, "sub": uuid(), "scope": "kimi-code",
+              "device_id": hexstr(32), "jti": uuid()}, sig=86)
+    d = {"type": "kimi", "access_token": at}
+    if refresh:
+        d["refresh_token"] = jwt({"exp": exp + 30 * 86400, "sub": uuid(), "typ": "refresh"}, sig=86)
+    d.update({"token_type": "Bearer", "scope": "kimi-code", "device_id": hexstr(32),
+              "expired": ts(exp), "timestamp": (exp - 3600) * 1000, "last_refresh": ts(exp - 3600)})
+    return d
+
+def xai(i, email, exp, refresh):
+    sub = uuid()
+    d = {"type": "xai", "auth_kind": "oauth", "email": email, "sub": sub,
+         "access_token": jwt({"aud": "grok-cli", "exp": exp, "iat": exp - 3600, "sub": sub,
+                              "scope": "openid profile email offline_access api"})}
+    if refresh:
+        d["refresh_token"] = noise(64)
+    d.update({"id_token": jwt({"aud": "grok-cli", "email": email, "exp": exp, "sub": sub}),
+              "token_type": "Bearer", "expires_in": 3600, "expired": ts(exp),
+              "last_refresh": ts(exp - 3600), "base_url": "https://api.x.ai/v1",
+              "token_endpoint": "https://auth.x.ai/oauth2/token"})
+    return d
+
+MAKE = {"codex": codex, "claude": claude, "antigravity": antigravity, "kimi": kimi, "xai": xai}
+
 def credential(i):
+    """(type, file bytes) of credential i, shaped as CPA writes it (reference §2): JWT access and id
+    tokens with realistic claims, 1.5–4 KB for codex, smaller for the others."""
     ty = TYPES[i % len(TYPES)]
-    if dead is not None:
-        d = {"type": ty, "email": f"{ty}-{i}@example.com", "access_token": token(250, 450)}
-        if i < dead:
-            d["expired"] = ts(1600000000 + i)
-        else:
-            d["refresh_token"] = token(120, 300)
-            d["expired"] = ts(4070908800 + i)
-        return ty, json.dumps(d, indent=2).encode()
     email = f"{ty}-{i}@example.com"
-    last = ts(1704067200 + rng.randint(0, 360 * 86400))
-    d = {"type": ty}
-    if ty != "kimi":
-        d["email"] = email
-    d["access_token"] = token(250, 450)
-    if rng.random() > 0.03:            # ~3% carry no refresh token
-        d["refresh_token"] = token(120, 300)
-    d["expired"] = expiry()
-    d["last_refresh"] = last
-    d["disabled"] = rng.random() < 0.05
-    if ty == "codex":
-        d["account_id"] = "acct-" + hexstr(8) + "-" + hexstr(4) + "-" + hexstr(12)
-    elif ty == "claude":
-        d["account_uuid"] = "-".join(hexstr(k) for k in (8, 4, 4, 4, 12))
-    elif ty == "antigravity":
-        d["project_id"] = "proj-" + hexstr(10)
-        d["expires_in"] = 3599
-        d["timestamp"] = 1704067200000 + rng.randint(0, 360 * 86400) * 1000
-    elif ty == "kimi":
-        d["device_id"] = hexstr(32)
-    elif ty == "xai":
-        d["sub"] = hexstr(24)
-        d["base_url"] = "https://api.example.invalid/v1"
-        d["token_endpoint"] = "https://auth.example.invalid/oauth2/token"
-    body = json.dumps(d, indent=2).encode()
-    if rng.random() < 0.01:            # ~1% invalid JSON: truncated mid-file
+    if dead is not None:
+        is_dead = i < dead
+        exp = 1600000000 + i if is_dead else 4070908800 + i
+        refresh = not is_dead
+    else:
+        exp = expiry_epoch()
+        refresh = rng.random() > 0.03   # ~3% carry no refresh token
+    d = MAKE[ty](i, email, exp, refresh)
+    if dead is None and rng.random() < 0.05:
+        d["disabled"] = True
+    body = json.dumps(d, indent=2).encode()    # CPA writes indented JSON
+    if dead is None and rng.random() < 0.01:   # ~1% invalid JSON: truncated mid-file
         body = body[: len(body) // 2]
     return ty, body
 
