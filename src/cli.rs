@@ -205,6 +205,19 @@ pub struct PruneArgs {
     #[arg(long, short = 'n', help_heading = "Prune")]
     pub dry_run: bool,
 
+    /// Remove what a reviewed JSON report selected: its results with a status in --status whose
+    /// blob is still the one the report recorded
+    ///
+    /// Plan, review, apply: `git credman scan --report plan.json`, review plan.json, then
+    /// `git credman prune --from-report plan.json`. Nothing is checked online again (the
+    /// reviewed verdicts are the evidence). A file rewritten since, gone, or not in the report
+    /// is kept and listed with why; the status guard and the breaker still apply. The report
+    /// must come from a git tree (a scan of HEAD, a revision, the index, a --repo-url clone, or
+    /// `report merge` of shards); the tree may have moved on. Repositories only; no pathspecs
+    /// or --provider (narrow the report instead).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "server", "pathspecs", "providers"], help_heading = "Prune")]
+    pub from_report: Option<PathBuf>,
+
     /// Allow transient, unknown or alive statuses and override the mass-failure breaker
     #[arg(long, help_heading = "Prune")]
     pub force: bool,
@@ -340,6 +353,7 @@ Examples:
   git credman prune --status expired_by_time,missing_token --offline
   git credman prune --sign --signing-key ~/.ssh/credman_ed25519
   git credman prune --branch credman/cleanup --push
+  git credman prune --from-report plan.json
   git credman prune --dir /srv/cpa/auths";
 
 /// Which credentials to look at and how to check them; shared by `scan` and `prune`.

@@ -8,6 +8,7 @@
 pub mod ci;
 pub mod human;
 pub mod json;
+pub mod reviewed;
 pub mod show;
 
 use std::collections::BTreeMap;
