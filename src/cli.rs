@@ -79,6 +79,9 @@ pub enum Command {
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Work with JSON reports: join the reports of a sharded scan
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Print a man page (roff) to stdout, or write every page to a directory
     ///
     /// There is one page per command, as for git's own commands: `git credman man` prints
@@ -147,6 +150,36 @@ pub enum HookCommand {
     /// Remove git-credman's lines from the pre-push hook (and the hook, if nothing else is left)
     Uninstall,
 }
+
+/// The `report` subcommands: a noun with verbs, like `hook` (and git's `remote`, `worktree`).
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the JSON reports of `scan --shard K/N` into one report on stdout
+    ///
+    /// Pass all N shard reports of one scan: they must be git-credman scan reports of the same
+    /// source (kind, commit, tree, auth path, pathspecs; the runner's local path may differ),
+    /// schema version, mode and --fail-on, be exactly the shards 1..N of one N, and share no
+    /// path. The summary is recomputed, duplicate groups stay per shard, and generated_at is
+    /// the earliest shard's. Exits 2 with one line when they do not belong together. The
+    /// result is what `git credman prune --from-report` applies.
+    Merge(ReportMergeArgs),
+}
+
+/// Arguments of `git credman report merge`.
+#[derive(Debug, Args)]
+#[command(after_long_help = MERGE_AFTER_HELP)]
+pub struct ReportMergeArgs {
+    /// The shard reports (`scan --shard K/N --report FILE`), all N of them, in any order
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+}
+
+const MERGE_AFTER_HELP: &str = "\
+Examples:
+  git credman scan --shard 1/2 --report shard-1.json   # on one runner
+  git credman scan --shard 2/2 --report shard-2.json   # on another
+  git credman report merge shard-1.json shard-2.json > all.json
+  git credman prune --from-report all.json";
 
 /// Arguments of `git credman hook pre-push`.
 #[derive(Debug, Args)]
@@ -490,6 +523,20 @@ pub struct ScanArgs {
     /// Every *.json below PATH counts as a credential. Symlinks are reported, never followed.
     #[arg(long, value_name = "PATH", group = "source", help_heading = "Source")]
     pub dir: Option<PathBuf>,
+
+    /// Scan only shard K of N (1-based): the files whose path hashes to K
+    ///
+    /// Stable across runs and machines: a file is in shard (first 8 bytes of SHA-256(path),
+    /// big-endian, mod N) + 1, so N jobs of a CI matrix scan disjoint sets that together are
+    /// the whole tree. Join their reports with `git credman report merge`. Duplicates are found
+    /// within a shard only. Command line only (no env or config: it differs per job).
+    #[arg(
+        long,
+        value_name = "K/N",
+        conflicts_with = "server",
+        help_heading = "Source"
+    )]
+    pub shard: Option<String>,
 
     /// Server mode.
     #[command(flatten)]

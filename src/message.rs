@@ -183,6 +183,7 @@ mod tests {
             url: None,
             auth_path: None,
             pathspecs: vec![],
+            shard: None,
         };
         let report = Report::new("offline", source, vec![], vec![f], chrono::Utc::now());
         let msg = prune(&report, "{\"real\": 1}", "remove");

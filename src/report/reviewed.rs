@@ -115,7 +115,17 @@ pub fn read(path: &Path) -> Result<Reviewed, Error> {
 
 /// Parses a reviewed report; the error names the line and column, and what was expected.
 pub fn parse(bytes: &[u8]) -> Result<Reviewed, String> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    serde_json::from_slice(bytes).map_err(|e| describe(&e))
+}
+
+/// Parses any JSON document, with the same errors as [`parse`].
+pub fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    serde_json::from_slice(bytes).map_err(|e| describe(&e))
+}
+
+/// Describes a JSON error by category and position only.
+fn describe(e: &serde_json::Error) -> String {
+    {
         // serde_json quotes unexpected values ("invalid value: string \"...\""), which could be
         // anything a file holds: keep only the category and the position.
         format!(
@@ -129,7 +139,7 @@ pub fn parse(bytes: &[u8]) -> Result<Reviewed, String> {
             e.line(),
             e.column()
         )
-    })
+    }
 }
 
 #[cfg(test)]

@@ -275,3 +275,222 @@ fn a_report_of_another_kind_of_source_or_no_report_is_refused() {
     assert!(r.stderr.contains("already ran"), "{}", r.stderr);
     assert_clean(&t, "2");
 }
+
+// ---- sharded runs: scan --shard K/N, report merge, prune --from-report ----
+
+/// A pool of 24 codex credentials, every third one dead, with no duplicates.
+fn big_pool() -> TestRepo {
+    let t = TestRepo::new();
+    for i in 0..24 {
+        let (email, account) = (format!("user{i}@example.com"), format!("acct-{i}"));
+        let v = if i % 3 == 0 {
+            codex_dead(&email, &account)
+        } else {
+            codex_live(&email, &account, "plus")
+        };
+        t.write_json(&format!("auths/codex-{i:02}.json"), &v);
+    }
+    t.commit_all("pool");
+    t
+}
+
+/// What a result says about its file, without the per-scan duplicate fields.
+fn essence(report: &Value) -> Vec<(String, String, String, String)> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+            (s("path"), s("status"), s("blob"), s("fingerprint"))
+        })
+        .collect()
+}
+
+fn merge(t: &TestRepo, files: &[&Path]) -> Run {
+    let mut args = vec!["report".to_owned(), "merge".to_owned()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    run(t.credman().args(&args))
+}
+
+#[test]
+fn four_shards_cover_the_unsharded_scan_and_merge_into_it() {
+    let t = big_pool();
+    let whole = read_report(&review(&t, "whole.json", &[]));
+    let mut shards = Vec::new();
+    let mut union = Vec::new();
+    for k in 1..=4 {
+        let file = review(
+            &t,
+            &format!("shard-{k}.json"),
+            &["--shard", &format!("{k}/4")],
+        );
+        let doc = read_report(&file);
+        assert_eq!(doc["source"]["shard"], format!("{k}/4"));
+        assert_eq!(doc["source"]["commit"], whole["source"]["commit"]);
+        assert_eq!(
+            doc["summary"]["total"],
+            doc["results"].as_array().unwrap().len()
+        );
+        union.extend(essence(&doc));
+        shards.push(file);
+    }
+    union.sort();
+    // Disjoint (no path twice) and complete: exactly the unsharded scan.
+    assert_eq!(union, essence(&whole));
+    // Stable: the same shard again lists the same files.
+    let again = read_report(&review(&t, "again.json", &["--shard", "3/4"]));
+    assert_eq!(essence(&again), essence(&read_report(&shards[2])));
+
+    let refs: Vec<&Path> = shards.iter().rev().map(|p| p.as_path()).collect();
+    let r = merge(&t, &refs);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let merged = r.json(); // validated against the schema
+    assert_eq!(essence(&merged), essence(&whole));
+    assert_eq!(merged["summary"], whole["summary"]);
+    assert!(merged["source"].get("shard").is_none());
+    assert_eq!(merged["source"]["commit"], whole["source"]["commit"]);
+}
+
+#[test]
+fn a_merged_report_applies_like_a_direct_prune() {
+    let t = big_pool();
+    let clone = t.tmp.path().join("clone");
+    t.git(&[
+        "clone",
+        "-q",
+        t.root.to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
+    let shards: Vec<_> = (1..=4)
+        .map(|k| review(&t, &format!("s{k}.json"), &["--shard", &format!("{k}/4")]))
+        .collect();
+    let refs: Vec<&Path> = shards.iter().map(|p| p.as_path()).collect();
+    let r = merge(&t, &refs);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all = t.tmp.path().join("all.json");
+    std::fs::write(&all, &r.stdout).unwrap();
+
+    let applied = apply(&t, &all, &[]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert_eq!(applied.json()["prune"]["removed"], 8);
+    let direct = run(t
+        .credman_in(&clone)
+        .args(["prune", "--offline", "--format", "json"]));
+    assert_eq!(direct.code, 0, "{}", direct.stderr);
+    assert_eq!(paths(&applied.json()), paths(&direct.json()));
+    let names = |dir: &Path| git_in(t.home(), dir, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert_eq!(names(&t.root), names(&clone));
+    assert_eq!(names(&t.root).lines().count(), 16);
+    assert_clean(&t, "2");
+    git_in(t.home(), &clone, &["fsck", "--strict"]);
+}
+
+#[test]
+fn merge_refuses_shards_of_different_commits_duplicates_and_missing_shards() {
+    let t = big_pool();
+    let s1 = review(&t, "s1.json", &["--shard", "1/2"]);
+    let s2 = review(&t, "s2.json", &["--shard", "2/2"]);
+    let one_line = |r: &Run, needle: &str| {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains(needle), "{}", r.stderr);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    };
+    one_line(&merge(&t, &[&s1]), "shard 2/2 is missing");
+    one_line(&merge(&t, &[&s1, &s1, &s2]), "both shard 1/2");
+    t.write_json("auths/new.json", &codex_dead("new@example.com", "acct-new"));
+    t.commit_all("more");
+    let s2_later = review(&t, "s2-later.json", &["--shard", "2/2"]);
+    one_line(&merge(&t, &[&s1, &s2_later]), "source.commit differs");
+    let whole = review(&t, "whole.json", &[]);
+    one_line(&merge(&t, &[&s1, &whole]), "differs");
+    let mut edited = read_report(&s2);
+    edited["results"]
+        .as_array_mut()
+        .unwrap()
+        .push(read_report(&s1)["results"][0].clone());
+    let dup = t.tmp.path().join("dup.json");
+    std::fs::write(&dup, serde_json::to_vec(&edited).unwrap()).unwrap();
+    one_line(&merge(&t, &[&s1, &dup]), "is in both");
+    one_line(
+        &merge(&t, &[&t.tmp.path().join("nope.json")]),
+        "cannot read the report",
+    );
+    assert_eq!(merge(&t, &[]).code, 2);
+}
+
+#[test]
+fn invalid_shard_values_exit_2_with_one_line() {
+    let t = big_pool();
+    for bad in ["0/4", "5/4", "4", "a/b", "1/0", "-1/4"] {
+        let r = run(t
+            .credman()
+            .args(["scan", "--offline", &format!("--shard={bad}")]));
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("K/N"), "{}", r.stderr);
+    }
+}
+
+// ---- the matrix workflow ----
+
+fn workflow_text() -> String {
+    std::fs::read_to_string(crate::actions::root().join("hooks/github/credman-sharded.yml"))
+        .unwrap()
+}
+
+#[test]
+fn sharded_workflow_passes_actionlint_and_zizmor() {
+    let out = crate::actions::actionlint(
+        &crate::actions::root(),
+        Path::new("hooks/github/credman-sharded.yml"),
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = workflow_text();
+    // No audit is ignored in this one.
+    assert!(!text.contains("zizmor: ignore"));
+    if let Some((ok, findings)) = crate::actions::zizmor(&[("credman-sharded.yml", text)]) {
+        assert!(ok && findings.is_empty(), "zizmor: {findings:?}");
+    }
+}
+
+#[test]
+fn sharded_workflow_scans_every_shard_then_merges_then_prunes() {
+    let wf: serde_yaml::Value = serde_yaml::from_str(&workflow_text()).unwrap();
+    let n: u64 = wf["env"]["SHARDS"].as_str().unwrap().parse().unwrap();
+    let shards: Vec<u64> = wf["jobs"]["scan"]["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        shards,
+        (1..=n).collect::<Vec<_>>(),
+        "the matrix must be shards 1..=SHARDS"
+    );
+    assert_eq!(wf["jobs"]["merge"]["needs"], "scan");
+    assert_eq!(wf["jobs"]["prune"]["needs"], "merge");
+    let script = |job: &str| -> String {
+        wf["jobs"][job]["steps"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .collect()
+    };
+    assert!(script("scan").contains("scan --shard \"$SHARD/$SHARDS\""));
+    assert!(script("merge").contains("report merge shards/shard-*.json > all.json"));
+    assert!(script("prune").contains("--from-report \"$RUNNER_TEMP/plan/all.json\""));
+    // Only the prune job may write, and no job but it sees the signing key.
+    assert!(wf["permissions"].as_mapping().unwrap().is_empty());
+    assert_eq!(wf["jobs"]["prune"]["permissions"]["contents"], "write");
+    assert_eq!(wf["jobs"]["scan"]["permissions"]["contents"], "read");
+    assert!(!script("scan").contains("secrets") && !script("merge").contains("secrets"));
+}
