@@ -67,7 +67,7 @@ impl FromStr for Shard {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || Error(crate::report::escape(s).into_owned());
+        let bad = || Error(s.escape_debug().to_string());
         let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
         // Digits only: u64's parser takes a leading '+', which is no way to write a shard.
         let num = |t: &str| {
