@@ -79,6 +79,9 @@ pub enum Command {
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Work with JSON reports: join the reports of a sharded scan
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Print a man page (roff) to stdout, or write every page to a directory
     ///
     /// There is one page per command, as for git's own commands: `git credman man` prints
@@ -148,6 +151,36 @@ pub enum HookCommand {
     Uninstall,
 }
 
+/// The `report` subcommands: a noun with verbs, like `hook` (and git's `remote`, `worktree`).
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the JSON reports of `scan --shard K/N` into one report on stdout
+    ///
+    /// Pass all N shard reports of one scan: they must be git-credman scan reports of the same
+    /// source (kind, commit, tree, auth path, pathspecs; the runner's local path may differ),
+    /// schema version, mode and --fail-on, be exactly the shards 1..N of one N, and share no
+    /// path. The summary is recomputed, duplicate groups stay per shard, and generated_at is
+    /// the earliest shard's. Exits 2 with one line when they do not belong together. The
+    /// result is what `git credman prune --from-report` applies.
+    Merge(ReportMergeArgs),
+}
+
+/// Arguments of `git credman report merge`.
+#[derive(Debug, Args)]
+#[command(after_long_help = MERGE_AFTER_HELP)]
+pub struct ReportMergeArgs {
+    /// The shard reports (`scan --shard K/N --report FILE`), all N of them, in any order
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+}
+
+const MERGE_AFTER_HELP: &str = "\
+Examples:
+  git credman scan --shard 1/2 --report shard-1.json   # on one runner
+  git credman scan --shard 2/2 --report shard-2.json   # on another
+  git credman report merge shard-1.json shard-2.json > all.json
+  git credman prune --from-report all.json";
+
 /// Arguments of `git credman hook pre-push`.
 #[derive(Debug, Args)]
 pub struct PrePushArgs {
@@ -204,6 +237,19 @@ pub struct PruneArgs {
     /// Print the plan (which files, why) and write nothing
     #[arg(long, short = 'n', help_heading = "Prune")]
     pub dry_run: bool,
+
+    /// Remove what a reviewed JSON report selected: its results with a status in --status whose
+    /// blob is still the one the report recorded
+    ///
+    /// Plan, review, apply: `git credman scan --report plan.json`, review plan.json, then
+    /// `git credman prune --from-report plan.json`. Nothing is checked online again (the
+    /// reviewed verdicts are the evidence). A file rewritten since, gone, or not in the report
+    /// is kept and listed with why; the status guard and the breaker still apply. The report
+    /// must come from a git tree (a scan of HEAD, a revision, the index, a --repo-url clone, or
+    /// `report merge` of shards); the tree may have moved on. Repositories only; no pathspecs
+    /// or --provider (narrow the report instead).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "server", "pathspecs", "providers"], help_heading = "Prune")]
+    pub from_report: Option<PathBuf>,
 
     /// Allow transient, unknown or alive statuses and override the mass-failure breaker
     #[arg(long, help_heading = "Prune")]
@@ -340,6 +386,7 @@ Examples:
   git credman prune --status expired_by_time,missing_token --offline
   git credman prune --sign --signing-key ~/.ssh/credman_ed25519
   git credman prune --branch credman/cleanup --push
+  git credman prune --from-report plan.json
   git credman prune --dir /srv/cpa/auths";
 
 /// Which credentials to look at and how to check them; shared by `scan` and `prune`.
@@ -476,6 +523,20 @@ pub struct ScanArgs {
     /// Every *.json below PATH counts as a credential. Symlinks are reported, never followed.
     #[arg(long, value_name = "PATH", group = "source", help_heading = "Source")]
     pub dir: Option<PathBuf>,
+
+    /// Scan only shard K of N (1-based): the files whose path hashes to K
+    ///
+    /// Stable across runs and machines: a file is in shard (first 8 bytes of SHA-256(path),
+    /// big-endian, mod N) + 1, so N jobs of a CI matrix scan disjoint sets that together are
+    /// the whole tree. Join their reports with `git credman report merge`. Duplicates are found
+    /// within a shard only. Command line only (no env or config: it differs per job).
+    #[arg(
+        long,
+        value_name = "K/N",
+        conflicts_with = "server",
+        help_heading = "Source"
+    )]
+    pub shard: Option<String>,
 
     /// Server mode.
     #[command(flatten)]

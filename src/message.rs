@@ -362,6 +362,7 @@ mod tests {
             url: None,
             auth_path: Some("auths".into()),
             pathspecs: vec![],
+            shard: None,
         }
     }
 
@@ -447,6 +448,7 @@ mod tests {
             url: None,
             auth_path: None,
             pathspecs: vec![],
+            shard: None,
         };
         let report = Report::new("offline", source, vec![], vec![f], chrono::Utc::now());
         let msg = prune(&report, "{\"real\": 1}", "remove");

@@ -623,6 +623,8 @@ pub struct SelectSettings {
     pub providers: Vec<String>,
     /// Online settings; `None` with `--offline`.
     pub online: Option<OnlineSettings>,
+    /// Only this shard of the files (`scan --shard K/N`; command line only, set by `scan`).
+    pub shard: Option<crate::source::shard::Shard>,
 }
 
 /// Validated settings of `scan`.
@@ -681,6 +683,7 @@ pub fn select(
             .map(|p| p.trim().to_ascii_lowercase())
             .collect(),
         online,
+        shard: None,
     })
 }
 

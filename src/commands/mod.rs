@@ -9,6 +9,7 @@ pub mod completions;
 pub mod hook;
 pub mod man;
 pub mod prune;
+pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod show;
@@ -71,6 +72,7 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
+        Command::Report(command) => report::run(command, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
     }

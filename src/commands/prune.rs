@@ -13,6 +13,7 @@ use crate::exit::Outcome;
 use crate::git::Repo;
 use crate::prune::repo::{PushTarget, Request};
 use crate::prune::{self, Plan};
+use crate::report::reviewed::Reviewed;
 use crate::report::{self, Format, Report};
 use crate::scan::{Collected, collect};
 use crate::settings::{self, PruneSettings};
@@ -91,7 +92,7 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
     let needs_repo = args.dir.is_none() && args.server.server.is_none();
     let (checkout, repo) = repository(&args.remote, needs_repo, ctx)?;
     let config = config_of(repo.as_ref(), &ctx.env)?;
-    let settings = settings::prune(
+    let mut settings = settings::prune(
         args,
         global,
         &ctx.env,
@@ -99,13 +100,30 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
     prune::guard_statuses(&settings.statuses, args.force)?;
+    // A reviewed report is the evidence: no file is checked online again.
+    let reviewed = match &args.from_report {
+        Some(file) => {
+            let reviewed = report::reviewed::read(&ctx.cwd.join(file))?;
+            prune::check_reviewed(&reviewed, &report::escape(&file.display().to_string()))?;
+            settings.select.online = None;
+            Some(reviewed)
+        }
+        None => None,
+    };
     if let Some(server) = crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)?
     {
         return run_server(args, &settings, ctx, &server);
     }
     match (&args.dir, repo) {
         (Some(dir), _) => run_dir(args, &settings, ctx, &ctx.cwd.join(dir)),
-        (None, Some(repo)) => run_repo(args, &settings, ctx, &repo, checkout.as_ref()),
+        (None, Some(repo)) => run_repo(
+            args,
+            &settings,
+            ctx,
+            &repo,
+            checkout.as_ref(),
+            reviewed.as_ref(),
+        ),
         (None, None) => bail!("invariant: no repository"),
     }
 }
@@ -137,6 +155,7 @@ fn run_repo(
     ctx: &mut Ctx<'_>,
     repo: &Arc<Repo>,
     remote: Option<&crate::source::remote::Checkout>,
+    reviewed: Option<&Reviewed>,
 ) -> anyhow::Result<Outcome> {
     let push_env: &[(String, String)] = remote.map_or(&[], |c| c.push_env.as_slice());
     let on_branch = args.branch.is_none();
@@ -172,14 +191,18 @@ fn run_repo(
     } else {
         None
     };
-    let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
+    let listing = &collected.listing;
+    let keep = |s: &crate::scan::Scanned| {
         if let Some(why) = prune::not_a_file(s) {
             return Some(why);
         }
         if !on_branch || !has_worktree {
             return None;
         }
-        let raw = prune::raw_path(&collected, s);
+        let raw = listing
+            .candidates
+            .get(s.candidate)
+            .map_or(s.path.as_bytes(), |c| c.raw.as_slice());
         if let Some(wd) = &workdir
             && crate::fs::has_unsafe_parent(wd, raw)
         {
@@ -193,7 +216,18 @@ fn run_repo(
             .map_or(s.content_id, |view| view.get(raw).copied());
         (staged != s.content_id)
             .then(|| "staged change in the index (uncommitted change)".to_owned())
-    });
+    };
+    let plan = match reviewed {
+        Some(r) => prune::plan_from_report(&mut collected.scanned, r, &settings.statuses, keep)?,
+        None => prune::plan(&collected.scanned, &settings.statuses, keep),
+    };
+    if let Some(r) = reviewed {
+        collected.mode = if r.mode == "online" {
+            "online"
+        } else {
+            "offline"
+        };
+    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }

@@ -14,6 +14,11 @@ use crate::source::server::ServerSpec;
 
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(str::parse::<crate::source::shard::Shard>)
+        .transpose()?;
     let spec = match (&args.dir, &args.rev, args.staged) {
         (Some(dir), _, _) => SourceSpec::Dir(ctx.cwd.join(dir)),
         (None, Some(rev), _) => SourceSpec::Rev(rev.clone()),
@@ -24,13 +29,14 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     let needs_repo = !in_server_mode && !matches!(spec, SourceSpec::Dir(_));
     let (checkout, repo) = repository(&args.remote, needs_repo, ctx)?;
     let config = config_of(repo.as_ref(), &ctx.env)?;
-    let settings = settings::scan(
+    let mut settings = settings::scan(
         args,
         global,
         &ctx.env,
         &config,
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
+    settings.select.shard = shard;
     let spec = match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
         Some(server) => SourceSpec::Server(ServerSpec {
             server,

@@ -11,14 +11,16 @@ pub mod recover;
 pub mod repo;
 pub mod server;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::bail;
 
+use crate::report::reviewed::{Reviewed, ReviewedFinding};
 use crate::report::{Listed, PruneInfo, Report, Skipped, Summary};
-use crate::scan::{Collected, Scanned};
+use crate::scan::{Collected, Online, Scanned};
 use crate::settings::MaxDelete;
 use crate::status::{Class, Status, StatusSet};
+use crate::verdict::Verdict;
 
 /// What an executor did: the report, a headline for people, and the error to fail with after
 /// the report is shown (a failed push keeps its local commit; files that could not be moved or deleted).
@@ -85,6 +87,150 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// The source kinds a repository prune accepts a reviewed report of: a git tree (HEAD, a
+/// revision, the index, or a clone of a remote). Blob ids are what tie a report to a tree, so
+/// the tree may have moved on since; a folder's or a server's report has no blobs to match.
+pub const TREE_KINDS: &[&str] = &["head", "rev", "index", "remote"];
+
+/// Refuses a reviewed report a repository prune cannot use: another tool's, another schema
+/// version, a folder's or a server's, or the report of a prune that already ran.
+pub fn check_reviewed(reviewed: &Reviewed, file: &str) -> anyhow::Result<()> {
+    if reviewed.tool.name != "git-credman" {
+        bail!(
+            "{file} was not written by git-credman; write the report to review with \
+             `git credman scan --report FILE`"
+        );
+    }
+    if reviewed.schema_version != crate::report::SCHEMA_VERSION {
+        bail!(
+            "{file} has schema_version {}, this git-credman reads {}; scan again with this \
+             version (`git credman scan --report FILE`)",
+            reviewed.schema_version,
+            crate::report::SCHEMA_VERSION
+        );
+    }
+    if !TREE_KINDS.contains(&reviewed.source.kind.as_str()) {
+        bail!(
+            "{file} is the report of a {} source, not of a git tree; --from-report prunes a \
+             repository: review a `git credman scan --report FILE` made in it",
+            crate::report::escape(&reviewed.source.kind)
+        );
+    }
+    if reviewed.prune.as_ref().is_some_and(|p| !p.dry_run) {
+        bail!(
+            "{file} records a prune that already ran; review a scan report (`git credman scan \
+             --report FILE`) or a `prune --dry-run --report FILE` plan"
+        );
+    }
+    Ok(())
+}
+
+/// The first 12 hex digits of a blob id, for reasons people read.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// Plans a prune from a reviewed report (`prune --from-report`): a file is selected when the
+/// report lists it with a status in `statuses`, the report's `blob` is exactly the blob in the
+/// tree now (so the content removed is the content reviewed), its provider and fingerprint
+/// agree with that content, and `keep` names no reason to leave it alone. A selected file
+/// takes the reviewed verdict (the report is the evidence; nothing is checked again).
+///
+/// Kept, with why: listed files whose blob changed (or that the report gives no blob), whose
+/// entry disagrees with the content, and listed files the tree no longer has; files the scan
+/// now finds with a status in `statuses` that the report does not list at all. A file the
+/// report lists with another status stays, unlisted: the review decided it.
+///
+/// Refuses a report that lists one path twice (it was edited, or merged wrongly).
+pub fn plan_from_report(
+    scanned: &mut [Scanned],
+    reviewed: &Reviewed,
+    statuses: &StatusSet,
+    mut keep: impl FnMut(&Scanned) -> Option<String>,
+) -> anyhow::Result<Plan> {
+    let mut listed: HashSet<&str> = HashSet::with_capacity(reviewed.results.len());
+    let mut wanted: HashMap<&str, &ReviewedFinding> = HashMap::new();
+    for r in &reviewed.results {
+        if !listed.insert(r.path.as_str()) {
+            bail!(
+                "the report lists {} twice; use a report git-credman wrote (`git credman report \
+                 merge` rejects duplicate paths)",
+                crate::report::escape(&r.path)
+            );
+        }
+        if statuses.contains(r.status) {
+            wanted.insert(r.path.as_str(), r);
+        }
+    }
+    let mut plan = Plan::default();
+    let skip = |plan: &mut Plan, path: &str, reason: String| {
+        plan.skipped.push(Skipped {
+            path: path.to_owned(),
+            reason,
+        });
+    };
+    for (i, s) in scanned.iter_mut().enumerate() {
+        let Some(r) = wanted.remove(s.path.as_str()) else {
+            if !listed.contains(s.path.as_str()) && statuses.contains(s.status()) {
+                skip(&mut plan, &s.path, "not in the report".to_owned());
+            }
+            continue;
+        };
+        let now = s.content_id.map(|id| id.to_string());
+        let Some(reviewed_blob) = r.blob.as_deref().map(str::to_ascii_lowercase) else {
+            skip(
+                &mut plan,
+                &s.path,
+                "the report records no blob for it".to_owned(),
+            );
+            continue;
+        };
+        if now.as_deref() != Some(reviewed_blob.as_str()) {
+            let reason = match &now {
+                Some(id) => format!(
+                    "changed since the report (blob {}, reviewed {})",
+                    short(id),
+                    crate::report::escape(short(&reviewed_blob))
+                ),
+                None => "not a regular file".to_owned(),
+            };
+            skip(&mut plan, &s.path, reason);
+            continue;
+        }
+        if r.provider != s.facts.provider || r.fingerprint != s.facts.fingerprint {
+            skip(
+                &mut plan,
+                &s.path,
+                "the report's provider or fingerprint does not match the file (edited report?)"
+                    .to_owned(),
+            );
+            continue;
+        }
+        if let Some(reason) = keep(s) {
+            skip(&mut plan, &s.path, reason);
+            continue;
+        }
+        let mut verdict = Verdict::new(r.status, r.reason.clone());
+        verdict.http_status = r.http_status;
+        s.online = Some(Online {
+            verdict,
+            checked_at: None,
+            elapsed_ms: None,
+        });
+        plan.chosen.push(i);
+    }
+    let mut gone: Vec<&str> = wanted.into_keys().collect();
+    gone.sort_unstable();
+    for path in gone {
+        skip(
+            &mut plan,
+            path,
+            "not in the tree any more (removed or renamed since the report)".to_owned(),
+        );
+    }
+    Ok(plan)
 }
 
 /// Returns why the mass-failure breaker trips for this plan, if it does: more files than a
@@ -242,6 +388,120 @@ mod tests {
         assert_eq!(p.skipped[0].reason, "not a regular file");
         // An alive file is neither chosen nor listed as kept: it was never selected.
         assert!(p.skipped.iter().all(|s| s.path != "b.json"));
+    }
+
+    fn reviewed(results: serde_json::Value) -> Reviewed {
+        serde_json::from_value(serde_json::json!({
+            "schema_version": crate::report::SCHEMA_VERSION,
+            "tool": {"name": "git-credman"}, "mode": "online",
+            "source": {"kind": "head", "commit": "c0ffee"}, "results": results,
+        }))
+        .unwrap()
+    }
+
+    fn hex(n: u8) -> String {
+        id(n).unwrap().to_string()
+    }
+
+    #[test]
+    fn plan_from_report_takes_only_reviewed_files_whose_blob_is_unchanged() {
+        let mut scanned = vec![
+            // reviewed dead, unchanged: removed, with the reviewed verdict
+            test_scanned("a.json", "codex", Status::Unverified, id(1)),
+            // reviewed dead, rewritten since: kept
+            test_scanned("b.json", "codex", Status::Unverified, id(9)),
+            // reviewed alive: stays, unlisted
+            test_scanned("c.json", "codex", Status::Unverified, id(3)),
+            // dead now, not in the report: kept, listed
+            test_scanned("d.json", "codex", Status::ExpiredByTime, id(4)),
+            // reviewed dead, but the report has no blob: kept
+            test_scanned("e.json", "codex", Status::Unverified, id(5)),
+            // reviewed dead with the right blob, another provider in the report: kept
+            test_scanned("f.json", "claude", Status::Unverified, id(6)),
+        ];
+        let r = reviewed(serde_json::json!([
+            {"path": "a.json", "provider": "codex", "status": "invalidated", "reason": "401",
+             "http_status": 401, "blob": hex(1)},
+            {"path": "b.json", "provider": "codex", "status": "invalidated", "blob": hex(2)},
+            {"path": "c.json", "provider": "codex", "status": "active", "blob": hex(3)},
+            {"path": "e.json", "provider": "codex", "status": "invalidated"},
+            {"path": "f.json", "provider": "codex", "status": "invalidated", "blob": hex(6)},
+            {"path": "gone.json", "provider": "codex", "status": "invalidated", "blob": hex(7)},
+        ]));
+        let statuses = StatusSet::of(&[Status::Invalidated, Status::ExpiredByTime]);
+        let p = plan_from_report(&mut scanned, &r, &statuses, not_a_file).unwrap();
+        assert_eq!(p.chosen, [0]);
+        assert_eq!(scanned[0].status(), Status::Invalidated);
+        assert_eq!(scanned[0].finding().http_status, Some(401));
+        let why: Vec<(&str, &str)> = p
+            .skipped
+            .iter()
+            .map(|s| (s.path.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(why.len(), 5, "{why:?}");
+        assert!(why[0].0 == "b.json" && why[0].1.starts_with("changed since the report"));
+        assert_eq!(why[1], ("d.json", "not in the report"));
+        assert_eq!(why[2], ("e.json", "the report records no blob for it"));
+        assert!(why[3].0 == "f.json" && why[3].1.contains("edited report"));
+        assert!(why[4].0 == "gone.json" && why[4].1.starts_with("not in the tree any more"));
+        // `keep` still applies to reviewed files (an uncommitted change, a symlink, ...).
+        let mut scanned = vec![test_scanned("a.json", "codex", Status::Unverified, id(1))];
+        let p = plan_from_report(&mut scanned, &r, &statuses, |_| Some("dirty".into())).unwrap();
+        assert!(p.chosen.is_empty());
+        assert_eq!(p.skipped[0].reason, "dirty");
+    }
+
+    #[test]
+    fn plan_from_report_refuses_a_path_listed_twice() {
+        let r = reviewed(serde_json::json!([
+            {"path": "a.json", "provider": "codex", "status": "active", "blob": hex(1)},
+            {"path": "a.json", "provider": "codex", "status": "invalidated", "blob": hex(1)},
+        ]));
+        let mut scanned = vec![test_scanned("a.json", "codex", Status::Unverified, id(1))];
+        let err = plan_from_report(
+            &mut scanned,
+            &r,
+            &StatusSet::of(&[Status::Invalidated]),
+            not_a_file,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("lists a.json twice"), "{err}");
+    }
+
+    #[test]
+    fn check_reviewed_refuses_other_sources_versions_tools_and_finished_prunes() {
+        let ok = reviewed(serde_json::json!([]));
+        assert!(check_reviewed(&ok, "r.json").is_ok());
+        for kind in ["rev", "index", "remote"] {
+            let mut r = ok.clone();
+            r.source.kind = kind.into();
+            assert!(check_reviewed(&r, "r.json").is_ok(), "{kind}");
+        }
+        let mut r = ok.clone();
+        r.source.kind = "dir".into();
+        let err = check_reviewed(&r, "r.json").unwrap_err().to_string();
+        assert!(err.contains("of a dir source"), "{err}");
+        let mut r = ok.clone();
+        r.schema_version = 99;
+        assert!(
+            check_reviewed(&r, "r.json")
+                .unwrap_err()
+                .to_string()
+                .contains("99")
+        );
+        let mut r = ok.clone();
+        r.tool.name = "other".into();
+        assert!(check_reviewed(&r, "r.json").is_err());
+        let mut r = ok.clone();
+        r.prune = Some(crate::report::reviewed::ReviewedPrune { dry_run: false });
+        assert!(
+            check_reviewed(&r, "r.json")
+                .unwrap_err()
+                .to_string()
+                .contains("already ran")
+        );
+        r.prune = Some(crate::report::reviewed::ReviewedPrune { dry_run: true });
+        assert!(check_reviewed(&r, "r.json").is_ok());
     }
 
     #[test]

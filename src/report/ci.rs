@@ -531,6 +531,7 @@ mod tests {
             url: None,
             auth_path: Some("auths".into()),
             pathspecs: vec![],
+            shard: None,
         };
         let results = vec![
             finding("auths/a,b.json", Status::Invalidated),

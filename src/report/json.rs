@@ -163,6 +163,7 @@ mod tests {
             url: None,
             auth_path: None,
             pathspecs: vec![],
+            shard: None,
         };
         let results = (0..n).map(|i| finding(&format!("f{i:05}.json"))).collect();
         Report::new(

@@ -8,6 +8,8 @@
 pub mod ci;
 pub mod human;
 pub mod json;
+pub mod merge;
+pub mod reviewed;
 pub mod show;
 
 use std::collections::BTreeMap;

@@ -63,7 +63,10 @@ pub(crate) fn collect(
     content_ids: bool,
 ) -> anyhow::Result<Collected> {
     let started = std::time::Instant::now();
-    let (listing, specs) = match (spec, repo) {
+    let (mut listing, specs) = match (spec, repo) {
+        (SourceSpec::Server(_), _) if select.shard.is_some() => {
+            anyhow::bail!("--shard works on repositories and folders, not on a server's listing")
+        }
         (SourceSpec::Server(server), _) => {
             let (listing, select) = source::server::list(server, select)?;
             return classify(listing, &select, started, content_ids);
@@ -111,6 +114,11 @@ pub(crate) fn collect(
                 crate::report::escape(spec.as_given())
             );
         }
+    }
+    // After the pathspec check: a pathspec may match files of other shards only.
+    if let Some(shard) = select.shard {
+        listing.candidates.retain(|c| shard.contains(&c.raw));
+        listing.info.shard = Some(shard.to_string());
     }
     classify(listing, select, started, content_ids)
 }

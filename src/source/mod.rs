@@ -11,6 +11,7 @@
 
 pub mod remote;
 pub mod server;
+pub mod shard;
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -100,6 +101,9 @@ pub struct SourceInfo {
     /// The pathspecs that limited the scan.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pathspecs: Vec<String>,
+    /// `K/N` when the scan covered one shard (`scan --shard`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// A file that may be a credential.
@@ -360,6 +364,7 @@ pub fn list_repo(repo: Arc<Repo>, spec: &SourceSpec, sel: &Selection) -> Result<
         url: None,
         auth_path: None,
         pathspecs: sel.pathspecs.iter().map(|p| p.raw.clone()).collect(),
+        shard: None,
     };
     let (candidates, auth_path) = match spec {
         SourceSpec::Head | SourceSpec::Rev(_) => {
@@ -432,6 +437,7 @@ pub fn list_tree_paths(
         url: None,
         auth_path,
         pathspecs: Vec::new(),
+        shard: None,
     };
     Ok(Listing {
         info,
@@ -517,6 +523,7 @@ pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
             url: None,
             auth_path: None,
             pathspecs: pathspecs.iter().map(|p| p.raw.clone()).collect(),
+            shard: None,
         },
         candidates,
         origin: Origin::Dir {

@@ -103,6 +103,7 @@ pub(crate) fn list(
         url: Some(spec.server.url().to_owned()),
         auth_path: None,
         pathspecs: Vec::new(),
+        shard: None,
     };
     let origin = Origin::Server(Box::new(ServerOrigin {
         server: Arc::clone(&spec.server),

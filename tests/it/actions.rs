@@ -8,11 +8,11 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn actionlint(dir: &Path, file: &Path) -> std::process::Output {
+pub(crate) fn actionlint(dir: &Path, file: &Path) -> std::process::Output {
     // `.ci/tools` (the README's test command) installs it into target/tools/venv.
     let venv = root().join("target/tools/venv/bin/actionlint");
     let program = if venv.is_file() {
@@ -174,7 +174,7 @@ fn composite_action_follows_the_schema_rules() {
 /// Runs zizmor (all audits, `auditor` persona: false positives included) on copies of `files`
 /// in a fresh directory; returns its exit success and the findings' idents, or `None` when
 /// zizmor is not installed (skipped loudly; a failure in CI).
-fn zizmor(files: &[(&str, String)]) -> Option<(bool, Vec<String>)> {
+pub(crate) fn zizmor(files: &[(&str, String)]) -> Option<(bool, Vec<String>)> {
     let zizmor = crate::tools::zizmor()?;
     let tmp = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();

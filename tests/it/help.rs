@@ -19,6 +19,8 @@ const COMMANDS: &[&[&str]] = &[
     &["hook", "pre-push"],
     &["hook", "install"],
     &["hook", "uninstall"],
+    &["report"],
+    &["report", "merge"],
     &["man"],
     &["completions"],
 ];
@@ -111,7 +113,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 11 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 13 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
