@@ -58,6 +58,8 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         collected.listing.info.url = Some(c.url.clone());
         collected.listing.info.repo = None;
     }
+    // The candidates are not needed any more: free them before the findings are built.
+    collected.listing.candidates = Vec::new();
     let findings = collected.scanned.into_iter().map(|s| s.finding()).collect();
     let report = Report::new(
         collected.mode,

@@ -448,6 +448,11 @@ pub fn analyze(
         scanned.extend(block);
     }
     mark_duplicates(&mut scanned);
+    // The duplicate keys served their purpose: free them (about 100 bytes a file at 100,000).
+    for s in &mut scanned {
+        s.account_key = None;
+        s.token_digests = Vec::new();
+    }
     Ok(scanned)
 }
 
