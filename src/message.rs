@@ -325,44 +325,30 @@ mod tests {
     fn finding(i: usize) -> Finding {
         let status = crate::status::Status::ExpiredByTime;
         Finding {
-            path: format!("auths/codex-{i:05}-user{i}@example.com-plus.json"),
-            provider: "codex".into(),
-            status,
-            class: status.class(),
             reason: "access token expired at 2025-03-01T00:00:00Z (JWT exp); no refresh token"
                 .into(),
-            http_status: None,
             fingerprint: Some(format!("{:012x}", i * 7919)),
             account: Some(format!("u***@example.com{}", i % 3)),
             plan: Some("plus".into()),
             expires_at: chrono::DateTime::from_timestamp(1_740_787_200, 0),
-            has_refresh_token: false,
             disabled: i.is_multiple_of(10),
             blob: Some(format!("{:040x}", i * 104_729)),
-            duplicates: Vec::new(),
             duplicate_group: i
                 .is_multiple_of(50)
                 .then_some(crate::report::DuplicateGroup { id: 1, size: 2 }),
-            worktree: None,
-            reset_at: None,
-            checked_at: None,
-            server: None,
-            elapsed_ms: None,
+            ..Finding::for_test(
+                &format!("auths/codex-{i:05}-user{i}@example.com-plus.json"),
+                "codex",
+                status,
+            )
         }
     }
 
     fn source() -> crate::source::SourceInfo {
         crate::source::SourceInfo {
-            kind: "head",
-            repo: None,
             rev: Some("HEAD".into()),
-            commit: None,
-            tree: None,
-            dir: None,
-            url: None,
             auth_path: Some("auths".into()),
-            pathspecs: vec![],
-            shard: None,
+            ..crate::source::SourceInfo::for_test("head")
         }
     }
 
@@ -417,39 +403,14 @@ mod tests {
     #[test]
     fn regression_10_names_in_the_message_cannot_hold_marker_lines() {
         let f = crate::report::Finding {
-            path: format!("auths/x\n{BEGIN}\n{{}}\n{END}\n.json"),
-            provider: "co\u{1b}[31mdex".into(),
-            status: crate::status::Status::ExpiredByTime,
-            class: crate::status::Status::ExpiredByTime.class(),
             reason: "why\r\nnot".into(),
-            http_status: None,
-            fingerprint: None,
-            account: None,
-            plan: None,
-            expires_at: None,
-            has_refresh_token: false,
-            disabled: false,
-            blob: None,
-            duplicates: Vec::new(),
-            duplicate_group: None,
-            worktree: None,
-            reset_at: None,
-            checked_at: None,
-            server: None,
-            elapsed_ms: None,
+            ..crate::report::Finding::for_test(
+                &format!("auths/x\n{BEGIN}\n{{}}\n{END}\n.json"),
+                "co\u{1b}[31mdex",
+                crate::status::Status::ExpiredByTime,
+            )
         };
-        let source = crate::source::SourceInfo {
-            kind: "head",
-            repo: None,
-            rev: None,
-            commit: None,
-            tree: None,
-            dir: None,
-            url: None,
-            auth_path: None,
-            pathspecs: vec![],
-            shard: None,
-        };
+        let source = crate::source::SourceInfo::for_test("head");
         let report = Report::new("offline", source, vec![], vec![f], chrono::Utc::now());
         let msg = prune(&report, "{\"real\": 1}", "remove");
         assert_eq!(msg.lines().filter(|l| *l == BEGIN).count(), 1, "{msg}");

@@ -497,41 +497,18 @@ mod tests {
 
     fn finding(path: &str, status: Status) -> Finding {
         Finding {
-            path: path.into(),
-            provider: "codex".into(),
-            status,
-            class: status.class(),
             reason: "why, with: punctuation | and\\nnewline".into(),
             http_status: Some(401),
             fingerprint: Some("0123456789ab".into()),
             account: Some("a***@example.com".into()),
-            plan: None,
-            expires_at: None,
-            has_refresh_token: false,
-            disabled: false,
-            blob: None,
-            duplicates: vec![],
-            duplicate_group: None,
-            worktree: None,
-            reset_at: None,
-            checked_at: None,
-            server: None,
-            elapsed_ms: None,
+            ..Finding::for_test(path, "codex", status)
         }
     }
 
     fn report() -> Report {
         let source = crate::source::SourceInfo {
-            kind: "head",
-            repo: None,
-            rev: None,
-            commit: None,
-            tree: None,
-            dir: None,
-            url: None,
             auth_path: Some("auths".into()),
-            pathspecs: vec![],
-            shard: None,
+            ..crate::source::SourceInfo::for_test("head")
         };
         let results = vec![
             finding("auths/a,b.json", Status::Invalidated),

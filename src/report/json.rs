@@ -129,41 +129,18 @@ mod tests {
 
     fn finding(path: &str) -> Finding {
         Finding {
-            path: path.into(),
-            provider: "codex".into(),
-            status: Status::Unverified,
-            class: Status::Unverified.class(),
             reason: "r \"quoted\"\nline".into(),
-            http_status: None,
             fingerprint: Some("0123456789ab".into()),
-            account: None,
-            plan: None,
-            expires_at: None,
             has_refresh_token: true,
-            disabled: false,
-            blob: None,
             duplicates: vec!["a".into(), "b".into()],
-            duplicate_group: None,
-            worktree: None,
-            reset_at: None,
-            checked_at: None,
-            server: None,
-            elapsed_ms: None,
+            ..Finding::for_test(path, "codex", Status::Unverified)
         }
     }
 
     fn report(n: usize) -> Report {
         let source = crate::source::SourceInfo {
-            kind: "dir",
-            repo: None,
-            rev: None,
-            commit: None,
-            tree: None,
             dir: Some("/x".into()),
-            url: None,
-            auth_path: None,
-            pathspecs: vec![],
-            shard: None,
+            ..crate::source::SourceInfo::for_test("dir")
         };
         let results = (0..n).map(|i| finding(&format!("f{i:05}.json"))).collect();
         Report::new(

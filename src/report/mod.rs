@@ -246,6 +246,35 @@ pub struct Skipped {
     pub reason: String,
 }
 
+#[cfg(test)]
+impl Finding {
+    /// A finding with a path, provider and status and nothing else (unit tests of renderers).
+    pub(crate) fn for_test(path: &str, provider: &str, status: Status) -> Self {
+        Self {
+            path: path.into(),
+            provider: provider.into(),
+            status,
+            class: status.class(),
+            reason: String::new(),
+            http_status: None,
+            fingerprint: None,
+            account: None,
+            plan: None,
+            expires_at: None,
+            has_refresh_token: false,
+            disabled: false,
+            blob: None,
+            duplicates: Vec::new(),
+            duplicate_group: None,
+            worktree: None,
+            reset_at: None,
+            checked_at: None,
+            server: None,
+            elapsed_ms: None,
+        }
+    }
+}
+
 impl Report {
     /// Builds a report, sorting the results.
     pub fn new(

@@ -106,6 +106,25 @@ pub struct SourceInfo {
     pub shard: Option<String>,
 }
 
+#[cfg(test)]
+impl SourceInfo {
+    /// A source of `kind` with nothing else set (unit tests of reports).
+    pub(crate) fn for_test(kind: &'static str) -> Self {
+        Self {
+            kind,
+            repo: None,
+            rev: None,
+            commit: None,
+            tree: None,
+            dir: None,
+            url: None,
+            auth_path: None,
+            pathspecs: Vec::new(),
+            shard: None,
+        }
+    }
+}
+
 /// A file that may be a credential.
 #[derive(Clone, Debug)]
 pub struct Candidate {
