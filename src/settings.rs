@@ -321,6 +321,19 @@ fn config_pair(
     Ok((canonical, value.map(str::to_owned)))
 }
 
+/// A branch's configured upstream: (`branch.<name>.remote`, `branch.<name>.merge`).
+pub fn upstream_of(config: &GitConfig, branch: &str) -> (Option<String>, Option<String>) {
+    (
+        config.string(&format!("branch.{branch}.remote")),
+        config.string(&format!("branch.{branch}.merge")),
+    )
+}
+
+/// `core.hooksPath`, when set: where git looks for hooks.
+pub fn hooks_path(config: &GitConfig) -> Option<String> {
+    config.string("core.hooksPath")
+}
+
 /// `GIT_CREDMAN_IN_PUSH`: set by `prune --push` for its own `git push`, so the pre-push gate
 /// does not gate git-credman's own commit.
 pub fn in_own_push(env: &Env) -> bool {

@@ -41,7 +41,7 @@ pub fn run(
 }
 
 fn hooks_dir(repo: &Repo, config: &GitConfig) -> PathBuf {
-    match config.string("core.hooksPath") {
+    match settings::hooks_path(config) {
         Some(p) => {
             let p = PathBuf::from(p);
             if p.is_absolute() {
@@ -239,15 +239,13 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
             settings::PreCommit::Manual => {
                 let head = repo.branch_head()?;
                 let config = config_of(Some(&repo), &ctx.env)?;
-                let upstream = config
-                    .string(&format!("branch.{}.remote", head.short))
-                    .zip(config.string(&format!("branch.{}.merge", head.short)))
-                    .and_then(|(remote, merge)| {
-                        let branch = merge.strip_prefix("refs/heads/")?.to_owned();
-                        let tracking = format!("refs/remotes/{remote}/{branch}");
-                        let tip = repo.commit_info(&tracking).ok()?.id;
-                        Some((remote, tracking, tip))
-                    });
+                let (up_remote, up_merge) = settings::upstream_of(&config, &head.short);
+                let upstream = up_remote.zip(up_merge).and_then(|(remote, merge)| {
+                    let branch = merge.strip_prefix("refs/heads/")?.to_owned();
+                    let tracking = format!("refs/remotes/{remote}/{branch}");
+                    let tip = repo.commit_info(&tracking).ok()?.id;
+                    Some((remote, tracking, tip))
+                });
                 let remote = match upstream {
                     Some((remote, tracking, tip)) => {
                         ctx.status.line(&format!(

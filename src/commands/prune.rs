@@ -306,13 +306,11 @@ fn finish(
 
 /// Returns (remote, destination ref) for `--push`, from the branch's configured upstream.
 fn push_destination(repo: &Arc<Repo>, branch: &str, remote_arg: &str) -> (String, String) {
-    let config = crate::settings::GitConfig::new(Some(repo.config()));
-    prune::upstream(
+    let (up_remote, up_merge) = settings::upstream_of(
+        &crate::settings::GitConfig::new(Some(repo.config())),
         branch,
-        remote_arg,
-        config.string(&format!("branch.{branch}.remote")),
-        config.string(&format!("branch.{branch}.merge")),
-    )
+    );
+    prune::upstream(branch, remote_arg, up_remote, up_merge)
 }
 
 fn sign_mode(sign: bool, no_sign: bool) -> sign::Mode {

@@ -88,6 +88,15 @@ fn only_settings_reads_the_environment() {
 }
 
 #[test]
+fn only_settings_interprets_git_config() {
+    // git/config.rs reads the files (by trust); settings.rs decides what a value means.
+    only(
+        &["config.string(", "config.strings(", "config.boolean("],
+        &["src/settings.rs", "src/git/"],
+    );
+}
+
+#[test]
 fn commands_never_import_each_other() {
     let commands = ["scan", "prune", "show", "restore", "hook"];
     for (path, code) in sources() {
