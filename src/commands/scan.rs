@@ -60,6 +60,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     }
     // The candidates are not needed any more: free them before the findings are built.
     collected.listing.candidates = Vec::new();
+    // In place: `collect` reuses the records' allocation for the findings (a Finding is smaller).
     let findings = collected.scanned.into_iter().map(|s| s.finding()).collect();
     let report = Report::new(
         collected.mode,

@@ -127,8 +127,8 @@ pub struct Scanned {
     pub duplicates: Vec<String>,
     /// The duplicate group this file belongs to, if any.
     pub duplicate_group: Option<DuplicateGroup>,
-    /// What the server says about it (server mode).
-    pub server: Option<ServerState>,
+    /// What the server says about it (server mode; boxed: most scans have none).
+    pub server: Option<Box<ServerState>>,
     /// The parsed credential, when kept and the file is one.
     pub credential: Option<Box<Credential>>,
     /// The blob id of the content read (the git blob, or the hash of a directory file), so that
@@ -229,7 +229,7 @@ impl Scanned {
             worktree: self.worktree,
             reset_at: v.reset_at,
             checked_at: online.and_then(|o| o.checked_at),
-            server: self.server.clone(),
+            server: self.server.as_deref().cloned(),
             elapsed_ms: online.and_then(|o| o.elapsed_ms),
         }
     }

@@ -59,7 +59,7 @@ pub(super) fn analyze_entry(o: &ServerOrigin, i: usize, opts: &Options) -> Optio
             .with_credential(cred, opts.keep_credentials)
         }
     };
-    s.server = Some(state(e));
+    s.server = Some(Box::new(state(e)));
     s.facts.disabled = e.disabled;
     s.candidate = i;
     s.auth_index = if o.download {
