@@ -248,7 +248,7 @@ pub struct PruneArgs {
     /// must come from a git tree (a scan of HEAD, a revision, the index, a --repo-url clone, or
     /// `report merge` of shards); the tree may have moved on. Repositories only; no pathspecs
     /// or --provider (narrow the report instead).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "server", "pathspecs", "providers"], help_heading = "Prune")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "server", "pathspecs", "providers", "baseline"], help_heading = "Prune")]
     pub from_report: Option<PathBuf>,
 
     /// Allow transient, unknown or alive statuses and override the mass-failure breaker
@@ -311,6 +311,10 @@ pub struct PruneArgs {
     /// Remote repository mode.
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Baseline and pins.
+    #[command(flatten)]
+    pub pins: PinArgs,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
@@ -447,6 +451,33 @@ pub struct SelectArgs {
     pub online: OnlineArgs,
 }
 
+/// Baseline and pins (`scan` and `prune`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Baseline and pins")]
+pub struct PinArgs {
+    /// Act only on credentials whose status changed since REPORT (a previous JSON scan report)
+    ///
+    /// A file is unchanged when REPORT has it with the same status at the same path and
+    /// fingerprint, or with the same fingerprint at another path (a rename). New files, files
+    /// whose token changed (a CPA refresh rewrites it) and files with another status are
+    /// changed. Unchanged files are left out of the report and the exit code, and prune keeps
+    /// them. REPORT must be a scan of the same kind of source (a git tree, a folder, a server)
+    /// written without --baseline. Default: git config `credman.baseline`, else none.
+    /// Env: GIT_CREDMAN_BASELINE.
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+
+    /// The pin file: paths (gitignore-like globs) and fingerprints (`fp:0123456789ab`) that prune
+    /// never touches, each line with an optional `# comment`
+    ///
+    /// Pinned files are still reported (with the comment as `pinned`) but never make the exit
+    /// code 1. Default: git config `credman.ignoreFile` (relative to the root), else
+    /// `.credmanignore` at the root of the repository's working tree or the folder (none in
+    /// server mode). Env: GIT_CREDMAN_IGNORE_FILE. A malformed line is an error (exit 2).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+}
+
 /// Server mode: credentials loaded by a running CLIProxyAPI, through its Management API.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Server mode")]
@@ -545,6 +576,10 @@ pub struct ScanArgs {
     /// Remote repository mode.
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Baseline and pins.
+    #[command(flatten)]
+    pub pins: PinArgs,
 
     /// Output format on stdout
     ///

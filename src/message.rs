@@ -348,6 +348,7 @@ mod tests {
             checked_at: None,
             server: None,
             elapsed_ms: None,
+            pinned: None,
         }
     }
 
@@ -437,6 +438,7 @@ mod tests {
             checked_at: None,
             server: None,
             elapsed_ms: None,
+            pinned: None,
         };
         let source = crate::source::SourceInfo {
             kind: "head",

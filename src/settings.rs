@@ -4,7 +4,7 @@
 //! `main`). Commands receive validated settings and never look at the environment themselves.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs, SelectArgs};
@@ -607,6 +607,54 @@ pub fn hook(
     Ok((fail_on, online))
 }
 
+/// Where the pin file is (`--ignore-file`, `GIT_CREDMAN_IGNORE_FILE`, `credman.ignoreFile`,
+/// else `.credmanignore` at the root).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinFile {
+    /// A file the user named: it must exist.
+    Named(PathBuf),
+    /// The default file at the root: used when it exists.
+    Default(PathBuf),
+    /// No pin file (server mode without one named).
+    None,
+}
+
+/// Resolves the pin file by precedence: the flag, then `GIT_CREDMAN_IGNORE_FILE` (both relative
+/// to the current directory), then git config `credman.ignoreFile` (relative to `root`), then
+/// `.credmanignore` at `root` (the working tree or folder; none in server mode).
+pub fn pin_file(
+    flag: Option<&Path>,
+    env: &Env,
+    config: &GitConfig,
+    cwd: &Path,
+    root: Option<&Path>,
+) -> PinFile {
+    if let Some(f) = flag {
+        return PinFile::Named(cwd.join(f));
+    }
+    if let Some(v) = env.get("GIT_CREDMAN_IGNORE_FILE") {
+        return PinFile::Named(cwd.join(v));
+    }
+    if let Some(v) = config.string("credman.ignoreFile") {
+        return PinFile::Named(root.unwrap_or(cwd).join(v));
+    }
+    root.map_or(PinFile::None, |r| {
+        PinFile::Default(r.join(crate::pins::DEFAULT_FILE))
+    })
+}
+
+/// Resolves `--baseline` by precedence: the flag, `GIT_CREDMAN_BASELINE`, git config
+/// `credman.baseline`, else none; relative to the current directory.
+pub fn baseline(flag: Option<&Path>, env: &Env, config: &GitConfig, cwd: &Path) -> Option<PathBuf> {
+    flag.map(Path::to_owned)
+        .or_else(|| {
+            (Lookup { env, config })
+                .raw("GIT_CREDMAN_BASELINE", "credman.baseline")
+                .map(|(v, _)| PathBuf::from(v))
+        })
+        .map(|p| cwd.join(p))
+}
+
 /// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
 pub struct SelectSettings {
@@ -1040,6 +1088,47 @@ mod tests {
         let shown = format!("{env:?}");
         assert!(shown.contains("GIT_CREDMAN_GIT_TOKEN"), "{shown}");
         assert!(!shown.contains(&secret), "{shown}");
+    }
+
+    #[test]
+    fn pin_file_and_baseline_flag_beat_env_beat_config_beat_default() {
+        use std::path::Path;
+        let cwd = Path::new("/cwd");
+        let root = Some(Path::new("/root"));
+        let env = Env::from_pairs([
+            ("GIT_CREDMAN_IGNORE_FILE", "env.pins"),
+            ("GIT_CREDMAN_BASELINE", "env.json"),
+        ]);
+        let cfg = config("[credman]\n\tignoreFile = cfg.pins\n\tbaseline = cfg.json\n");
+        let none = Env::default();
+        let empty = config("");
+        let pins = |flag: Option<&str>, env: &Env, cfg: &GitConfig, root| {
+            pin_file(flag.map(Path::new), env, cfg, cwd, root)
+        };
+        assert_eq!(
+            pins(Some("f.pins"), &env, &cfg, root),
+            PinFile::Named("/cwd/f.pins".into())
+        );
+        assert_eq!(
+            pins(None, &env, &cfg, root),
+            PinFile::Named("/cwd/env.pins".into())
+        );
+        assert_eq!(
+            pins(None, &none, &cfg, root),
+            PinFile::Named("/root/cfg.pins".into())
+        );
+        assert_eq!(
+            pins(None, &none, &empty, root),
+            PinFile::Default("/root/.credmanignore".into())
+        );
+        assert_eq!(pins(None, &none, &empty, None), PinFile::None);
+        let base = |flag: Option<&str>, env: &Env, cfg: &GitConfig| {
+            baseline(flag.map(Path::new), env, cfg, cwd)
+        };
+        assert_eq!(base(Some("f.json"), &env, &cfg), Some("/cwd/f.json".into()));
+        assert_eq!(base(None, &env, &cfg), Some("/cwd/env.json".into()));
+        assert_eq!(base(None, &none, &cfg), Some("/cwd/cfg.json".into()));
+        assert_eq!(base(None, &none, &empty), None);
     }
 
     #[test]

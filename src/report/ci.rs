@@ -517,6 +517,7 @@ mod tests {
             checked_at: None,
             server: None,
             elapsed_ms: None,
+            pinned: None,
         }
     }
 
