@@ -467,10 +467,10 @@ pub struct PinArgs {
     #[arg(long, value_name = "REPORT")]
     pub baseline: Option<PathBuf>,
 
-    /// The pin file: paths (gitignore-like globs) and fingerprints (`fp:0123456789ab`) that prune
-    /// never touches, each line with an optional `# comment`
+    /// Read pins from FILE: files prune never touches
     ///
-    /// Pinned files are still reported (with the comment as `pinned`) but never make the exit
+    /// One pin per line: a gitignore-like path glob or a fingerprint (`fp:0123456789ab`), then
+    /// an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
     /// code 1. Default: git config `credman.ignoreFile` (relative to the root), else
     /// `.credmanignore` at the root of the repository's working tree or the folder (none in
     /// server mode). Env: GIT_CREDMAN_IGNORE_FILE. A malformed line is an error (exit 2).

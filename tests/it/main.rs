@@ -15,6 +15,7 @@ mod help;
 mod hook;
 mod layers;
 mod online;
+mod pins;
 mod plan;
 mod prune;
 mod remote;
