@@ -330,3 +330,63 @@ fn a_malformed_pin_line_is_exit_2_naming_file_and_line() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("nope.txt"), "{}", r.stderr);
 }
+
+#[test]
+fn a_pinned_file_is_never_disabled_or_deleted_on_the_server() {
+    use crate::support::cpa::{Cpa, STATUS};
+    let key = format!("mk-{}", noise("management-key", 48));
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    cpa.put(
+        "codex-dead.json",
+        serde_json::json!("1"),
+        &codex_dead("d@example.com", "acct-d"),
+    );
+    cpa.put(
+        "codex-ops.json",
+        serde_json::json!("2"),
+        &codex_dead("o@example.com", "acct-o"),
+    );
+    // In server mode the pin file is only the one named; its paths are the server's names.
+    std::fs::write(t.home().join("pins"), "codex-ops.json # on call\n").unwrap();
+    let url = cpa.url();
+    let prune = |extra: &[&str]| {
+        let mut args = vec![
+            "prune",
+            "--server",
+            &url,
+            "--download",
+            "--offline",
+            "--ignore-file",
+            "pins",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        run(t
+            .credman_in(t.home())
+            .env("GIT_CREDMAN_MANAGEMENT_KEY", &key)
+            .args(&args))
+    };
+    for extra in [&["--dry-run"][..], &["--dry-run", "--delete"][..]] {
+        let r = prune(extra);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
+        let report = r.json();
+        assert_eq!(paths(&report), ["codex-dead.json"], "{extra:?}");
+        assert_eq!(
+            skipped(&report),
+            [("codex-ops.json".to_owned(), "pinned: on call".to_owned())]
+        );
+    }
+    let r = prune(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(cpa.is_disabled("codex-dead.json"));
+    assert!(!cpa.is_disabled("codex-ops.json"));
+    let patches = cpa.requests_to("PATCH", STATUS);
+    assert_eq!(patches.len(), 1);
+    assert!(
+        !patches[0].body.contains("codex-ops"),
+        "{}",
+        patches[0].body
+    );
+}
