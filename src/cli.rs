@@ -76,6 +76,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Bring back files a prune commit removed, as a new commit
     Restore(RestoreArgs),
+    /// Find credentials in the branch history that are gone from HEAD but still live
+    History(HistoryArgs),
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
@@ -449,6 +451,42 @@ pub struct SelectArgs {
     /// Options of online checks.
     #[command(flatten)]
     pub online: OnlineArgs,
+}
+
+/// The output formats of `history`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    /// One line per exposed credential.
+    Text,
+    /// The JSON history report.
+    Json,
+}
+
+/// Arguments of `git credman history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// What to look at and how.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Walk every reference (branches, tags, remote-tracking branches), not only HEAD
+    ///
+    /// Default: git config `credman.historyAll`, else false. Env: GIT_CREDMAN_HISTORY_ALL.
+    #[arg(long, help_heading = "History")]
+    pub all: bool,
+
+    /// Only look at commits authored at or after DATE (`YYYY-MM-DD` or RFC 3339)
+    ///
+    /// Default: git config `credman.historySince`, else the whole history.
+    /// Env: GIT_CREDMAN_HISTORY_SINCE.
+    #[arg(long, value_name = "DATE", help_heading = "History")]
+    pub since: Option<String>,
+
+    /// Output format on stdout
+    ///
+    /// Default: git config `credman.historyFormat`, else `text`. Env: GIT_CREDMAN_HISTORY_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub format: Option<HistoryFormat>,
 }
 
 /// Baseline and pins (`scan` and `prune`).

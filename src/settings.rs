@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs, SelectArgs};
 use crate::credential::Secret;
 use crate::endpoint::Endpoints;
@@ -653,6 +655,72 @@ pub fn baseline(flag: Option<&Path>, env: &Env, config: &GitConfig, cwd: &Path) 
                 .map(|(v, _)| PathBuf::from(v))
         })
         .map(|p| cwd.join(p))
+}
+
+/// Validated settings of `history`.
+#[derive(Clone, Debug)]
+pub struct HistorySettings {
+    /// What to look at and how.
+    pub select: SelectSettings,
+    /// Walk every reference, not only HEAD.
+    pub all: bool,
+    /// Only commits authored at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Output format.
+    pub format: crate::cli::HistoryFormat,
+    /// Colour the text output.
+    pub color: bool,
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.
+pub fn parse_date(value: &str) -> Result<DateTime<Utc>, String> {
+    let v = value.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| "expected a date like 2026-01-31 or 2026-01-31T12:00:00Z".to_owned())
+}
+
+/// Resolves the settings of `history`: `--all` (`GIT_CREDMAN_HISTORY_ALL`,
+/// `credman.historyAll`), `--since` (`GIT_CREDMAN_HISTORY_SINCE`, `credman.historySince`),
+/// `--format` (`GIT_CREDMAN_HISTORY_FORMAT`, `credman.historyFormat`, else text).
+pub fn history(
+    args: &crate::cli::HistoryArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<HistorySettings, Error> {
+    let look = Lookup { env, config };
+    let all = args.all
+        || look
+            .boolean("GIT_CREDMAN_HISTORY_ALL", "credman.historyAll")?
+            .unwrap_or(false);
+    let since = match &args.since {
+        Some(v) => Some((v.clone(), "--since".to_owned())),
+        None => look.raw("GIT_CREDMAN_HISTORY_SINCE", "credman.historySince"),
+    };
+    let since = since
+        .map(|(value, key)| parse_date(&value).map_err(|reason| Error { key, value, reason }))
+        .transpose()?;
+    let format = match args.format {
+        Some(f) => f,
+        None => match look.raw("GIT_CREDMAN_HISTORY_FORMAT", "credman.historyFormat") {
+            Some((value, key)) => value_enum(value, key)?,
+            None => crate::cli::HistoryFormat::Text,
+        },
+    };
+    Ok(HistorySettings {
+        select: select(&args.select, env, config, tty.1)?,
+        all,
+        since,
+        format,
+        color: color(global.color, env, tty.0),
+    })
 }
 
 /// Validated settings shared by `scan` and `prune`.

@@ -149,3 +149,196 @@ impl Repo {
         Ok(out)
     }
 }
+
+/// A blob that a commit removed from a path or replaced there (`git credman history`).
+#[derive(Clone, Debug)]
+pub struct Removal {
+    /// The path it had, as git stores it.
+    pub raw: Vec<u8>,
+    /// The path for display.
+    pub path: String,
+    /// The blob removed.
+    pub blob: ObjectId,
+    /// The commit that removed (or replaced) it.
+    pub commit: ObjectId,
+    /// That commit's author, `Name <email>`.
+    pub author: String,
+    /// That commit's author time (seconds since the epoch).
+    pub time: i64,
+}
+
+/// What a history walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// One removal per blob (the newest one), for blobs no longer in HEAD's tree.
+    pub removals: Vec<Removal>,
+    /// Commits walked.
+    pub commits: usize,
+}
+
+impl Repo {
+    /// Returns the tips a history walk starts from: HEAD's commit, or with `all` every
+    /// reference that peels to a commit (branches, tags, remote-tracking branches).
+    pub fn history_tips(&self, all: bool) -> Result<Vec<ObjectId>, Error> {
+        let repo = self.local();
+        let mut tips = Vec::new();
+        if let Ok(id) = repo.head_id() {
+            tips.push(id.detach());
+        }
+        if all {
+            let platform = repo
+                .references()
+                .map_err(repo_err("cannot list references"))?;
+            let iter = platform.all().map_err(repo_err("cannot list references"))?;
+            for r in iter.peeled().map_err(repo_err("cannot list references"))? {
+                let r = r.map_err(repo_err("cannot read a reference"))?;
+                if let Some(id) = r.try_id().and_then(|id| self.peel_to_commit(id.detach())) {
+                    tips.push(id);
+                }
+            }
+        }
+        tips.sort_unstable();
+        tips.dedup();
+        Ok(tips)
+    }
+
+    /// Walks every commit reachable from `tips` (authored at or after `since`, when given) and
+    /// returns the blobs each one removed or replaced relative to its first parent, at paths
+    /// `wanted` accepts, keeping for each blob the newest removal, and only blobs that HEAD's
+    /// tree does not hold at any path. Trees are compared entry by entry, descending only into
+    /// subtrees whose ids differ, so a commit costs what it changed; no blob is read here.
+    pub fn removed_blobs(
+        &self,
+        tips: &[ObjectId],
+        since: Option<i64>,
+        wanted: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Walked, Error> {
+        let repo = self.local();
+        let in_head: std::collections::HashSet<ObjectId> = match repo.head_id() {
+            Ok(_) => {
+                let head = self.head_tree()?;
+                self.list_tree(head.tree, None)?
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect()
+            }
+            Err(_) => std::collections::HashSet::new(),
+        };
+        let walk = repo
+            .rev_walk(tips.iter().copied())
+            .all()
+            .map_err(repo_err("cannot walk the history"))?;
+        let mut found: std::collections::HashMap<ObjectId, Removal> =
+            std::collections::HashMap::new();
+        let mut walked = Walked::default();
+        for info in walk {
+            let info = info.map_err(|e| Error::Repo {
+                what: "cannot walk commits".into(),
+                source: e,
+            })?;
+            walked.commits += 1;
+            let commit = repo
+                .find_commit(info.id)
+                .map_err(repo_err("cannot read commit"))?;
+            let decoded = commit.decode().map_err(repo_err("cannot decode commit"))?;
+            let Some(parent) = decoded.parents().next() else {
+                continue;
+            };
+            let (author, time) = match decoded.author() {
+                Ok(a) => (format!("{} <{}>", a.name, a.email), a.seconds()),
+                Err(_) => (String::new(), 0),
+            };
+            if since.is_some_and(|s| time < s) {
+                continue;
+            }
+            let tree = decoded.tree();
+            let parent_tree = repo
+                .find_commit(parent)
+                .map_err(repo_err("cannot read commit"))?
+                .tree_id()
+                .map_err(repo_err("cannot read commit"))?
+                .detach();
+            let mut gone = Vec::new();
+            diff_trees(&repo, parent_tree, Some(tree), &mut Vec::new(), &mut gone)?;
+            for (raw, blob) in gone {
+                if in_head.contains(&blob) || !wanted(&raw) {
+                    continue;
+                }
+                let newer = found.get(&blob).is_none_or(|r| r.time < time);
+                if newer {
+                    found.insert(
+                        blob,
+                        Removal {
+                            path: super::display_path(&raw),
+                            raw,
+                            blob,
+                            commit: info.id,
+                            author: author.clone(),
+                            time,
+                        },
+                    );
+                }
+            }
+        }
+        let mut removals: Vec<Removal> = found.into_values().collect();
+        removals.sort_by(|a, b| a.raw.cmp(&b.raw).then(a.blob.cmp(&b.blob)));
+        walked.removals = removals;
+        Ok(walked)
+    }
+}
+
+/// Records the blobs of `old` (below `prefix`) that `new` does not have at the same path: the
+/// files a commit deleted or rewrote. Equal subtrees are skipped without being read.
+fn diff_trees(
+    repo: &gix::Repository,
+    old: ObjectId,
+    new: Option<ObjectId>,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<(Vec<u8>, ObjectId)>,
+) -> Result<(), Error> {
+    if Some(old) == new {
+        return Ok(());
+    }
+    let entries = |id: ObjectId| -> Result<Vec<(Vec<u8>, bool, bool, ObjectId)>, Error> {
+        let tree = repo.find_tree(id).map_err(repo_err("cannot read tree"))?;
+        let decoded = tree.decode().map_err(repo_err("cannot decode tree"))?;
+        Ok(decoded
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.filename.to_vec(),
+                    e.mode.is_tree(),
+                    e.mode.is_blob(),
+                    e.oid.to_owned(),
+                )
+            })
+            .collect())
+    };
+    let now: std::collections::HashMap<Vec<u8>, (bool, ObjectId)> = match new {
+        Some(id) => entries(id)?
+            .into_iter()
+            .map(|(name, is_tree, _, oid)| (name, (is_tree, oid)))
+            .collect(),
+        None => std::collections::HashMap::new(),
+    };
+    for (name, is_tree, is_blob, oid) in entries(old)? {
+        let there = now.get(&name);
+        if there.is_some_and(|(_, id)| *id == oid) {
+            continue;
+        }
+        let len = prefix.len();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(&name);
+        if is_tree {
+            let sub = there.filter(|(t, _)| *t).map(|(_, id)| *id);
+            diff_trees(repo, oid, sub, prefix, out)?;
+        } else if is_blob {
+            out.push((prefix.clone(), oid));
+        }
+        prefix.truncate(len);
+    }
+    Ok(())
+}

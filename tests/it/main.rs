@@ -12,6 +12,7 @@ mod dataloss;
 mod formats;
 mod git_config;
 mod help;
+mod history;
 mod hook;
 mod layers;
 mod online;
