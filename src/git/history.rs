@@ -287,6 +287,9 @@ impl Repo {
     }
 }
 
+/// One entry of a tree: name, whether it is a tree, whether it is a blob, its id.
+type Entry = (Vec<u8>, bool, bool, ObjectId);
+
 /// Records the blobs of `old` (below `prefix`) that `new` does not have at the same path: the
 /// files a commit deleted or rewrote. Equal subtrees are skipped without being read.
 fn diff_trees(
@@ -299,7 +302,7 @@ fn diff_trees(
     if Some(old) == new {
         return Ok(());
     }
-    let entries = |id: ObjectId| -> Result<Vec<(Vec<u8>, bool, bool, ObjectId)>, Error> {
+    let entries = |id: ObjectId| -> Result<Vec<Entry>, Error> {
         let tree = repo.find_tree(id).map_err(repo_err("cannot read tree"))?;
         let decoded = tree.decode().map_err(repo_err("cannot decode tree"))?;
         Ok(decoded
