@@ -144,3 +144,29 @@ fn history_of_a_repository_without_removals_is_clean() {
         text.stdout
     );
 }
+
+/// Online, a token the provider rejects is no exposure; one it accepts is. A file and its copy
+/// are one credential in the report (each blob is still checked: the scan pipeline probes per
+/// file).
+#[tokio::test(flavor = "multi_thread")]
+async fn history_online_lists_only_what_the_provider_does_not_reject() {
+    use crate::support::providers::{codex_answers, endpoint_args};
+    let providers = wiremock::MockServer::start().await;
+    let (t, planted, _, _) = repo_with_history();
+    // planted: a, b (dead offline: never asked), c_old, c_new (in HEAD: never asked), d, a_copy.
+    codex_answers(&providers, &planted[0], 200, 2).await;
+    codex_answers(&providers, &planted[2], 401, 1).await;
+    let eps = endpoint_args(&providers.uri());
+    let r = run(t
+        .credman()
+        .args(["history", "--format", "json", "--concurrency", "1"])
+        .args(&eps));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report = r.json();
+    assert_eq!(report["mode"], "online");
+    assert_eq!(paths(&report), ["auths/a.json"]);
+    assert_eq!(result(&report, "auths/a.json")["status"], "active");
+    for secret in planted.iter().flat_map(secrets_of) {
+        assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
+    }
+}
