@@ -287,11 +287,10 @@ impl Repo {
     }
 }
 
-/// One entry of a tree: name, whether it is a tree, whether it is a blob, its id.
-type Entry = (Vec<u8>, bool, bool, ObjectId);
-
 /// Records the blobs of `old` (below `prefix`) that `new` does not have at the same path: the
-/// files a commit deleted or rewrote. Equal subtrees are skipped without being read.
+/// files a commit deleted or rewrote. Equal subtrees are skipped without being read; both trees
+/// are sorted in git's order, so one merge pass over their entries (borrowed, not copied) finds
+/// what differs.
 fn diff_trees(
     repo: &gix::Repository,
     old: ObjectId,
@@ -302,44 +301,41 @@ fn diff_trees(
     if Some(old) == new {
         return Ok(());
     }
-    let entries = |id: ObjectId| -> Result<Vec<Entry>, Error> {
-        let tree = repo.find_tree(id).map_err(repo_err("cannot read tree"))?;
-        let decoded = tree.decode().map_err(repo_err("cannot decode tree"))?;
-        Ok(decoded
-            .entries
-            .iter()
-            .map(|e| {
-                (
-                    e.filename.to_vec(),
-                    e.mode.is_tree(),
-                    e.mode.is_blob(),
-                    e.oid.to_owned(),
-                )
-            })
-            .collect())
-    };
-    let now: std::collections::HashMap<Vec<u8>, (bool, ObjectId)> = match new {
-        Some(id) => entries(id)?
-            .into_iter()
-            .map(|(name, is_tree, _, oid)| (name, (is_tree, oid)))
-            .collect(),
-        None => std::collections::HashMap::new(),
-    };
-    for (name, is_tree, is_blob, oid) in entries(old)? {
-        let there = now.get(&name);
-        if there.is_some_and(|(_, id)| *id == oid) {
+    let old_tree = repo.find_tree(old).map_err(repo_err("cannot read tree"))?;
+    let old_ref = old_tree.decode().map_err(repo_err("cannot decode tree"))?;
+    let new_tree = new
+        .map(|id| repo.find_tree(id).map_err(repo_err("cannot read tree")))
+        .transpose()?;
+    let new_ref = new_tree
+        .as_ref()
+        .map(|t| t.decode().map_err(repo_err("cannot decode tree")))
+        .transpose()?;
+    let after: &[gix::objs::tree::EntryRef<'_>] = new_ref.as_ref().map_or(&[], |t| &t.entries);
+    let mut j = 0;
+    for e in &old_ref.entries {
+        while after
+            .get(j)
+            .is_some_and(|n| n.cmp(e) == std::cmp::Ordering::Less)
+        {
+            j += 1;
+        }
+        // Same name and kind (`cmp`, git's order); `==` would also compare the ids.
+        let there = after
+            .get(j)
+            .filter(|n| (*n).cmp(e) == std::cmp::Ordering::Equal);
+        if there.is_some_and(|n| n.oid == e.oid) {
             continue;
         }
         let len = prefix.len();
         if !prefix.is_empty() {
             prefix.push(b'/');
         }
-        prefix.extend_from_slice(&name);
-        if is_tree {
-            let sub = there.filter(|(t, _)| *t).map(|(_, id)| *id);
-            diff_trees(repo, oid, sub, prefix, out)?;
-        } else if is_blob {
-            out.push((prefix.clone(), oid));
+        prefix.extend_from_slice(e.filename);
+        if e.mode.is_tree() {
+            let sub = there.map(|n| n.oid.to_owned());
+            diff_trees(repo, e.oid.to_owned(), sub, prefix, out)?;
+        } else if e.mode.is_blob() {
+            out.push((prefix.clone(), e.oid.to_owned()));
         }
         prefix.truncate(len);
     }
