@@ -76,6 +76,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Bring back files a prune commit removed, as a new commit
     Restore(RestoreArgs),
+    /// Find credentials in the branch history that are gone from HEAD but still live
+    History(HistoryArgs),
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
@@ -248,7 +250,7 @@ pub struct PruneArgs {
     /// must come from a git tree (a scan of HEAD, a revision, the index, a --repo-url clone, or
     /// `report merge` of shards); the tree may have moved on. Repositories only; no pathspecs
     /// or --provider (narrow the report instead).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "server", "pathspecs", "providers"], help_heading = "Prune")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "server", "pathspecs", "providers", "baseline"], help_heading = "Prune")]
     pub from_report: Option<PathBuf>,
 
     /// Allow transient, unknown or alive statuses and override the mass-failure breaker
@@ -311,6 +313,10 @@ pub struct PruneArgs {
     /// Remote repository mode.
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Baseline and pins.
+    #[command(flatten)]
+    pub pins: PinArgs,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
@@ -447,6 +453,69 @@ pub struct SelectArgs {
     pub online: OnlineArgs,
 }
 
+/// The output formats of `history`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    /// One line per exposed credential.
+    Text,
+    /// The JSON history report.
+    Json,
+}
+
+/// Arguments of `git credman history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// What to look at and how.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Walk every reference (branches, tags, remote-tracking branches), not only HEAD
+    ///
+    /// Default: git config `credman.historyAll`, else false. Env: GIT_CREDMAN_HISTORY_ALL.
+    #[arg(long, help_heading = "History")]
+    pub all: bool,
+
+    /// Only look at commits authored at or after DATE (`YYYY-MM-DD` or RFC 3339)
+    ///
+    /// Default: git config `credman.historySince`, else the whole history.
+    /// Env: GIT_CREDMAN_HISTORY_SINCE.
+    #[arg(long, value_name = "DATE", help_heading = "History")]
+    pub since: Option<String>,
+
+    /// Output format on stdout
+    ///
+    /// Default: git config `credman.historyFormat`, else `text`. Env: GIT_CREDMAN_HISTORY_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub format: Option<HistoryFormat>,
+}
+
+/// Baseline and pins (`scan` and `prune`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Baseline and pins")]
+pub struct PinArgs {
+    /// Act only on credentials whose status changed since REPORT (a previous JSON scan report)
+    ///
+    /// A file is unchanged when REPORT has it with the same status at the same path and
+    /// fingerprint, or with the same fingerprint at another path (a rename). New files, files
+    /// whose token changed (a CPA refresh rewrites it) and files with another status are
+    /// changed. Unchanged files are left out of the report and the exit code, and prune keeps
+    /// them. REPORT must be a scan of the same kind of source (a git tree, a folder, a server)
+    /// written without --baseline. Default: git config `credman.baseline`, else none.
+    /// Env: GIT_CREDMAN_BASELINE.
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+
+    /// Read pins from FILE: files prune never touches
+    ///
+    /// One pin per line: a gitignore-like path glob or a fingerprint (`fp:0123456789ab`), then
+    /// an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
+    /// code 1. Default: git config `credman.ignoreFile` (relative to the root), else
+    /// `.credmanignore` at the root of the repository's working tree or the folder (none in
+    /// server mode). Env: GIT_CREDMAN_IGNORE_FILE. A malformed line is an error (exit 2).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+}
+
 /// Server mode: credentials loaded by a running CLIProxyAPI, through its Management API.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Server mode")]
@@ -545,6 +614,10 @@ pub struct ScanArgs {
     /// Remote repository mode.
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Baseline and pins.
+    #[command(flatten)]
+    pub pins: PinArgs,
 
     /// Output format on stdout
     ///

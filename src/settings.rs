@@ -4,8 +4,10 @@
 //! `main`). Commands receive validated settings and never look at the environment themselves.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
 
 use crate::cli::{ColorChoice, GlobalArgs, OnlineArgs, ScanArgs, SelectArgs};
 use crate::credential::Secret;
@@ -620,6 +622,120 @@ pub fn hook(
     Ok((fail_on, online))
 }
 
+/// Where the pin file is (`--ignore-file`, `GIT_CREDMAN_IGNORE_FILE`, `credman.ignoreFile`,
+/// else `.credmanignore` at the root).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinFile {
+    /// A file the user named: it must exist.
+    Named(PathBuf),
+    /// The default file at the root: used when it exists.
+    Default(PathBuf),
+    /// No pin file (server mode without one named).
+    None,
+}
+
+/// Resolves the pin file by precedence: the flag, then `GIT_CREDMAN_IGNORE_FILE` (both relative
+/// to the current directory), then git config `credman.ignoreFile` (relative to `root`), then
+/// `.credmanignore` at `root` (the working tree or folder; none in server mode).
+pub fn pin_file(
+    flag: Option<&Path>,
+    env: &Env,
+    config: &GitConfig,
+    cwd: &Path,
+    root: Option<&Path>,
+) -> PinFile {
+    if let Some(f) = flag {
+        return PinFile::Named(cwd.join(f));
+    }
+    if let Some(v) = env.get("GIT_CREDMAN_IGNORE_FILE") {
+        return PinFile::Named(cwd.join(v));
+    }
+    if let Some(v) = config.string("credman.ignoreFile") {
+        return PinFile::Named(root.unwrap_or(cwd).join(v));
+    }
+    root.map_or(PinFile::None, |r| {
+        PinFile::Default(r.join(crate::pins::DEFAULT_FILE))
+    })
+}
+
+/// Resolves `--baseline` by precedence: the flag, `GIT_CREDMAN_BASELINE`, git config
+/// `credman.baseline`, else none; relative to the current directory.
+pub fn baseline(flag: Option<&Path>, env: &Env, config: &GitConfig, cwd: &Path) -> Option<PathBuf> {
+    flag.map(Path::to_owned)
+        .or_else(|| {
+            (Lookup { env, config })
+                .raw("GIT_CREDMAN_BASELINE", "credman.baseline")
+                .map(|(v, _)| PathBuf::from(v))
+        })
+        .map(|p| cwd.join(p))
+}
+
+/// Validated settings of `history`.
+#[derive(Clone, Debug)]
+pub struct HistorySettings {
+    /// What to look at and how.
+    pub select: SelectSettings,
+    /// Walk every reference, not only HEAD.
+    pub all: bool,
+    /// Only commits authored at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Output format.
+    pub format: crate::cli::HistoryFormat,
+    /// Colour the text output.
+    pub color: bool,
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.
+pub fn parse_date(value: &str) -> Result<DateTime<Utc>, String> {
+    let v = value.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| "expected a date like 2026-01-31 or 2026-01-31T12:00:00Z".to_owned())
+}
+
+/// Resolves the settings of `history`: `--all` (`GIT_CREDMAN_HISTORY_ALL`,
+/// `credman.historyAll`), `--since` (`GIT_CREDMAN_HISTORY_SINCE`, `credman.historySince`),
+/// `--format` (`GIT_CREDMAN_HISTORY_FORMAT`, `credman.historyFormat`, else text).
+pub fn history(
+    args: &crate::cli::HistoryArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<HistorySettings, Error> {
+    let look = Lookup { env, config };
+    let all = args.all
+        || look
+            .boolean("GIT_CREDMAN_HISTORY_ALL", "credman.historyAll")?
+            .unwrap_or(false);
+    let since = match &args.since {
+        Some(v) => Some((v.clone(), "--since".to_owned())),
+        None => look.raw("GIT_CREDMAN_HISTORY_SINCE", "credman.historySince"),
+    };
+    let since = since
+        .map(|(value, key)| parse_date(&value).map_err(|reason| Error { key, value, reason }))
+        .transpose()?;
+    let format = match args.format {
+        Some(f) => f,
+        None => match look.raw("GIT_CREDMAN_HISTORY_FORMAT", "credman.historyFormat") {
+            Some((value, key)) => value_enum(value, key)?,
+            None => crate::cli::HistoryFormat::Text,
+        },
+    };
+    Ok(HistorySettings {
+        select: select(&args.select, env, config, tty.1)?,
+        all,
+        since,
+        format,
+        color: color(global.color, env, tty.0),
+    })
+}
+
 /// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
 pub struct SelectSettings {
@@ -1053,6 +1169,47 @@ mod tests {
         let shown = format!("{env:?}");
         assert!(shown.contains("GIT_CREDMAN_GIT_TOKEN"), "{shown}");
         assert!(!shown.contains(&secret), "{shown}");
+    }
+
+    #[test]
+    fn pin_file_and_baseline_flag_beat_env_beat_config_beat_default() {
+        use std::path::Path;
+        let cwd = Path::new("/cwd");
+        let root = Some(Path::new("/root"));
+        let env = Env::from_pairs([
+            ("GIT_CREDMAN_IGNORE_FILE", "env.pins"),
+            ("GIT_CREDMAN_BASELINE", "env.json"),
+        ]);
+        let cfg = config("[credman]\n\tignoreFile = cfg.pins\n\tbaseline = cfg.json\n");
+        let none = Env::default();
+        let empty = config("");
+        let pins = |flag: Option<&str>, env: &Env, cfg: &GitConfig, root| {
+            pin_file(flag.map(Path::new), env, cfg, cwd, root)
+        };
+        assert_eq!(
+            pins(Some("f.pins"), &env, &cfg, root),
+            PinFile::Named("/cwd/f.pins".into())
+        );
+        assert_eq!(
+            pins(None, &env, &cfg, root),
+            PinFile::Named("/cwd/env.pins".into())
+        );
+        assert_eq!(
+            pins(None, &none, &cfg, root),
+            PinFile::Named("/root/cfg.pins".into())
+        );
+        assert_eq!(
+            pins(None, &none, &empty, root),
+            PinFile::Default("/root/.credmanignore".into())
+        );
+        assert_eq!(pins(None, &none, &empty, None), PinFile::None);
+        let base = |flag: Option<&str>, env: &Env, cfg: &GitConfig| {
+            baseline(flag.map(Path::new), env, cfg, cwd)
+        };
+        assert_eq!(base(Some("f.json"), &env, &cfg), Some("/cwd/f.json".into()));
+        assert_eq!(base(None, &env, &cfg), Some("/cwd/env.json".into()));
+        assert_eq!(base(None, &none, &cfg), Some("/cwd/cfg.json".into()));
+        assert_eq!(base(None, &none, &empty), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! each other.
 
 pub mod completions;
+pub mod history;
 pub mod hook;
 pub mod man;
 pub mod prune;
@@ -71,6 +72,7 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Prune(args) => prune::run(args, global, ctx),
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
+        Command::History(args) => history::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
         Command::Report(command) => report::run(command, ctx),
         Command::Man(args) => man::run(args, ctx),

@@ -15,6 +15,7 @@ use crate::prune::repo::{PushTarget, Request};
 use crate::prune::{self, Plan};
 use crate::report::reviewed::Reviewed;
 use crate::report::{self, Format, Report};
+use crate::scan::baseline::Baseline;
 use crate::scan::{Collected, collect};
 use crate::settings::{self, PruneSettings};
 use crate::sign::{self, Signer};
@@ -110,12 +111,31 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         }
         None => None,
     };
+    // Pins and the baseline hold files back in every mode; the pin file lives at the root of
+    // the working tree or folder (none on a server unless named).
+    let root = match &args.dir {
+        Some(dir) => Some(ctx.cwd.join(dir)),
+        None => repo.as_ref().and_then(|r| r.workdir()),
+    };
+    let pin_file = settings::pin_file(
+        args.pins.ignore_file.as_deref(),
+        &ctx.env,
+        &config,
+        &ctx.cwd,
+        root.as_deref().filter(|_| args.server.server.is_none()),
+    );
+    let hold = Hold {
+        pins: crate::pins::load_setting(&pin_file)?,
+        // A reviewed report is the evidence: a configured baseline does not apply to it.
+        baseline: settings::baseline(args.pins.baseline.as_deref(), &ctx.env, &config, &ctx.cwd)
+            .filter(|_| reviewed.is_none()),
+    };
     if let Some(server) = crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)?
     {
-        return run_server(args, &settings, ctx, &server);
+        return run_server(args, &settings, ctx, &server, &hold);
     }
     match (&args.dir, repo) {
-        (Some(dir), _) => run_dir(args, &settings, ctx, &ctx.cwd.join(dir)),
+        (Some(dir), _) => run_dir(args, &settings, ctx, &ctx.cwd.join(dir), &hold),
         (None, Some(repo)) => run_repo(
             args,
             &settings,
@@ -123,8 +143,29 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
             &repo,
             checkout.as_ref(),
             reviewed.as_ref(),
+            &hold,
         ),
         (None, None) => bail!("invariant: no repository"),
+    }
+}
+
+/// What holds files back in every mode: the pin file and `--baseline`.
+struct Hold {
+    pins: Option<crate::pins::Pins>,
+    baseline: Option<std::path::PathBuf>,
+}
+
+impl Hold {
+    /// Marks the pinned files of a scan and reads the baseline against its source kind.
+    fn apply(&self, collected: &mut Collected) -> anyhow::Result<Option<Baseline>> {
+        if let Some(pins) = &self.pins {
+            pins.mark(&mut collected.scanned);
+        }
+        Ok(self
+            .baseline
+            .as_deref()
+            .map(|p| Baseline::read(p, collected.listing.info.kind))
+            .transpose()?)
     }
 }
 
@@ -156,6 +197,7 @@ fn run_repo(
     repo: &Arc<Repo>,
     remote: Option<&crate::source::remote::Checkout>,
     reviewed: Option<&Reviewed>,
+    hold: &Hold,
 ) -> anyhow::Result<Outcome> {
     let push_env: &[(String, String)] = remote.map_or(&[], |c| c.push_env.as_slice());
     let on_branch = args.branch.is_none();
@@ -175,6 +217,7 @@ fn run_repo(
         collected.listing.info.url = Some(c.url.clone());
         collected.listing.info.repo = None;
     }
+    let baseline = hold.apply(&mut collected)?;
     if collected.listing.info.commit.as_deref() != Some(head.commit.to_string().as_str()) {
         bail!(
             "{} moved while it was being scanned; nothing was changed (run it again)",
@@ -193,6 +236,9 @@ fn run_repo(
     };
     let listing = &collected.listing;
     let keep = |s: &crate::scan::Scanned| {
+        if let Some(why) = prune::held(s, baseline.as_ref()) {
+            return Some(why);
+        }
         if let Some(why) = prune::not_a_file(s) {
             return Some(why);
         }
@@ -327,6 +373,7 @@ fn run_server(
     settings: &PruneSettings,
     ctx: &mut Ctx<'_>,
     server: &Arc<crate::management::Server>,
+    hold: &Hold,
 ) -> anyhow::Result<Outcome> {
     if !args.enable.is_empty() {
         let (done, failed) = prune::server::enable(server, &args.enable);
@@ -346,11 +393,15 @@ fn run_server(
         download: args.server.download,
         explicit_concurrency: args.select.online.concurrency.is_some(),
     });
-    let collected = collect(&spec, None, &[], &settings.select, &ctx.cwd, true)?;
+    let mut collected = collect(&spec, None, &[], &settings.select, &ctx.cwd, true)?;
+    let baseline = hold.apply(&mut collected)?;
     let entries = crate::source::server::entries(&collected.listing);
     // Runtime-only, file-less and odd entries are never touched, sub-folder files never deleted;
     // when disabling, files already disabled on the server are left alone.
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
+        if let Some(why) = prune::held(s, baseline.as_ref()) {
+            return Some(why);
+        }
         let Some(e) = entries.get(s.candidate) else {
             return Some("not in the server's listing".to_owned());
         };
@@ -393,8 +444,9 @@ fn run_dir(
     settings: &PruneSettings,
     ctx: &mut Ctx<'_>,
     dir: &Path,
+    hold: &Hold,
 ) -> anyhow::Result<Outcome> {
-    let collected = collect(
+    let mut collected = collect(
         &SourceSpec::Dir(dir.to_owned()),
         None,
         &args.select.pathspecs,
@@ -402,7 +454,10 @@ fn run_dir(
         &ctx.cwd,
         true,
     )?;
-    let plan = prune::plan(&collected.scanned, &settings.statuses, prune::not_a_file);
+    let baseline = hold.apply(&mut collected)?;
+    let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
+        prune::held(s, baseline.as_ref()).or_else(|| prune::not_a_file(s))
+    });
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }

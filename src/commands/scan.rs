@@ -8,6 +8,7 @@ use super::{Ctx, config_of, repository};
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::exit::Outcome;
 use crate::report::{self, Report};
+use crate::scan::baseline::Baseline;
 use crate::settings;
 use crate::source::SourceSpec;
 use crate::source::server::ServerSpec;
@@ -37,6 +38,20 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
     settings.select.shard = shard;
+    // The pin file lives at the root of the working tree or folder (none on a server).
+    let root = match &spec {
+        SourceSpec::Dir(d) => Some(d.clone()),
+        _ => repo.as_ref().and_then(|r| r.workdir()),
+    };
+    let pin_file = settings::pin_file(
+        args.pins.ignore_file.as_deref(),
+        &ctx.env,
+        &config,
+        &ctx.cwd,
+        root.as_deref().filter(|_| !in_server_mode),
+    );
+    let pins = crate::pins::load_setting(&pin_file)?;
+    let baseline = settings::baseline(args.pins.baseline.as_deref(), &ctx.env, &config, &ctx.cwd);
     let spec = match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
         Some(server) => SourceSpec::Server(ServerSpec {
             server,
@@ -58,17 +73,29 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         collected.listing.info.url = Some(c.url.clone());
         collected.listing.info.repo = None;
     }
+    if let Some(pins) = &pins {
+        pins.mark(&mut collected.scanned);
+    }
+    let baseline = match &baseline {
+        Some(path) => {
+            let b = Baseline::read(path, collected.listing.info.kind)?;
+            let (changed, unchanged) = b.retain_changed(&mut collected.scanned);
+            Some(report::BaselineInfo { unchanged, changed })
+        }
+        None => None,
+    };
     // The candidates are not needed any more: free them before the findings are built.
     collected.listing.candidates = Vec::new();
     // In place: `collect` reuses the records' allocation for the findings (a Finding is smaller).
     let findings = collected.scanned.into_iter().map(|s| s.finding()).collect();
-    let report = Report::new(
+    let mut report = Report::new(
         collected.mode,
         collected.listing.info,
         settings.fail_on.iter().collect(),
         findings,
         collected.now,
     );
+    report.baseline = baseline;
     if let Some(path) = &settings.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(&report, &path)

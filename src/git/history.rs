@@ -149,3 +149,195 @@ impl Repo {
         Ok(out)
     }
 }
+
+/// A blob that a commit removed from a path or replaced there (`git credman history`).
+#[derive(Clone, Debug)]
+pub struct Removal {
+    /// The path it had, as git stores it.
+    pub raw: Vec<u8>,
+    /// The path for display.
+    pub path: String,
+    /// The blob removed.
+    pub blob: ObjectId,
+    /// The commit that removed (or replaced) it.
+    pub commit: ObjectId,
+    /// That commit's author, `Name <email>`.
+    pub author: String,
+    /// That commit's author time (seconds since the epoch).
+    pub time: i64,
+}
+
+/// What a history walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// One removal per blob (the newest one), for blobs no longer in HEAD's tree.
+    pub removals: Vec<Removal>,
+    /// Commits walked.
+    pub commits: usize,
+}
+
+impl Repo {
+    /// Returns the tips a history walk starts from: HEAD's commit, or with `all` every
+    /// reference that peels to a commit (branches, tags, remote-tracking branches).
+    pub fn history_tips(&self, all: bool) -> Result<Vec<ObjectId>, Error> {
+        let repo = self.local();
+        let mut tips = Vec::new();
+        if let Ok(id) = repo.head_id() {
+            tips.push(id.detach());
+        }
+        if all {
+            let platform = repo
+                .references()
+                .map_err(repo_err("cannot list references"))?;
+            let iter = platform.all().map_err(repo_err("cannot list references"))?;
+            for r in iter.peeled().map_err(repo_err("cannot list references"))? {
+                let r = r.map_err(repo_err("cannot read a reference"))?;
+                if let Some(id) = r.try_id().and_then(|id| self.peel_to_commit(id.detach())) {
+                    tips.push(id);
+                }
+            }
+        }
+        tips.sort_unstable();
+        tips.dedup();
+        Ok(tips)
+    }
+
+    /// Walks every commit reachable from `tips` (authored at or after `since`, when given) and
+    /// returns the blobs each one removed or replaced relative to its first parent, at paths
+    /// `wanted` accepts, keeping for each blob the newest removal, and only blobs that HEAD's
+    /// tree does not hold at any path. Trees are compared entry by entry, descending only into
+    /// subtrees whose ids differ, so a commit costs what it changed; no blob is read here.
+    pub fn removed_blobs(
+        &self,
+        tips: &[ObjectId],
+        since: Option<i64>,
+        wanted: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Walked, Error> {
+        let repo = self.local();
+        let in_head: std::collections::HashSet<ObjectId> = match repo.head_id() {
+            Ok(_) => {
+                let head = self.head_tree()?;
+                self.list_tree(head.tree, None)?
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect()
+            }
+            Err(_) => std::collections::HashSet::new(),
+        };
+        let walk = repo
+            .rev_walk(tips.iter().copied())
+            .all()
+            .map_err(repo_err("cannot walk the history"))?;
+        let mut found: std::collections::HashMap<ObjectId, Removal> =
+            std::collections::HashMap::new();
+        let mut walked = Walked::default();
+        for info in walk {
+            let info = info.map_err(|e| Error::Repo {
+                what: "cannot walk commits".into(),
+                source: e,
+            })?;
+            walked.commits += 1;
+            let commit = repo
+                .find_commit(info.id)
+                .map_err(repo_err("cannot read commit"))?;
+            let decoded = commit.decode().map_err(repo_err("cannot decode commit"))?;
+            let Some(parent) = decoded.parents().next() else {
+                continue;
+            };
+            let (author, time) = match decoded.author() {
+                Ok(a) => (format!("{} <{}>", a.name, a.email), a.seconds()),
+                Err(_) => (String::new(), 0),
+            };
+            if since.is_some_and(|s| time < s) {
+                continue;
+            }
+            let tree = decoded.tree();
+            let parent_tree = repo
+                .find_commit(parent)
+                .map_err(repo_err("cannot read commit"))?
+                .tree_id()
+                .map_err(repo_err("cannot read commit"))?
+                .detach();
+            let mut gone = Vec::new();
+            diff_trees(&repo, parent_tree, Some(tree), &mut Vec::new(), &mut gone)?;
+            for (raw, blob) in gone {
+                if in_head.contains(&blob) || !wanted(&raw) {
+                    continue;
+                }
+                let newer = found.get(&blob).is_none_or(|r| r.time < time);
+                if newer {
+                    found.insert(
+                        blob,
+                        Removal {
+                            path: super::display_path(&raw),
+                            raw,
+                            blob,
+                            commit: info.id,
+                            author: author.clone(),
+                            time,
+                        },
+                    );
+                }
+            }
+        }
+        let mut removals: Vec<Removal> = found.into_values().collect();
+        removals.sort_by(|a, b| a.raw.cmp(&b.raw).then(a.blob.cmp(&b.blob)));
+        walked.removals = removals;
+        Ok(walked)
+    }
+}
+
+/// Records the blobs of `old` (below `prefix`) that `new` does not have at the same path: the
+/// files a commit deleted or rewrote. Equal subtrees are skipped without being read; both trees
+/// are sorted in git's order, so one merge pass over their entries (borrowed, not copied) finds
+/// what differs.
+fn diff_trees(
+    repo: &gix::Repository,
+    old: ObjectId,
+    new: Option<ObjectId>,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<(Vec<u8>, ObjectId)>,
+) -> Result<(), Error> {
+    if Some(old) == new {
+        return Ok(());
+    }
+    let old_tree = repo.find_tree(old).map_err(repo_err("cannot read tree"))?;
+    let old_ref = old_tree.decode().map_err(repo_err("cannot decode tree"))?;
+    let new_tree = new
+        .map(|id| repo.find_tree(id).map_err(repo_err("cannot read tree")))
+        .transpose()?;
+    let new_ref = new_tree
+        .as_ref()
+        .map(|t| t.decode().map_err(repo_err("cannot decode tree")))
+        .transpose()?;
+    let after: &[gix::objs::tree::EntryRef<'_>] = new_ref.as_ref().map_or(&[], |t| &t.entries);
+    let mut j = 0;
+    for e in &old_ref.entries {
+        while after
+            .get(j)
+            .is_some_and(|n| n.cmp(e) == std::cmp::Ordering::Less)
+        {
+            j += 1;
+        }
+        // Same name and kind (`cmp`, git's order); `==` would also compare the ids.
+        let there = after
+            .get(j)
+            .filter(|n| (*n).cmp(e) == std::cmp::Ordering::Equal);
+        if there.is_some_and(|n| n.oid == e.oid) {
+            continue;
+        }
+        let len = prefix.len();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(e.filename);
+        if e.mode.is_tree() {
+            let sub = there.map(|n| n.oid.to_owned());
+            diff_trees(repo, e.oid.to_owned(), sub, prefix, out)?;
+        } else if e.mode.is_blob() {
+            out.push((prefix.clone(), e.oid.to_owned()));
+        }
+        prefix.truncate(len);
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ use anyhow::bail;
 
 use crate::report::reviewed::{Reviewed, ReviewedFinding};
 use crate::report::{Listed, PruneInfo, Report, Skipped, Summary};
+use crate::scan::baseline::Baseline;
 use crate::scan::{Collected, Online, Scanned};
 use crate::settings::MaxDelete;
 use crate::status::{Class, Status, StatusSet};
@@ -87,6 +88,17 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// Returns why a file is kept whatever the executor: it is pinned (`.credmanignore`, see
+/// [`crate::pins`]), or `--baseline` has it with the same status (see
+/// [`crate::scan::baseline`]). Every mode's `keep` asks this first.
+pub fn held(s: &Scanned, baseline: Option<&Baseline>) -> Option<String> {
+    crate::pins::keep_reason(s).or_else(|| {
+        baseline
+            .filter(|b| !b.changed(s))
+            .map(|_| "unchanged since the baseline".to_owned())
+    })
 }
 
 /// The source kinds a repository prune accepts a reviewed report of: a git tree (HEAD, a
@@ -388,6 +400,23 @@ mod tests {
         assert_eq!(p.skipped[0].reason, "not a regular file");
         // An alive file is neither chosen nor listed as kept: it was never selected.
         assert!(p.skipped.iter().all(|s| s.path != "b.json"));
+    }
+
+    #[test]
+    fn pinned_files_are_never_chosen_and_say_why() {
+        let mut scanned = vec![
+            test_scanned("a.json", "codex", Status::Invalidated, id(1)),
+            test_scanned("b.json", "codex", Status::Invalidated, id(2)),
+            test_scanned("c.json", "codex", Status::Invalidated, id(3)),
+        ];
+        scanned[0].pinned = Some("on-call".into());
+        scanned[1].pinned = Some(String::new());
+        let p = plan(&scanned, &StatusSet::of(&[Status::Invalidated]), |s| {
+            held(s, None).or_else(|| not_a_file(s))
+        });
+        assert_eq!(p.chosen, [2]);
+        let why: Vec<&str> = p.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(why, ["pinned: on-call", "pinned"]);
     }
 
     fn reviewed(results: serde_json::Value) -> Reviewed {

@@ -129,7 +129,14 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
         ))
     )?;
     if total == 0 {
-        writeln!(out, "Nothing to check: no credential files were found.")?;
+        match report.baseline {
+            Some(b) => writeln!(
+                out,
+                "Nothing changed since the baseline: {} file(s) unchanged, not listed.",
+                b.unchanged
+            )?,
+            None => writeln!(out, "Nothing to check: no credential files were found.")?,
+        }
         return Ok(());
     }
     writeln!(out)?;
@@ -155,7 +162,9 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
             .min(60);
         let total = not_alive.len();
         for f in not_alive.iter().take(layout.limit()) {
-            let fail = if report.fail_on.contains(&f.status) {
+            let fail = if f.pinned.is_some() {
+                "P"
+            } else if report.fail_on.contains(&f.status) {
                 "✗"
             } else {
                 "·"
@@ -171,7 +180,8 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
                 esc(&f.provider)
             );
             // Fit the plain line, then colour the status inside it.
-            let line = layout.fit(&format!("{head}{status} {}{http}", esc(&f.reason)));
+            let pin = pin_marker(f);
+            let line = layout.fit(&format!("{head}{status} {}{http}{pin}", esc(&f.reason)));
             let rest = line.get(head.len()..).unwrap_or("");
             // The status is ASCII: split within its ASCII prefix, never inside a `…`.
             let cut = rest
@@ -249,6 +259,22 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
         more(out, total.min(layout.limit()), total)?;
     }
 
+    let pinned = report.results.iter().filter(|f| f.pinned.is_some()).count();
+    if pinned > 0 {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{pinned} pinned file(s) (P): kept by the pin file, never pruned, never failing."
+        )?;
+    }
+    if let Some(b) = report.baseline {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Baseline: {} file(s) changed status since the baseline; {} unchanged, not listed.",
+            b.changed, b.unchanged
+        )?;
+    }
     let failing = report.failing().count();
     writeln!(out)?;
     if failing == 0 {
@@ -275,6 +301,15 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
         )?;
     }
     Ok(())
+}
+
+/// The text marker of a pinned file: ` [pinned: comment]`, or nothing.
+fn pin_marker(f: &Finding) -> String {
+    match f.pinned.as_deref() {
+        None => String::new(),
+        Some("") => " [pinned]".to_owned(),
+        Some(c) => format!(" [pinned: {}]", esc(c)),
+    }
 }
 
 fn table(report: &Report, p: &Painter, out: &mut dyn Write) -> io::Result<()> {

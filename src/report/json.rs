@@ -23,6 +23,8 @@ struct Head<'a> {
     summary: &'a super::Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     prune: Option<&'a super::PruneInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a super::BaselineInfo>,
 }
 
 fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
@@ -73,6 +75,7 @@ fn render_with_source(
         fail_on: &report.fail_on,
         summary: &report.summary,
         prune: report.prune.as_ref(),
+        baseline: report.baseline.as_ref(),
     };
     let head = serde_json::to_vec_pretty(&head)?;
     // Drop the closing "\n}" and continue the object with the results.

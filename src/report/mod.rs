@@ -6,6 +6,7 @@
 //! ever sees a secret: findings carry fingerprints and masked identities only.
 
 pub mod ci;
+pub mod history;
 pub mod human;
 pub mod json;
 pub mod merge;
@@ -75,6 +76,10 @@ pub struct Finding {
     pub server: Option<ServerState>,
     /// How long the online check took (online).
     pub elapsed_ms: Option<u64>,
+    /// Why the file is pinned (the comment of its `.credmanignore` line, `""` without one);
+    /// absent when it is not pinned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
 }
 
 /// How many other members of its group a finding lists in `duplicates`.
@@ -194,6 +199,9 @@ pub struct Report {
     /// What a prune did (prune reports only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneInfo>,
+    /// What `--baseline` hid (scans with a baseline only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
     /// One entry per credential file, sorted by path, provider and fingerprint.
     pub results: Vec<Finding>,
 }
@@ -237,6 +245,16 @@ pub enum Listed {
     Selected,
 }
 
+/// The `baseline` object of a scan limited by `--baseline`: its results are only the files
+/// whose status changed since the baseline report (see `scan::baseline`).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct BaselineInfo {
+    /// Files left out: the baseline has them with the same status.
+    pub unchanged: usize,
+    /// Files listed: new since the baseline, or with another status.
+    pub changed: usize,
+}
+
 /// A selected file that was not removed.
 #[derive(Clone, Debug, Serialize)]
 pub struct Skipped {
@@ -271,6 +289,7 @@ impl Finding {
             checked_at: None,
             server: None,
             elapsed_ms: None,
+            pinned: None,
         }
     }
 }
@@ -307,15 +326,17 @@ impl Report {
             fail_on,
             summary: Summary::of(&results),
             prune: None,
+            baseline: None,
             results,
         }
     }
 
-    /// Returns the findings whose status is in the fail set.
+    /// Returns the findings whose status is in the fail set; pinned files never fail (their
+    /// pin is the operator's decision to keep them).
     pub fn failing(&self) -> impl Iterator<Item = &Finding> {
         self.results
             .iter()
-            .filter(|f| self.fail_on.contains(&f.status))
+            .filter(|f| f.pinned.is_none() && self.fail_on.contains(&f.status))
     }
 }
 

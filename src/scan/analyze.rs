@@ -138,6 +138,8 @@ pub struct Scanned {
     pub candidate: usize,
     /// The server's handle for this credential (server mode).
     pub auth_index: Option<String>,
+    /// The comment of the pin that keeps this file (`crate::pins`), `""` when it has none.
+    pub pinned: Option<String>,
     pub(super) account_key: Option<String>,
     pub(super) token_digests: Vec<u128>,
 }
@@ -164,6 +166,7 @@ impl Scanned {
             content_id: None,
             candidate: 0,
             auth_index: None,
+            pinned: None,
             account_key: None,
             token_digests: Vec::new(),
         }
@@ -231,6 +234,7 @@ impl Scanned {
             checked_at: online.and_then(|o| o.checked_at),
             server: self.server.as_deref().cloned(),
             elapsed_ms: online.and_then(|o| o.elapsed_ms),
+            pinned: self.pinned.clone(),
         }
     }
 }

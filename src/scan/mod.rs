@@ -4,6 +4,7 @@
 //! thread, then filter by provider. Every source goes through it.
 
 mod analyze;
+pub mod baseline;
 mod duplicates;
 mod entry;
 

@@ -15,6 +15,7 @@ const COMMANDS: &[&[&str]] = &[
     &["prune"],
     &["show"],
     &["restore"],
+    &["history"],
     &["hook"],
     &["hook", "pre-push"],
     &["hook", "install"],
@@ -113,7 +114,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 13 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 14 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
