@@ -141,13 +141,13 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
             json!(f.blob),
             json!(f.fingerprint),
             json!(f.account),
-            json!(f.expires_at.map(rfc3339)),
+            json!(f.expires_at.map(crate::report::rfc3339)),
             json!(f.has_refresh_token),
             json!(f.disabled),
             json!(f.plan),
             json!(f.http_status),
-            json!(f.reset_at.map(rfc3339)),
-            json!(f.checked_at.map(rfc3339)),
+            json!(f.reset_at.map(crate::report::rfc3339)),
+            json!(f.checked_at.map(crate::report::rfc3339)),
             group.unwrap_or(Value::Null),
             json!(f.worktree),
         ];
@@ -159,10 +159,6 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
         }
         let _ = writeln!(out, "{}", Value::Array(row));
     }
-}
-
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Reads an embedded report back as the report document (`results` included): the compact
@@ -348,7 +344,7 @@ mod tests {
         crate::source::SourceInfo {
             rev: Some("HEAD".into()),
             auth_path: Some("auths".into()),
-            ..crate::source::SourceInfo::for_test("head")
+            ..crate::source::SourceInfo::new("head")
         }
     }
 
@@ -410,7 +406,7 @@ mod tests {
                 crate::status::Status::ExpiredByTime,
             )
         };
-        let source = crate::source::SourceInfo::for_test("head");
+        let source = crate::source::SourceInfo::new("head");
         let report = Report::new("offline", source, vec![], vec![f], chrono::Utc::now());
         let msg = prune(&report, "{\"real\": 1}", "remove");
         assert_eq!(msg.lines().filter(|l| *l == BEGIN).count(), 1, "{msg}");

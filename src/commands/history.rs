@@ -58,19 +58,11 @@ pub fn run(args: &HistoryArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
     );
     let removals = walked.removals;
     let info = SourceInfo {
-        kind: "history",
         repo: repo
             .workdir()
             .map(|w| w.display().to_string())
             .or_else(|| Some(repo.git_dir().display().to_string())),
-        rev: None,
-        commit: None,
-        tree: None,
-        dir: None,
-        url: None,
-        auth_path: None,
-        pathspecs: Vec::new(),
-        shard: None,
+        ..SourceInfo::new("history")
     };
     let listing = Listing {
         info,
@@ -147,9 +139,7 @@ pub fn run(args: &HistoryArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
         kind: "history",
         repo: collected.listing.info.repo.clone(),
         refs: if settings.all { "--all" } else { "HEAD" },
-        since: settings
-            .since
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        since: settings.since.map(crate::report::rfc3339),
     };
     let report = HistoryReport::new(collected.mode, source, summary, results, collected.now);
     match settings.format {

@@ -508,7 +508,7 @@ mod tests {
     fn report() -> Report {
         let source = crate::source::SourceInfo {
             auth_path: Some("auths".into()),
-            ..crate::source::SourceInfo::for_test("head")
+            ..crate::source::SourceInfo::new("head")
         };
         let results = vec![
             finding("auths/a,b.json", Status::Invalidated),

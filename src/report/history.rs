@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Finding, SCHEMA_VERSION, Tool, escape as esc};
@@ -83,14 +83,12 @@ impl Exposure {
             reason: f.reason.clone(),
             fingerprint: f.fingerprint.clone(),
             account: f.account.clone(),
-            expires_at: f
-                .expires_at
-                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            expires_at: f.expires_at.map(crate::report::rfc3339),
             has_refresh_token: f.has_refresh_token,
             blob: f.blob.clone(),
             removed_in: commit,
             removed_by: author,
-            removed_at: at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            removed_at: crate::report::rfc3339(at),
             copies,
         }
     }
@@ -127,11 +125,8 @@ impl HistoryReport {
         results.sort_by(|a, b| (&a.path, &a.fingerprint).cmp(&(&b.path, &b.fingerprint)));
         Self {
             schema_version: SCHEMA_VERSION,
-            generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            tool: Tool {
-                name: "git-credman",
-                version: env!("CARGO_PKG_VERSION"),
-            },
+            generated_at: crate::report::rfc3339(now),
+            tool: Tool::this(),
             mode,
             source,
             summary,

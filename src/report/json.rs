@@ -143,7 +143,7 @@ mod tests {
     fn report(n: usize) -> Report {
         let source = crate::source::SourceInfo {
             dir: Some("/x".into()),
-            ..crate::source::SourceInfo::for_test("dir")
+            ..crate::source::SourceInfo::new("dir")
         };
         let results = (0..n).map(|i| finding(&format!("f{i:05}.json"))).collect();
         Report::new(

@@ -97,7 +97,7 @@ pub struct DuplicateGroup {
 #[allow(clippy::ref_option)]
 fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        Some(t) => s.serialize_str(&rfc3339(*t)),
         None => s.serialize_none(),
     }
 }
@@ -177,6 +177,21 @@ pub struct Tool {
     pub name: &'static str,
     /// The crate version.
     pub version: &'static str,
+}
+
+impl Tool {
+    /// This build of git-credman.
+    pub fn this() -> Self {
+        Self {
+            name: "git-credman",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// A time as every report writes it: RFC3339, UTC, whole seconds (`2025-03-01T00:00:00Z`).
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A whole scan report.
@@ -316,11 +331,8 @@ impl Report {
         }
         Report {
             schema_version: SCHEMA_VERSION,
-            generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            tool: Tool {
-                name: "git-credman",
-                version: env!("CARGO_PKG_VERSION"),
-            },
+            generated_at: rfc3339(now),
+            tool: Tool::this(),
             mode,
             source,
             fail_on,

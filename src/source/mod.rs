@@ -106,10 +106,9 @@ pub struct SourceInfo {
     pub shard: Option<String>,
 }
 
-#[cfg(test)]
 impl SourceInfo {
-    /// A source of `kind` with nothing else set (unit tests of reports).
-    pub(crate) fn for_test(kind: &'static str) -> Self {
+    /// A source of `kind` with nothing else set; listers fill in what they know.
+    pub fn new(kind: &'static str) -> Self {
         Self {
             kind,
             repo: None,
@@ -374,16 +373,9 @@ pub fn list_repo(repo: Arc<Repo>, spec: &SourceSpec, sel: &Selection) -> Result<
     let workdir = repo.workdir();
     let repo_path = workdir.clone().unwrap_or_else(|| repo.git_dir());
     let mut info = SourceInfo {
-        kind: "head",
         repo: Some(repo_path.display().to_string()),
-        rev: None,
-        commit: None,
-        tree: None,
-        dir: None,
-        url: None,
-        auth_path: None,
         pathspecs: sel.pathspecs.iter().map(|p| p.raw.clone()).collect(),
-        shard: None,
+        ..SourceInfo::new("head")
     };
     let (candidates, auth_path) = match spec {
         SourceSpec::Head | SourceSpec::Rev(_) => {
@@ -447,16 +439,12 @@ pub fn list_tree_paths(
     let (mut candidates, auth_path) = select(to_entries(repo.list_tree(tree, None)?), sel);
     candidates.retain(|c| only.contains(&c.path));
     let info = SourceInfo {
-        kind: "push",
         repo: repo.workdir().map(|w| w.display().to_string()),
         rev: Some(label.to_owned()),
         commit: Some(commit.to_string()),
         tree: Some(tree.to_string()),
-        dir: None,
-        url: None,
         auth_path,
-        pathspecs: Vec::new(),
-        shard: None,
+        ..SourceInfo::new("push")
     };
     Ok(Listing {
         info,
@@ -533,16 +521,9 @@ pub fn list_dir(root: &Path, pathspecs: &[Pathspec]) -> Result<Listing, Error> {
     let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     Ok(Listing {
         info: SourceInfo {
-            kind: "dir",
-            repo: None,
-            rev: None,
-            commit: None,
-            tree: None,
             dir: Some(canonical.display().to_string()),
-            url: None,
-            auth_path: None,
             pathspecs: pathspecs.iter().map(|p| p.raw.clone()).collect(),
-            shard: None,
+            ..SourceInfo::new("dir")
         },
         candidates,
         origin: Origin::Dir {

@@ -94,16 +94,8 @@ pub(crate) fn list(
         }
     }
     let info = SourceInfo {
-        kind: "server",
-        repo: None,
-        rev: None,
-        commit: None,
-        tree: None,
-        dir: None,
         url: Some(spec.server.url().to_owned()),
-        auth_path: None,
-        pathspecs: Vec::new(),
-        shard: None,
+        ..SourceInfo::new("server")
     };
     let origin = Origin::Server(Box::new(ServerOrigin {
         server: Arc::clone(&spec.server),
