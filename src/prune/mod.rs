@@ -338,8 +338,7 @@ pub fn report(
         results,
         collected.now,
     );
-    let all: Vec<_> = collected.scanned.iter().map(Scanned::finding).collect();
-    report.summary = Summary::of(&all);
+    report.summary = Summary::of(&collected.scanned);
     report.prune = Some(PruneInfo {
         statuses: statuses.iter().collect(),
         removed: if dry_run { 0 } else { chosen.len() },

@@ -11,7 +11,7 @@
 //! different shards stay apart (duplicates are found within a shard only), and its
 //! `generated_at` is the earliest of the inputs (the oldest evidence in it).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -218,45 +218,49 @@ fn check_shards(names: &[String], shards: &[Option<&str>]) -> Result<(), Error> 
     Ok(())
 }
 
-/// Counts the results as `Summary::of` does.
-fn summary(results: &[Value]) -> Value {
-    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_provider: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_class: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_provider_status: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let (mut duplicates, mut worktree) = (0u64, 0u64);
-    let mut groups = HashSet::new();
-    for r in results {
-        let s = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-        let (status, provider) = (s("status"), s("provider"));
-        *by_status.entry(status.clone()).or_default() += 1;
-        *by_class.entry(s("class")).or_default() += 1;
-        *by_provider.entry(provider.clone()).or_default() += 1;
-        *by_provider_status
-            .entry(provider)
-            .or_default()
-            .entry(status)
-            .or_default() += 1;
-        duplicates += u64::from(
-            r.get("duplicates")
-                .and_then(Value::as_array)
-                .is_some_and(|d| !d.is_empty()),
-        );
-        worktree += u64::from(r.get("worktree").is_some_and(|w| !w.is_null()));
-        if let Some(id) = r.pointer("/duplicate_group/id").and_then(Value::as_u64) {
-            groups.insert(id);
-        }
+/// One merged result, as [`Summary::of`](super::Summary::of) counts it.
+struct Row<'a>(&'a Value, crate::status::Status);
+
+impl super::Counted for Row<'_> {
+    fn provider(&self) -> &str {
+        self.0.get("provider").and_then(Value::as_str).unwrap_or("")
     }
-    serde_json::json!({
-        "total": results.len(),
-        "by_status": by_status,
-        "by_provider": by_provider,
-        "by_class": by_class,
-        "by_provider_status": by_provider_status,
-        "duplicates": duplicates,
-        "duplicate_groups": groups.len(),
-        "worktree_differs": worktree,
-    })
+    fn status(&self) -> crate::status::Status {
+        self.1
+    }
+    fn duplicate_group(&self) -> Option<super::DuplicateGroup> {
+        let g = self.0.get("duplicate_group")?;
+        Some(super::DuplicateGroup {
+            id: usize::try_from(g.get("id")?.as_u64()?).ok()?,
+            size: usize::try_from(g.get("size")?.as_u64()?).ok()?,
+        })
+    }
+    fn has_duplicates(&self) -> bool {
+        self.0
+            .get("duplicates")
+            .and_then(Value::as_array)
+            .is_some_and(|d| !d.is_empty())
+    }
+    fn worktree_differs(&self) -> bool {
+        self.0.get("worktree").is_some_and(|w| !w.is_null())
+    }
+}
+
+/// Counts the merged results with the report's own [`Summary::of`](super::Summary::of); a
+/// status git-credman does not know (the reports are checked before) counts as `unknown`.
+fn summary(results: &[Value]) -> Value {
+    let rows: Vec<Row<'_>> = results
+        .iter()
+        .map(|r| {
+            let status = r
+                .get("status")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(crate::status::Status::Unknown);
+            Row(r, status)
+        })
+        .collect();
+    serde_json::to_value(super::Summary::of(&rows)).unwrap_or(Value::Null)
 }
 
 /// Reads the reports to merge (paths relative to `cwd`), named as given.

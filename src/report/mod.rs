@@ -140,7 +140,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts the findings.
-    pub fn of<'a>(results: impl IntoIterator<Item = &'a Finding>) -> Self {
+    pub fn of<'a, T: Counted + 'a>(results: impl IntoIterator<Item = &'a T>) -> Self {
         let mut s = Summary::default();
         // Count per (provider, status) with borrowed keys; allocate names once at the end.
         let mut cells: std::collections::HashMap<(&str, Status), usize> =
@@ -148,12 +148,12 @@ impl Summary {
         let mut groups = std::collections::HashSet::new();
         for f in results {
             s.total += 1;
-            if let Some(g) = f.duplicate_group {
+            if let Some(g) = f.duplicate_group() {
                 groups.insert(g.id);
             }
-            *cells.entry((f.provider.as_str(), f.status)).or_default() += 1;
-            s.duplicates += usize::from(!f.duplicates.is_empty());
-            s.worktree_differs += usize::from(f.worktree.is_some());
+            *cells.entry((f.provider(), f.status())).or_default() += 1;
+            s.duplicates += usize::from(f.has_duplicates());
+            s.worktree_differs += usize::from(f.worktree_differs());
         }
         s.duplicate_groups = groups.len();
         for ((provider, status), n) in cells {
@@ -167,6 +167,39 @@ impl Summary {
                 .or_default() += n;
         }
         s
+    }
+}
+
+/// What [`Summary::of`] counts: a report's findings, or the scan's records directly (a prune's
+/// summary covers every scanned file; building a `Finding` for each only to count it was waste).
+pub trait Counted {
+    /// The provider name.
+    fn provider(&self) -> &str;
+    /// The status in effect.
+    fn status(&self) -> Status;
+    /// The duplicate group, if any.
+    fn duplicate_group(&self) -> Option<DuplicateGroup>;
+    /// Whether other files share its account or token.
+    fn has_duplicates(&self) -> bool;
+    /// Whether the working-tree copy differs from what was scanned.
+    fn worktree_differs(&self) -> bool;
+}
+
+impl Counted for Finding {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn status(&self) -> Status {
+        self.status
+    }
+    fn duplicate_group(&self) -> Option<DuplicateGroup> {
+        self.duplicate_group
+    }
+    fn has_duplicates(&self) -> bool {
+        !self.duplicates.is_empty()
+    }
+    fn worktree_differs(&self) -> bool {
+        self.worktree.is_some()
     }
 }
 

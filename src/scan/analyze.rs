@@ -144,6 +144,24 @@ pub struct Scanned {
     pub(super) token_digests: Vec<u128>,
 }
 
+impl crate::report::Counted for Scanned {
+    fn provider(&self) -> &str {
+        &self.facts.provider
+    }
+    fn status(&self) -> Status {
+        Scanned::status(self)
+    }
+    fn duplicate_group(&self) -> Option<DuplicateGroup> {
+        self.duplicate_group
+    }
+    fn has_duplicates(&self) -> bool {
+        !self.duplicates.is_empty()
+    }
+    fn worktree_differs(&self) -> bool {
+        self.worktree.is_some()
+    }
+}
+
 impl Scanned {
     /// A record with its facts and offline verdict, nothing else yet.
     pub fn new(
