@@ -546,6 +546,23 @@ impl Repo {
         Ok(IndexView { index })
     }
 
+    /// Returns the lock files a move of HEAD takes (see [`Self::move_ref`]): `HEAD.lock` and the
+    /// loose ref lock of the branch HEAD points to. They may not exist.
+    pub fn head_ref_locks(&self) -> Vec<PathBuf> {
+        let repo = self.local();
+        let mut out = vec![repo.git_dir().join("HEAD.lock")];
+        if let Ok(Some(name)) = repo.head_name() {
+            let mut path = repo.common_dir().to_owned();
+            for part in name.as_bstr().split(|&b| b == b'/') {
+                path.push(String::from_utf8_lossy(part).as_ref());
+            }
+            let mut lock = path.into_os_string();
+            lock.push(".lock");
+            out.push(PathBuf::from(lock));
+        }
+        out
+    }
+
     /// Returns the path of the index file (which may not exist).
     pub fn index_path(&self) -> PathBuf {
         self.local().index_path()

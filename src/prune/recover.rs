@@ -63,6 +63,21 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     let mut completed_lock = false;
     let mut released_lock = false;
     if ours {
+        // index.lock is taken before and released after the ref move, so a killed run that still
+        // holds it may also have left the ref locks of that move: `HEAD.lock` and the branch's
+        // lock. They are this run's when they hold the commit the marker names (gix writes the
+        // new id into both) or are still empty and were created after the marker.
+        for ref_lock in repo.head_ref_locks() {
+            let held = std::fs::read(&ref_lock).ok();
+            let mine = held.as_deref().is_some_and(|b| {
+                commit.is_some_and(|c| b.trim_ascii() == c.to_string().as_bytes())
+                    || (b.is_empty() && taken_after(&ref_lock, marker))
+            });
+            if mine {
+                std::fs::remove_file(&ref_lock)
+                    .with_context(|| format!("cannot remove {}", ref_lock.display()))?;
+            }
+        }
         if commit.is_some()
             && head == commit
             && sum.is_some_and(|s| crate::git::index_checksum(&lock).as_deref() == Some(s))

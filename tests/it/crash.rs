@@ -438,3 +438,58 @@ fn crash_prune_at_every_step_and_after_delays() {
         started.elapsed()
     );
 }
+
+/// A SIGKILL inside the ref move (after gix took `HEAD.lock` and the branch's lock and wrote the
+/// new commit id into them, before it renamed them; see gix-ref's
+/// `store/file/transaction/prepare.rs`) left both locks behind, and the rerun stopped on
+/// "HEAD.lock could not be obtained" (CI, stop 19). The kill is placed at `marker-written`, the
+/// last step before the move, and the locks are written as gix writes them; the timed kills of
+/// the test above reach the same state about once in a hundred runs.
+#[test]
+fn regression_a_kill_inside_the_ref_move_leaves_no_lock_the_rerun_trips_on() {
+    let base = TestRepo::new();
+    write_pool(&base.root);
+    base.commit_all("pool");
+    for content in ["with-id", "empty"] {
+        let t = fresh(&base.root);
+        let old = t.git(&["rev-parse", "HEAD"]);
+        let args = ["prune", "--offline", "--no-sign", "--max-delete", "100%"];
+        let (code, _) = stop_run(&t, &t.root, &args, &Stop::At("marker-written"), "KILL");
+        assert_eq!(code, -9);
+        let marker = std::fs::read_to_string(t.root.join(".git/credman-prune-pending")).unwrap();
+        let commit = marker
+            .lines()
+            .find_map(|l| l.strip_prefix("commit "))
+            .expect("the marker names the commit")
+            .to_owned();
+        let body = if content == "with-id" {
+            format!("{commit}\n")
+        } else {
+            String::new()
+        };
+        for lock in ["HEAD.lock", "refs/heads/main.lock"] {
+            std::fs::write(t.root.join(".git").join(lock), &body).unwrap();
+        }
+        assert_eq!(t.git(&["rev-parse", "HEAD"]), old);
+        let r = run(t.credman().args(args));
+        assert_eq!(r.code, 0, "{content}: {}", r.stderr);
+        assert_no_locks(&t, content);
+        assert_eq!(t.git(&["rev-parse", "HEAD~1"]), old, "{content}");
+        t.git(&["fsck", "--strict"]);
+    }
+    // A lock another git holds (not empty, not the marker's commit) is never taken away.
+    let t = fresh(&base.root);
+    let args = ["prune", "--offline", "--no-sign", "--max-delete", "100%"];
+    let (code, _) = stop_run(&t, &t.root, &args, &Stop::At("marker-written"), "KILL");
+    assert_eq!(code, -9);
+    let foreign = t.git(&["rev-parse", "HEAD"]);
+    std::fs::write(
+        t.root.join(".git/refs/heads/main.lock"),
+        format!("{foreign}\n"),
+    )
+    .unwrap();
+    let r = run(t.credman().args(args));
+    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert!(t.root.join(".git/refs/heads/main.lock").exists());
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
