@@ -326,6 +326,34 @@ pub struct PruneArgs {
     #[arg(long, value_name = "NAME", num_args = 1.., requires = "server", conflicts_with = "delete", help_heading = "Server mode")]
     pub enable: Vec<String>,
 
+    /// With --server, also disable the `usage_limited` files until their limit resets
+    ///
+    /// git-credman writes a `credman_quota` field (who, when, until when) into each file it
+    /// disables, through CPA's `PATCH /auth-files/fields`, so that --reenable-at-reset undoes
+    /// only its own disables, never an operator's. Files without a known reset time, pinned
+    /// files and sub-folder files are left alone. Default: `credman.disableExhausted`, else
+    /// false. Env: GIT_CREDMAN_DISABLE_EXHAUSTED.
+    #[arg(
+        long,
+        requires = "server",
+        conflicts_with = "delete",
+        help_heading = "Server mode"
+    )]
+    pub disable_exhausted: bool,
+
+    /// With --server, re-enable the files git-credman disabled for their quota once the reset
+    /// time has passed (and clear its field)
+    ///
+    /// The report's `next_reset_at` says when to run again. Default:
+    /// `credman.reenableAtReset`, else false. Env: GIT_CREDMAN_REENABLE_AT_RESET.
+    #[arg(
+        long,
+        requires = "server",
+        conflicts_with = "delete",
+        help_heading = "Server mode"
+    )]
+    pub reenable_at_reset: bool,
+
     /// Backup directory for --server --delete (default ./credman-backup/<UTC time>/)
     #[arg(
         long,
@@ -642,6 +670,16 @@ pub struct ScanArgs {
     /// first; the JSON report always has every file)
     #[arg(long, help_heading = "Output")]
     pub all: bool,
+
+    /// Add each credential's usage windows to the text report, fullest first, and when the
+    /// next limit resets
+    ///
+    /// Codex windows are named by their length (`5h`, `7d`), claude's by theirs (`5h`, `7d`,
+    /// `7d-opus`), with the used share and reset time. The JSON report always has them
+    /// (`quota`, `next_reset_at`). Needs the online check. Default: git config `credman.quota`,
+    /// else false. Env: GIT_CREDMAN_QUOTA.
+    #[arg(long, conflicts_with = "offline", help_heading = "Output")]
+    pub quota: bool,
 }
 
 /// Options of online checks (ignored with --offline).
@@ -706,6 +744,15 @@ pub struct OnlineArgs {
     /// Model for `--codex-probe responses` (default gpt-5)
     #[arg(long, value_name = "MODEL")]
     pub codex_model: Option<String>,
+
+    /// Call an alive credential `usage_limited` once a usage window is PCT % used
+    ///
+    /// Codex and claude report their windows (5 h, 7 d, …) with the check; without this only a
+    /// window at 100 % (or the provider's own flag) is `usage_limited`. An exhausted credential
+    /// is alive: prune never removes it unless asked (`--status usage_limited --force`).
+    /// Default: `credman.quotaThreshold`, else none. Env: GIT_CREDMAN_QUOTA_THRESHOLD.
+    #[arg(long, value_name = "PCT")]
+    pub quota_threshold: Option<String>,
 }
 
 const SCAN_AFTER_HELP: &str = "\

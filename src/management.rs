@@ -189,6 +189,8 @@ pub struct Entry {
     pub unavailable: bool,
     /// When CPA retries it.
     pub next_retry_after: Option<String>,
+    /// When CPA last changed its record (`updated_at`: a disable, a field patch, a refresh).
+    pub updated_at: Option<String>,
 }
 
 /// What a delete did.
@@ -443,6 +445,7 @@ impl Server {
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
                 next_retry_after: str_of(f, "next_retry_after").map(|v| printable(&v)),
+                updated_at: str_of(f, "updated_at").map(|v| printable(&v)),
                 name,
                 place,
             });
@@ -488,6 +491,33 @@ impl Server {
         }
         let rb = self
             .request(reqwest::Method::PATCH, "auth-files/status")?
+            .json(&body);
+        match self.send(&what, rb)? {
+            (200, _) => Ok(()),
+            (status, body) => Err(Error::Http {
+                what,
+                status,
+                message: error_message(&body),
+            }),
+        }
+    }
+
+    /// Sets metadata fields of one file (`PATCH /auth-files/fields`,
+    /// auth_files_fields.go:203-350): CPA writes each top-level member of `fields` into the
+    /// file's JSON (a `null` value is stored as null) and saves it. Looked up by id or file name.
+    pub fn set_fields(
+        &self,
+        name: &str,
+        fields: &serde_json::Map<String, Value>,
+    ) -> Result<(), Error> {
+        if !is_safe_relative(name) {
+            return Err(Error::BadName(name.to_owned()));
+        }
+        let what = format!("updating the fields of {name}");
+        let mut body = fields.clone();
+        body.insert("name".to_owned(), Value::from(name));
+        let rb = self
+            .request(reqwest::Method::PATCH, "auth-files/fields")?
             .json(&body);
         match self.send(&what, rb)? {
             (200, _) => Ok(()),

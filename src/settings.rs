@@ -769,6 +769,8 @@ pub struct ScanSettings {
     pub color: bool,
     /// Where to also write the JSON report.
     pub report: Option<PathBuf>,
+    /// Add the usage windows to the text report (`--quota`).
+    pub quota: bool,
 }
 
 /// Resolves the settings shared by `scan` and `prune`.
@@ -872,6 +874,10 @@ pub fn scan(
         fail_on,
         color: color(global.color, env, tty.0),
         report: args.report.clone(),
+        quota: args.quota
+            || look
+                .boolean("GIT_CREDMAN_QUOTA", "credman.quota")?
+                .unwrap_or(false),
     })
 }
 
@@ -882,6 +888,26 @@ pub struct OnlineSettings {
     pub engine: probe::Config,
     /// The probes' options.
     pub probes: ProbeOptions,
+    /// `--quota-threshold`: an alive credential whose fullest usage window is used at this
+    /// percentage or more is `usage_limited`.
+    pub quota_threshold: Option<f64>,
+}
+
+/// A percentage from 0 to 100, with or without `%` (`--quota-threshold`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Percent(pub f64);
+
+impl std::str::FromStr for Percent {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let t = t.strip_suffix('%').unwrap_or(t).trim();
+        match t.parse::<f64>() {
+            Ok(v) if (0.0..=100.0).contains(&v) => Ok(Percent(v)),
+            _ => Err("expected a percentage from 0 to 100, e.g. 90 or 90%".into()),
+        }
+    }
 }
 
 /// The default statuses `prune` removes.
@@ -933,6 +959,10 @@ pub struct PruneSettings {
     pub color: bool,
     /// Passphrase of an encrypted `--signing-key`.
     pub passphrase: Option<Secret>,
+    /// `--disable-exhausted` (server mode).
+    pub disable_exhausted: bool,
+    /// `--reenable-at-reset` (server mode).
+    pub reenable_at_reset: bool,
 }
 
 /// Resolves the settings of `prune`.
@@ -967,6 +997,14 @@ pub fn prune(
         format: format(args.format, env, config)?,
         color: color(global.color, env, tty.0),
         passphrase: signing_passphrase(env),
+        disable_exhausted: args.disable_exhausted
+            || look
+                .boolean("GIT_CREDMAN_DISABLE_EXHAUSTED", "credman.disableExhausted")?
+                .unwrap_or(false),
+        reenable_at_reset: args.reenable_at_reset
+            || look
+                .boolean("GIT_CREDMAN_REENABLE_AT_RESET", "credman.reenableAtReset")?
+                .unwrap_or(false),
     })
 }
 
@@ -1121,6 +1159,15 @@ pub fn online(
                 .map(|(v, _)| v)
         })
         .unwrap_or_else(|| "gpt-5".into());
+    let quota_threshold = match &args.quota_threshold {
+        Some(v) => Some(v.parse::<Percent>().map_err(|reason| Error {
+            key: "--quota-threshold".into(),
+            value: v.clone(),
+            reason,
+        })?),
+        None => look.parsed::<Percent>("GIT_CREDMAN_QUOTA_THRESHOLD", "credman.quotaThreshold")?,
+    }
+    .map(|p| p.0);
     let mut google_client_secrets = Vec::new();
     for (provider, env_key, config_key) in [
         (
@@ -1156,6 +1203,7 @@ pub fn online(
             google_client_secrets,
             relay: false,
         },
+        quota_threshold,
     })
 }
 

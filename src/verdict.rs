@@ -17,6 +17,84 @@ pub struct Verdict {
     pub http_status: Option<u16>,
     /// When an exhausted quota resets (online only).
     pub reset_at: Option<DateTime<Utc>>,
+    /// The usage windows the provider reported with the deciding answer (codex, claude).
+    pub quota: Option<Box<Quota>>,
+}
+
+/// A credential's usage as its provider reports it (codex `wham/usage`, claude `oauth/usage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Quota {
+    /// The plan, when the answer names one (codex `plan_type`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// The windows, shortest first.
+    pub windows: Vec<Window>,
+}
+
+/// One usage window.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Window {
+    /// A short name: `5h`, `7d`, `7d-opus`, …
+    pub name: String,
+    /// The window's length in seconds, when known.
+    pub seconds: Option<u64>,
+    /// How much of it is used, in tenths of a percent (0–1000; more when over).
+    #[serde(rename = "used_percent", serialize_with = "ser_tenths")]
+    pub used_tenths: u32,
+    /// When it resets.
+    #[serde(serialize_with = "ser_time")]
+    pub reset_at: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// The used share in percent.
+    pub fn used_percent(&self) -> f64 {
+        f64::from(self.used_tenths) / 10.0
+    }
+}
+
+impl Quota {
+    /// The most used window (the first of equals, so the shorter one).
+    pub fn fullest(&self) -> Option<&Window> {
+        self.windows
+            .iter()
+            .reduce(|a, b| if b.used_tenths > a.used_tenths { b } else { a })
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes fields by reference
+fn ser_tenths<S: serde::Serializer>(t: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(f64::from(*t) / 10.0)
+}
+
+#[allow(clippy::ref_option)]
+fn ser_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&ts(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Turns an alive verdict whose fullest window is used at `threshold_percent` or more into
+/// `usage_limited` (`--quota-threshold`), resetting when that window does. Any other verdict,
+/// and a verdict without windows, is left as it is: a threshold never makes anything dead.
+pub fn apply_quota_threshold(v: &mut Verdict, threshold_percent: f64) {
+    if v.status != Status::Active {
+        return;
+    }
+    let Some(w) = v.quota.as_ref().and_then(|q| q.fullest()).cloned() else {
+        return;
+    };
+    if w.used_percent() < threshold_percent {
+        return;
+    }
+    v.status = Status::UsageLimited;
+    v.reason = format!(
+        "{} window {} % used (--quota-threshold {threshold_percent} %)",
+        w.name,
+        w.used_percent()
+    );
+    v.reset_at = w.reset_at.or(v.reset_at);
 }
 
 impl Verdict {
@@ -27,6 +105,7 @@ impl Verdict {
             reason: reason.into(),
             http_status: None,
             reset_at: None,
+            quota: None,
         }
     }
 }
@@ -108,6 +187,39 @@ mod tests {
     use super::*;
     use chrono::Duration;
     use serde_json::{Value, json};
+
+    #[test]
+    fn a_quota_threshold_limits_only_active_verdicts_with_a_window_at_or_over_it() {
+        let w = |name: &str, tenths: u32| Window {
+            name: name.into(),
+            seconds: None,
+            used_tenths: tenths,
+            reset_at: None,
+        };
+        let mut v = Verdict::new(Status::Active, "ok");
+        v.quota = Some(Box::new(Quota {
+            plan: None,
+            windows: vec![w("5h", 899), w("7d", 500)],
+        }));
+        let mut under = v.clone();
+        apply_quota_threshold(&mut under, 90.0);
+        assert_eq!(under.status, Status::Active);
+        v.quota.as_mut().unwrap().windows[1].used_tenths = 900;
+        let mut at = v.clone();
+        apply_quota_threshold(&mut at, 90.0);
+        assert_eq!(at.status, Status::UsageLimited);
+        assert!(at.reason.contains("7d window 90 % used"), "{}", at.reason);
+        // Never anything but an active verdict, and nothing without windows.
+        let mut dead = Verdict {
+            status: Status::Invalidated,
+            ..v.clone()
+        };
+        apply_quota_threshold(&mut dead, 0.0);
+        assert_eq!(dead.status, Status::Invalidated);
+        let mut bare = Verdict::new(Status::Active, "ok");
+        apply_quota_threshold(&mut bare, 0.0);
+        assert_eq!(bare.status, Status::Active);
+    }
 
     fn verdict(v: Value) -> Verdict {
         offline(&Credential::from_json(v.as_object().unwrap()), Utc::now())

@@ -43,7 +43,7 @@ fn breaker_refusal(
         true,
     );
     let headline = format!("Refused by the mass-failure breaker: {why}. Nothing was changed.");
-    emit(&report, settings, &headline, args, ctx)?;
+    emit(&report, settings, &headline, args, ctx, None)?;
     Ok(Some(Outcome::Breaker))
 }
 
@@ -54,8 +54,8 @@ fn plan_only(
     settings: &PruneSettings,
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
-    verb: &str,
-    place: &str,
+    (verb, place): (&str, &str),
+    quota: &mut Option<report::QuotaDone>,
 ) -> anyhow::Result<Option<Outcome>> {
     if !plan.chosen.is_empty() && !args.dry_run {
         return Ok(None);
@@ -76,7 +76,7 @@ fn plan_only(
     } else {
         format!("Dry run: would {verb} {n} file(s){place}; nothing was changed.")
     };
-    emit(&report, settings, &headline, args, ctx)?;
+    emit(&report, settings, &headline, args, ctx, quota.take())?;
     Ok(Some(Outcome::Clean))
 }
 
@@ -176,7 +176,21 @@ fn emit(
     headline: &str,
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
+    quota: Option<report::QuotaDone>,
 ) -> anyhow::Result<()> {
+    if let Some(quota) = quota {
+        let mut report = report.clone();
+        let dry = report.prune.as_ref().is_some_and(|p| p.dry_run);
+        let headline = format!("{headline}\n{}", quota.summary(dry));
+        report.next_reset_at = [report.next_reset_at, quota.next_reset()]
+            .into_iter()
+            .flatten()
+            .min();
+        if let Some(p) = report.prune.as_mut() {
+            p.quota = Some(quota);
+        }
+        return emit(&report, settings, &headline, args, ctx, None);
+    }
     if let Some(path) = &args.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(report, &path)
@@ -283,8 +297,8 @@ fn run_repo(
         settings,
         args,
         ctx,
-        "remove",
-        " in one commit",
+        ("remove", " in one commit"),
+        &mut None,
     )? {
         return Ok(done);
     }
@@ -331,7 +345,7 @@ fn run_repo(
             push,
         },
     )?;
-    finish(done, settings, args, ctx)
+    finish(done, settings, args, ctx, None)
 }
 
 /// Shows what an executor did and ends the run: its error (after the report), findings when
@@ -341,8 +355,9 @@ fn finish(
     settings: &PruneSettings,
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
+    quota: Option<report::QuotaDone>,
 ) -> anyhow::Result<Outcome> {
-    emit(&done.report, settings, &done.headline, args, ctx)?;
+    emit(&done.report, settings, &done.headline, args, ctx, quota)?;
     match done.error {
         Some(err) => Err(err),
         None if done.failed > 0 => Ok(Outcome::Findings),
@@ -411,9 +426,42 @@ fn run_server(
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
+    let mut quota_done = None;
+    if settings.disable_exhausted || settings.reenable_at_reset {
+        let mut quota = report::QuotaDone::default();
+        if settings.reenable_at_reset {
+            prune::server::reenable_at_reset(
+                server,
+                entries,
+                &collected,
+                args.dry_run,
+                &mut quota,
+            )?;
+        }
+        if settings.disable_exhausted {
+            let held = |s: &crate::scan::Scanned| prune::held(s, baseline.as_ref());
+            prune::server::disable_exhausted(
+                server,
+                entries,
+                &collected,
+                &held,
+                args.dry_run,
+                &mut quota,
+            )?;
+        }
+        quota_done = Some(quota);
+    }
     let verb = if args.delete { "delete" } else { "disable" };
     let on = format!(" on {}", server.url());
-    if let Some(done) = plan_only(&collected, &plan, settings, args, ctx, verb, &on)? {
+    if let Some(done) = plan_only(
+        &collected,
+        &plan,
+        settings,
+        args,
+        ctx,
+        (verb, &on),
+        &mut quota_done,
+    )? {
         return Ok(done);
     }
     let backup = args.delete.then(|| {
@@ -434,7 +482,7 @@ fn run_server(
         &settings.statuses,
         backup.as_deref(),
     )?;
-    finish(done, settings, args, ctx)
+    finish(done, settings, args, ctx, quota_done)
 }
 
 /// Directory mode: move the selected files to a quarantine outside the auth dir (or delete
@@ -462,7 +510,15 @@ fn run_dir(
         return Ok(refused);
     }
     let verb = if args.purge { "delete" } else { "quarantine" };
-    if let Some(done) = plan_only(&collected, &plan, settings, args, ctx, verb, "")? {
+    if let Some(done) = plan_only(
+        &collected,
+        &plan,
+        settings,
+        args,
+        ctx,
+        (verb, ""),
+        &mut None,
+    )? {
         return Ok(done);
     }
     crate::interrupt::install();
@@ -476,5 +532,5 @@ fn run_dir(
         quarantine.as_deref(),
         args.purge,
     )?;
-    finish(done, settings, args, ctx)
+    finish(done, settings, args, ctx, None)
 }

@@ -110,6 +110,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         color: settings.color,
         all: args.all,
         width,
+        quota: settings.quota,
     };
     report::render_with(&report, settings.format, &layout, ctx.out)?;
     report::ci::append_step_summary(&report, settings::step_summary(&ctx.env).as_deref());

@@ -32,7 +32,7 @@ const USAGE: &[Rule] = &[
         reason: "usage endpoint accepted the token",
         example: r#"{"five_hour":{"utilization":12.0,"resets_at":"2026-12-01T05:00:00Z"},"seven_day":null}"#,
         evidence: "reference §6 (oauth/usage 200 body)",
-        annotate: None,
+        annotate: Some(usage_quota),
     },
     Rule {
         on: On::Code(200),
@@ -110,7 +110,54 @@ fn exhausted(resp: &ProbeResponse) -> bool {
     resp.json().is_some_and(|b| !full_windows(&b).is_empty())
 }
 
+/// The usage windows of an `oauth/usage` answer: every member with a numeric `utilization`
+/// (`five_hour`, `seven_day`, `seven_day_opus`, …), named `5h`, `7d`, `7d-opus`, shortest first.
+fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
+    let Some(Value::Object(body)) = resp.json() else {
+        return;
+    };
+    let mut windows: Vec<crate::verdict::Window> = body
+        .iter()
+        .filter_map(|(key, w)| {
+            let used = w.get("utilization").and_then(Value::as_f64)?;
+            let key: String = key
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(32)
+                .collect();
+            let (seconds, rest) = if let Some(rest) = key.strip_prefix("five_hour") {
+                (Some(18_000), rest)
+            } else if let Some(rest) = key.strip_prefix("seven_day") {
+                (Some(604_800), rest)
+            } else {
+                (None, key.as_str())
+            };
+            let name = match seconds {
+                Some(s) => {
+                    let rest = rest.trim_start_matches('_').replace('_', "-");
+                    let base = super::rule::window_name(s);
+                    if rest.is_empty() {
+                        base
+                    } else {
+                        format!("{base}-{rest}")
+                    }
+                }
+                None => key.replace('_', "-"),
+            };
+            super::rule::usage_window(name, seconds, used, w.get("resets_at"))
+        })
+        .collect();
+    windows.sort_by_key(|w| (w.seconds.unwrap_or(u64::MAX), w.name.clone()));
+    if !windows.is_empty() {
+        v.quota = Some(Box::new(crate::verdict::Quota {
+            plan: None,
+            windows,
+        }));
+    }
+}
+
 fn windows(resp: &ProbeResponse, v: &mut Verdict) {
+    usage_quota(resp, v);
     let Some(body) = resp.json() else { return };
     let full = full_windows(&body);
     let names: Vec<String> = full

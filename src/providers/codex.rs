@@ -84,7 +84,7 @@ const USAGE: &[Rule] = &[
         reason: "usage endpoint accepted the token",
         example: r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,"primary_window":{"used_percent":12,"limit_window_seconds":18000,"reset_after_seconds":9000,"reset_at":1900000000}},"credits":{"has_credits":false,"unlimited":false,"balance":"0"}}"#,
         evidence: "reference §6 (wham/usage 200 body)",
-        annotate: None,
+        annotate: Some(usage_quota),
     },
     Rule {
         on: On::Code(200),
@@ -224,8 +224,44 @@ fn usage_exhausted(resp: &ProbeResponse) -> bool {
         || windows(rl).iter().any(|w| used(w) >= 100.0)
 }
 
+/// The usage windows of a `wham/usage` answer, named by their `limit_window_seconds` (not by
+/// `primary_window` / `secondary_window`: which one is the 5-hour window is not fixed), shortest
+/// first, and the plan.
+fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
+    let Some(body) = resp.json() else { return };
+    let rl = rate_limit(&body);
+    let mut windows: Vec<crate::verdict::Window> = ["primary_window", "secondary_window"]
+        .iter()
+        .filter_map(|key| {
+            let w = rl.get(*key)?;
+            let seconds = w.get("limit_window_seconds").and_then(Value::as_u64);
+            let name = seconds.map_or_else(
+                || key.trim_end_matches("_window").to_owned(),
+                super::rule::window_name,
+            );
+            super::rule::usage_window(
+                name,
+                seconds,
+                w.get("used_percent").and_then(Value::as_f64)?,
+                w.get("reset_at"),
+            )
+        })
+        .collect();
+    windows.sort_by_key(|w| (w.seconds.unwrap_or(u64::MAX), w.name.clone()));
+    let plan = body.get("plan_type").and_then(Value::as_str).map(|p| {
+        p.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(24)
+            .collect()
+    });
+    if !windows.is_empty() || plan.is_some() {
+        v.quota = Some(Box::new(crate::verdict::Quota { plan, windows }));
+    }
+}
+
 /// The reset of the exhausted windows (or of any window when only the flags say so).
 fn window_reset(resp: &ProbeResponse, v: &mut Verdict) {
+    usage_quota(resp, v);
     let Some(body) = resp.json() else { return };
     let rl = rate_limit(&body);
     let ws = windows(rl);

@@ -314,6 +314,38 @@ pub fn time_of(v: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
     v.and_then(crate::credential::parse_timestamp)
 }
 
+/// One usage window of a provider's answer: a used share in percent (a negative or non-finite
+/// one is no window), its length and reset time.
+pub fn usage_window(
+    name: String,
+    seconds: Option<u64>,
+    used_percent: f64,
+    reset: Option<&serde_json::Value>,
+) -> Option<crate::verdict::Window> {
+    if !used_percent.is_finite() || used_percent < 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let used_tenths = (used_percent * 10.0).round().min(f64::from(u32::MAX)) as u32;
+    Some(crate::verdict::Window {
+        name,
+        seconds,
+        used_tenths,
+        reset_at: time_of(reset),
+    })
+}
+
+/// A window's short name from its length: `5h`, `7d`, `30m`, `90s`.
+pub fn window_name(seconds: u64) -> String {
+    match seconds {
+        0 => "0s".to_owned(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// Returns `now + secs`, or `None` when that is not a representable time.
 pub fn seconds_from_now(secs: i64) -> Option<DateTime<Utc>> {
     chrono::Duration::try_seconds(secs).and_then(|d| Utc::now().checked_add_signed(d))
@@ -472,6 +504,25 @@ pub fn is_dead(then: Then) -> bool {
 mod tests {
     use super::*;
     use crate::providers::test_support::{html, resp};
+
+    #[test]
+    fn windows_are_named_by_length_and_odd_shares_are_no_window() {
+        assert_eq!(window_name(18_000), "5h");
+        assert_eq!(window_name(604_800), "7d");
+        assert_eq!(window_name(2_592_000), "30d");
+        assert_eq!(window_name(90), "90s");
+        assert_eq!(window_name(1_800), "30m");
+        assert!(usage_window("5h".into(), None, f64::NAN, None).is_none());
+        assert!(usage_window("5h".into(), None, -1.0, None).is_none());
+        let w = usage_window("5h".into(), Some(18_000), 12.34, None).unwrap();
+        assert_eq!(w.used_tenths, 123);
+        assert_eq!(
+            usage_window("x".into(), None, 1e300, None)
+                .unwrap()
+                .used_tenths,
+            u32::MAX
+        );
+    }
 
     /// Every row of every provider: its example, sent with its status, must be judged by that
     /// very row (so no earlier row shadows it), and its HTML twin must never be dead.

@@ -70,6 +70,8 @@ pub struct Layout {
     pub all: bool,
     /// Fit lines to this many columns (a terminal's width); `None` never cuts a line.
     pub width: Option<usize>,
+    /// Add the usage windows (`scan --quota`).
+    pub quota: bool,
 }
 
 impl Layout {
@@ -259,6 +261,10 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
         more(out, total.min(layout.limit()), total)?;
     }
 
+    if layout.quota {
+        quota(report, layout, &p, out)?;
+    }
+
     let pinned = report.results.iter().filter(|f| f.pinned.is_some()).count();
     if pinned > 0 {
         writeln!(out)?;
@@ -299,6 +305,76 @@ pub fn render(report: &Report, layout: &Layout, out: &mut dyn Write) -> io::Resu
                 )
             )
         )?;
+    }
+    Ok(())
+}
+
+/// The usage section of `scan --quota`: every credential with windows, fullest first, then the
+/// next reset.
+fn quota(report: &Report, layout: &Layout, p: &Painter, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    if report.mode != "online" {
+        writeln!(
+            out,
+            "Quota: offline, no usage windows (the online check reads them)."
+        )?;
+        return Ok(());
+    }
+    let mut with: Vec<(&Finding, &crate::verdict::Quota)> = report
+        .results
+        .iter()
+        .filter_map(|f| f.quota.as_ref().map(|q| (f, q)))
+        .collect();
+    with.sort_by_key(|(f, q)| {
+        (
+            std::cmp::Reverse(q.fullest().map_or(0, |w| w.used_tenths)),
+            f.path.as_str(),
+        )
+    });
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "Quota: {} credential(s) with usage windows, fullest first",
+            with.len()
+        ))
+    )?;
+    for (f, q) in with.iter().take(layout.limit()) {
+        let windows: Vec<String> = q
+            .windows
+            .iter()
+            .map(|w| {
+                let reset = w
+                    .reset_at
+                    .map(|t| format!(", resets {}", super::rfc3339(t)))
+                    .unwrap_or_default();
+                format!("{} {} %{reset}", esc(&w.name), w.used_percent())
+            })
+            .collect();
+        let plan = q
+            .plan
+            .as_deref()
+            .map(|p| format!(" ({})", esc(p)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}",
+            layout.fit(&format!(
+                "  {:<15} {}{plan}  {}",
+                f.status.as_str(),
+                esc(&f.path),
+                windows.join("; ")
+            ))
+        )?;
+    }
+    more(out, with.len().min(layout.limit()), with.len())?;
+    match report.next_reset_at {
+        Some(t) => writeln!(
+            out,
+            "Next reset of a usage-limited credential: {}",
+            super::rfc3339(t)
+        )?,
+        None => writeln!(out, "No usage-limited credential waits for a reset.")?,
     }
     Ok(())
 }

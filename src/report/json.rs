@@ -24,6 +24,8 @@ struct Head<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     prune: Option<&'a super::PruneInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    next_reset_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<&'a super::BaselineInfo>,
 }
 
@@ -75,6 +77,7 @@ fn render_with_source(
         fail_on: &report.fail_on,
         summary: &report.summary,
         prune: report.prune.as_ref(),
+        next_reset_at: report.next_reset_at.map(super::rfc3339),
         baseline: report.baseline.as_ref(),
     };
     let head = serde_json::to_vec_pretty(&head)?;

@@ -80,6 +80,9 @@ pub struct Finding {
     /// absent when it is not pinned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<String>,
+    /// The usage windows the provider reported (online, codex and claude); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<crate::verdict::Quota>,
 }
 
 /// How many other members of its group a finding lists in `duplicates`.
@@ -247,6 +250,9 @@ pub struct Report {
     /// What a prune did (prune reports only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneInfo>,
+    /// The earliest future reset of a `usage_limited` credential (when one is known).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_time")]
+    pub next_reset_at: Option<DateTime<Utc>>,
     /// What `--baseline` hid (scans with a baseline only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineInfo>,
@@ -279,6 +285,63 @@ pub struct PruneInfo {
     /// What pushing did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<String>,
+    /// What `--disable-exhausted` / `--reenable-at-reset` did (server mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaDone>,
+}
+
+/// One credential of a quota action.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct QuotaItem {
+    /// The listed name.
+    pub path: String,
+    /// When its limit resets.
+    #[serde(serialize_with = "ser_time")]
+    pub reset_at: Option<DateTime<Utc>>,
+}
+
+/// What `--disable-exhausted` and `--reenable-at-reset` did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct QuotaDone {
+    /// Exhausted files disabled until their reset.
+    pub disabled: Vec<QuotaItem>,
+    /// Files git-credman had disabled whose reset has passed, enabled again.
+    pub reenabled: Vec<String>,
+    /// Files git-credman disabled that still wait for their reset.
+    pub waiting: Vec<QuotaItem>,
+    /// Files a quota action left alone, with why.
+    pub skipped: Vec<Skipped>,
+}
+
+impl QuotaDone {
+    /// One line for the headline.
+    pub fn summary(&self, dry_run: bool) -> String {
+        let (dis, re) = if dry_run {
+            ("would disable", "would re-enable")
+        } else {
+            ("disabled", "re-enabled")
+        };
+        let mut s = format!(
+            "Quota: {dis} {} exhausted file(s) until their reset, {re} {}, {} wait for their reset",
+            self.disabled.len(),
+            self.reenabled.len(),
+            self.waiting.len()
+        );
+        if !self.skipped.is_empty() {
+            s.push_str(&format!(", {} left alone", self.skipped.len()));
+        }
+        s.push('.');
+        s
+    }
+
+    /// The earliest reset among the files this run disabled or that still wait.
+    pub fn next_reset(&self) -> Option<DateTime<Utc>> {
+        self.disabled
+            .iter()
+            .chain(&self.waiting)
+            .filter_map(|q| q.reset_at)
+            .min()
+    }
 }
 
 /// Which files a prune report's `results` lists (`prune.results`, schema/report.schema.json).
@@ -338,6 +401,7 @@ impl Finding {
             server: None,
             elapsed_ms: None,
             pinned: None,
+            quota: None,
         }
     }
 }
@@ -371,6 +435,7 @@ impl Report {
             fail_on,
             summary: Summary::of(&results),
             prune: None,
+            next_reset_at: next_reset(&results, now),
             baseline: None,
             results,
         }
@@ -383,6 +448,17 @@ impl Report {
             .iter()
             .filter(|f| f.pinned.is_none() && self.fail_on.contains(&f.status))
     }
+}
+
+/// The earliest reset after `now` of a `usage_limited` finding: when the pool next gains a
+/// credential back, so a scheduler (`watch`, a timer) can wake then.
+pub fn next_reset(results: &[Finding], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    results
+        .iter()
+        .filter(|f| f.status == Status::UsageLimited)
+        .filter_map(|f| f.reset_at)
+        .filter(|t| *t > now)
+        .min()
 }
 
 /// Returns `text` safe to print on a terminal or in a commit message: control characters

@@ -253,6 +253,7 @@ impl Scanned {
             server: self.server.as_deref().cloned(),
             elapsed_ms: online.and_then(|o| o.elapsed_ms),
             pinned: self.pinned.clone(),
+            quota: v.quota.as_deref().cloned(),
         }
     }
 }

@@ -238,6 +238,11 @@ pub(crate) fn classify(
     let mode = match outcomes {
         Some(outcomes) => {
             apply_outcomes(&mut scanned, outcomes);
+            if let Some(pct) = select.online.as_ref().and_then(|o| o.quota_threshold) {
+                for o in scanned.iter_mut().filter_map(|s| s.online.as_mut()) {
+                    crate::verdict::apply_quota_threshold(&mut o.verdict, pct);
+                }
+            }
             "online"
         }
         None => "offline",

@@ -19,6 +19,7 @@ mod online;
 mod pins;
 mod plan;
 mod prune;
+mod quota;
 mod remote;
 mod sarif;
 mod scan;

@@ -436,6 +436,7 @@ async fn download_checks_files_directly() {
                 auth_index: json!("3"),
                 disabled: false,
                 status: None,
+                updated_at: None,
             },
         );
     });

@@ -59,6 +59,9 @@ pub struct Stored {
     /// CPA's in-memory status and message (`active`, ""; after a failed refresh `error`,
     /// `unauthorized`: conductor_refresh.go:545-550).
     pub status: Option<(String, String)>,
+    /// `auth.UpdatedAt`, listed as `updated_at` once set: CPA sets it to now on a status or
+    /// fields patch (auth_files_fields.go:193, 343).
+    pub updated_at: Option<String>,
 }
 
 #[derive(Default)]
@@ -149,6 +152,11 @@ fn index_str(v: &Value) -> Option<String> {
     }
 }
 
+/// CPA's `time.Now()` as JSON writes a `time.Time` (RFC 3339 with nanoseconds).
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
 fn base(id: &str) -> &str {
     id.rsplit('/').next().unwrap_or(id)
 }
@@ -192,6 +200,9 @@ fn listing_entry(id: &str, f: &Stored) -> Value {
     });
     if let Some(email) = v["email"].as_str() {
         e["email"] = json!(email);
+    }
+    if let Some(u) = &f.updated_at {
+        e["updated_at"] = json!(u);
     }
     if let Some(project) = v["project_id"].as_str() {
         e["project_id"] = json!(project);
@@ -283,10 +294,59 @@ fn route(s: &mut State, req: &Req) -> Step {
                 Some((_, f)) => {
                     f.disabled = disabled;
                     f.status = None;
+                    f.updated_at = Some(now_rfc3339());
                     json_answer(200, &json!({"status": "ok", "disabled": disabled}))
                 }
                 None => err(404, "auth file not found"),
             }
+        }
+        ("PATCH", "/v0/management/auth-files/fields") => {
+            // auth_files_fields.go:203-350: a JSON object with `name` (an id, else a file name)
+            // and the fields; each key is a dotted path set into the file's metadata (a null
+            // value is stored as null: setAuthFileMetadataValue), then the auth is saved.
+            let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(&req.body) else {
+                return err(400, "invalid request body");
+            };
+            let Some(name) = fields
+                .remove("name")
+                .and_then(|n| n.as_str().map(|n| n.trim().to_owned()))
+                .filter(|n| !n.is_empty())
+            else {
+                return err(400, "name is required");
+            };
+            let id = if s.files.contains_key(&name) {
+                name
+            } else {
+                match s.files.keys().find(|k| base(k) == name) {
+                    Some(k) => k.clone(),
+                    None => return err(404, "auth file not found"),
+                }
+            };
+            if fields.is_empty() {
+                return err(400, "no fields to update");
+            }
+            let f = s.files.get_mut(&id).expect("looked up above");
+            let mut doc: Value = serde_json::from_slice(&f.bytes).unwrap_or_else(|_| json!({}));
+            for (path, value) in fields {
+                let mut cur = &mut doc;
+                let parts: Vec<&str> = path.split('.').map(str::trim).collect();
+                for (i, part) in parts.iter().enumerate() {
+                    if part.is_empty() {
+                        return err(400, "field name is required");
+                    }
+                    if i + 1 == parts.len() {
+                        cur[*part] = value.clone();
+                    } else {
+                        if !cur[*part].is_object() {
+                            cur[*part] = json!({});
+                        }
+                        cur = &mut cur[*part];
+                    }
+                }
+            }
+            f.bytes = serde_json::to_vec(&doc).unwrap_or_default();
+            f.updated_at = Some(now_rfc3339());
+            json_answer(200, &json!({"status": "ok"}))
         }
         ("DELETE", "/v0/management/auth-files") if s.old_server => {
             // v6.9.1: `c.Query("name")` is the first name; a body is never read.
@@ -642,6 +702,7 @@ impl Cpa {
                     auth_index,
                     disabled,
                     status: None,
+                    updated_at: None,
                 },
             )
         });
