@@ -240,6 +240,19 @@ pub struct PruneArgs {
     #[arg(long, short = 'n', help_heading = "Prune")]
     pub dry_run: bool,
 
+    /// Review the selection on the terminal first: browse by status, see why, toggle files,
+    /// confirm
+    ///
+    /// An overview of the statuses with counts; Enter opens one: its files with provider, masked
+    /// account, reason and evidence. Space toggles a file, `a` all, `n` none (of what the filters
+    /// show), `/` filters by text, `p` by provider; `c` shows exactly what will happen (the
+    /// commit, quarantine, disable or delete) and the breaker's verdict, `y` does it, `q` quits
+    /// and changes nothing. The review only narrows what prune selected (--status, pins and
+    /// every safety check still apply), and the result is the same single action. Needs a
+    /// terminal; no env or git config (a configured prompt would hang scripted runs).
+    #[arg(long, short = 'i', conflicts_with = "from_report", help_heading = "Prune")]
+    pub interactive: bool,
+
     /// Remove what a reviewed JSON report selected: its results with a status in --status whose
     /// blob is still the one the report recorded
     ///

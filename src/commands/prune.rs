@@ -47,6 +47,29 @@ fn breaker_refusal(
     Ok(Some(Outcome::Breaker))
 }
 
+/// `--interactive`: the review on the terminal narrows the plan (never widens it); `None` when
+/// the user quit, and then nothing is done.
+fn interactive(
+    plan: Plan,
+    collected: &Collected,
+    settings: &PruneSettings,
+    args: &PruneArgs,
+    ctx: &mut Ctx<'_>,
+    action: &dyn Fn(usize) -> String,
+) -> anyhow::Result<Option<Plan>> {
+    if !args.interactive {
+        return Ok(Some(plan));
+    }
+    let breaker =
+        |chosen: &[usize]| prune::breaker(&collected.scanned, chosen, settings.max_delete);
+    let reviewed = crate::tui::review(&collected.scanned, plan, action, &breaker, args.force)?;
+    if reviewed.is_none() {
+        ctx.status
+            .line("Quit the interactive review; nothing was changed.")?;
+    }
+    Ok(reviewed)
+}
+
 /// Reports the plan and returns `Clean` when nothing is selected, or with `--dry-run`.
 fn plan_only(
     collected: &Collected,
@@ -83,6 +106,11 @@ fn plan_only(
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
     crate::interrupt::configure_test_pause(&ctx.env);
+    if args.interactive
+        && let Some(why) = crate::tui::refusal()
+    {
+        bail!("{why}");
+    }
     if args.dir.is_some()
         && (args.branch.is_some() || args.push.is_some() || args.sign || args.signing_key.is_some())
     {
@@ -288,6 +316,15 @@ fn run_repo(
             "offline"
         };
     }
+    let target = match &args.branch {
+        Some(b) => format!("on a new branch {b}"),
+        None => format!("on {}", head.short),
+    };
+    let push = if args.push.is_some() { ", then push it" } else { "" };
+    let action = |n: usize| format!("remove {n} file(s) in one commit {target}{push}");
+    let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
+        return Ok(Outcome::Clean);
+    };
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -423,6 +460,17 @@ fn run_server(
         prune::server::keep_reason(e, args.delete)
             .or_else(|| (s.facts.disabled && !args.delete).then(|| "already disabled".to_owned()))
     });
+    let url = server.url().to_owned();
+    let action = |n: usize| {
+        if args.delete {
+            format!("delete {n} file(s) on {url}, after backing each one up locally")
+        } else {
+            format!("disable {n} file(s) on {url} (reversible with --enable)")
+        }
+    };
+    let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
+        return Ok(Outcome::Clean);
+    };
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -506,6 +554,20 @@ fn run_dir(
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
         prune::held(s, baseline.as_ref()).or_else(|| prune::not_a_file(s))
     });
+    let quarantine = args.quarantine.as_ref().map_or_else(
+        || format!("{}.credman-quarantine/<UTC time>/", dir.display()),
+        |q| q.display().to_string(),
+    );
+    let action = |n: usize| {
+        if args.purge {
+            format!("delete {n} file(s) from {} for good (--purge)", dir.display())
+        } else {
+            format!("move {n} file(s) to the quarantine {quarantine}")
+        }
+    };
+    let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
+        return Ok(Outcome::Clean);
+    };
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
