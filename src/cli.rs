@@ -81,6 +81,14 @@ pub enum Command {
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Check that each provider still answers a bad token the way the verdict rules expect
+    ///
+    /// Sends each provider's probe with a deliberately invalid token generated for this run
+    /// (never a token from a file) and checks the answer's shape: status code, JSON body, error
+    /// code, and what the rules make of it. A moved endpoint, an HTML page or a new error format
+    /// is drift, reported before it turns into mass false verdicts.
+    #[command(after_help = DOCTOR_AFTER_HELP)]
+    Doctor(DoctorArgs),
     /// Work with JSON reports: join the reports of a sharded scan
     #[command(subcommand)]
     Report(ReportCommand),
@@ -488,6 +496,47 @@ pub struct HistoryArgs {
     #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<HistoryFormat>,
 }
+
+/// The output formats of `doctor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One line per provider.
+    Text,
+    /// The JSON doctor report.
+    Json,
+}
+
+/// Arguments of `git credman doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Only check this provider (can be repeated)
+    ///
+    /// One of codex, antigravity, gemini, claude, kimi, xai.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+
+    /// Output format on stdout
+    ///
+    /// Default: git config `credman.doctorFormat`, else `text`. Env: GIT_CREDMAN_DOCTOR_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub format: Option<DoctorFormat>,
+
+    /// Options of the requests (endpoints, proxy, timeouts).
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+const DOCTOR_AFTER_HELP: &str = "\
+Exit status:
+  0  every provider checked answers as the rules expect
+  1  drift: some provider answers differently (CI should fail)
+  2  error: bad usage or configuration
+  4  no drift, but some provider could not be checked (network, 5xx, 429)
+
+Examples:
+  git credman doctor
+  git credman doctor --provider codex --format json
+  git credman doctor --endpoint https://chatgpt.com=http://127.0.0.1:8080";
 
 /// Baseline and pins (`scan` and `prune`).
 #[derive(Debug, Args)]

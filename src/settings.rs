@@ -736,6 +736,49 @@ pub fn history(
     })
 }
 
+/// Validated settings of `doctor`.
+#[derive(Clone, Debug)]
+pub struct DoctorSettings {
+    /// Only these providers (empty: all).
+    pub providers: Vec<String>,
+    /// The requests' settings (endpoints, proxy, timeouts, retries).
+    pub online: OnlineSettings,
+    /// Output format.
+    pub format: crate::cli::DoctorFormat,
+    /// Colour the text output.
+    pub color: bool,
+}
+
+/// Resolves the settings of `doctor`: `--format` (`GIT_CREDMAN_DOCTOR_FORMAT`,
+/// `credman.doctorFormat`, else text), `--provider`, and the online settings exactly as `scan`
+/// resolves them (so `credman.endpoint` redirects doctor's requests like the scan's).
+pub fn doctor(
+    args: &crate::cli::DoctorArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<DoctorSettings, Error> {
+    let look = Lookup { env, config };
+    let format = match args.format {
+        Some(f) => f,
+        None => match look.raw("GIT_CREDMAN_DOCTOR_FORMAT", "credman.doctorFormat") {
+            Some((value, key)) => value_enum(value, key)?,
+            None => crate::cli::DoctorFormat::Text,
+        },
+    };
+    Ok(DoctorSettings {
+        providers: args
+            .providers
+            .iter()
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect(),
+        online: online(&args.online, env, config, tty.1)?,
+        format,
+        color: color(global.color, env, tty.0),
+    })
+}
+
 /// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
 pub struct SelectSettings {
