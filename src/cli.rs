@@ -755,6 +755,15 @@ pub struct OnlineArgs {
     /// Model for `--codex-probe responses` (default gpt-5)
     #[arg(long, value_name = "MODEL")]
     pub codex_model: Option<String>,
+
+    /// A credential file known to be alive, checked first (can be repeated)
+    ///
+    /// When a provider's canary is not alive, every dead verdict of that provider in the run
+    /// becomes `unknown` (the reason names the canary) and prune's breaker refuses (exit 3).
+    /// Relative paths are relative to the current directory. Default: GIT_CREDMAN_CANARY
+    /// (paths separated like PATH), else git config `credman.canary` (multi-valued).
+    #[arg(long = "canary", value_name = "PATH")]
+    pub canaries: Vec<PathBuf>,
 }
 
 const SCAN_AFTER_HELP: &str = "\

@@ -925,6 +925,9 @@ pub struct OnlineSettings {
     pub engine: probe::Config,
     /// The probes' options.
     pub probes: ProbeOptions,
+    /// Canary credential files, known to be alive, checked first (`--canary`); relative paths
+    /// are relative to the current directory (resolved by the scan).
+    pub canaries: Vec<PathBuf>,
 }
 
 /// The default statuses `prune` removes.
@@ -1181,7 +1184,22 @@ pub fn online(
             google_client_secrets.push((provider.to_owned(), Secret::new(v)));
         }
     }
+    let canaries: Vec<PathBuf> = if !args.canaries.is_empty() {
+        args.canaries.clone()
+    } else if let Some(v) = env.get("GIT_CREDMAN_CANARY") {
+        std::env::split_paths(v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    } else {
+        config
+            .strings("credman.canary")
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+            .collect()
+    };
     Ok(OnlineSettings {
+        canaries,
         engine: probe::Config {
             concurrency,
             per_host,

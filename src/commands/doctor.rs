@@ -96,12 +96,46 @@ pub fn run(args: &DoctorArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         };
         results.push(report::Check {
             provider: target.name.to_owned(),
+            canary: None,
             health,
             request: request.to_owned(),
             expected,
             seen,
             elapsed_ms: o.elapsed_ms,
         });
+    }
+    // The canaries (`--canary`): a known-alive credential that is not alive is drift as far as
+    // the rules are concerned; one that could not be checked (429, 5xx, timeout) is not checked.
+    let canaries: Vec<std::path::PathBuf> = settings
+        .online
+        .canaries
+        .iter()
+        .map(|p| ctx.cwd.join(p))
+        .collect();
+    if !canaries.is_empty() {
+        let started = std::time::Instant::now();
+        let checked = crate::scan::canary::check(&canaries, &settings.online, now)?;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        for c in checked {
+            let health = if c.alive {
+                report::Health::Ok
+            } else if c.status.class() == crate::status::Class::Transient {
+                report::Health::Unreachable
+            } else {
+                report::Health::Drift
+            };
+            results.push(report::Check {
+                provider: c.provider,
+                canary: Some(c.path),
+                health,
+                request: "the provider's probe".to_owned(),
+                expected: (health == report::Health::Drift)
+                    .then(|| "the canary, known to be alive, is alive".to_owned()),
+                seen: (health != report::Health::Ok)
+                    .then(|| format!("{}: {}", c.status.as_str(), c.reason)),
+                elapsed_ms,
+            });
+        }
     }
     let doc = DoctorReport::new(results, now);
     match settings.format {

@@ -392,6 +392,7 @@ fn hook_select(
             proxy: None,
             codex_probe: None,
             codex_model: None,
+            canaries: Vec::new(),
         },
     };
     Ok(settings::select(&args, env, config, progress)?)

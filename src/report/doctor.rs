@@ -38,6 +38,9 @@ impl Health {
 pub struct Check {
     /// The provider.
     pub provider: String,
+    /// The canary file this row checked (`--canary`); none for the invalid-token probes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<String>,
     /// ok, drift or unreachable.
     pub health: Health,
     /// The request that decided (its public URL), or the first one when all went well.
@@ -112,13 +115,22 @@ pub fn render_json(report: &DoctorReport, out: &mut dyn Write) -> io::Result<()>
 /// Writes the text report: one line per provider, the details of drift, then a verdict line.
 pub fn render_text(report: &DoctorReport, out: &mut dyn Write) -> io::Result<()> {
     for c in &report.results {
-        writeln!(
-            out,
-            "{:<12} {:<11} {}",
-            esc(&c.provider),
-            c.health.as_str(),
-            esc(&c.request)
-        )?;
+        match &c.canary {
+            Some(path) => writeln!(
+                out,
+                "{:<12} {:<11} canary {}",
+                esc(&c.provider),
+                c.health.as_str(),
+                esc(path)
+            )?,
+            None => writeln!(
+                out,
+                "{:<12} {:<11} {}",
+                esc(&c.provider),
+                c.health.as_str(),
+                esc(&c.request)
+            )?,
+        }
         if let Some(expected) = &c.expected {
             writeln!(out, "    expected: {}", esc(expected))?;
         }

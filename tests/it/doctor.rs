@@ -304,3 +304,150 @@ fn doctor_rejects_an_unknown_provider() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("hint: one of codex"), "{}", r.stderr);
 }
+
+/// A pool with a codex file the provider rejects, an expired codex file, and an expired kimi
+/// file; the canary is a live codex file outside the repository, answered `canary_status` (the
+/// codex usage mock of support::providers: 200 = USAGE_OK, else the observed 401
+/// `token_invalidated` body of reference §4).
+async fn canary_pool(canary_status: u16, runs: u64) -> (MockServer, TestRepo, std::path::PathBuf) {
+    let server = MockServer::start().await;
+    upstream(&server, &[CODEX_USAGE]).await;
+    let t = TestRepo::new();
+    let gone = codex_live("gone@example.com", "acct-gone", "plus");
+    t.write_json("auths/codex-gone.json", &gone);
+    t.write_json(
+        "auths/codex-old.json",
+        &codex_dead("old@example.com", "acct-old"),
+    );
+    t.write_json(
+        "auths/kimi-old.json",
+        &json!({"type":"kimi","access_token": noise("kimi-old", 40), "expired": rfc_in(-86_400)}),
+    );
+    t.commit_all("pool");
+    codex_answers(&server, &gone, 401, runs).await;
+    let canary = codex_live("canary@example.com", "acct-canary", "plus");
+    let path = t.home().join("canary-codex.json");
+    std::fs::write(&path, serde_json::to_vec(&canary).unwrap()).unwrap();
+    // The scans and prunes, and one doctor run.
+    codex_answers(&server, &canary, canary_status, runs + 1).await;
+    (server, t, path)
+}
+
+fn scan_json(t: &TestRepo, base: &str, extra: &[&str]) -> Run {
+    let mut args: Vec<String> = ["scan", "--format", "json", "--retries", "0"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    args.extend(endpoint_args(base));
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    run(t.credman().args(&args))
+}
+
+fn prune_run(t: &TestRepo, base: &str, extra: &[&str]) -> Run {
+    let mut args: Vec<String> = ["prune", "--retries", "0", "--no-sign"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    args.extend(endpoint_args(base));
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    run(t.credman().args(&args))
+}
+
+fn tracked(t: &TestRepo) -> String {
+    t.git(&["ls-tree", "-r", "--name-only", "HEAD"])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_canary_makes_its_providers_dead_verdicts_unknown_and_prune_removes_none_of_them() {
+    let (server, t, canary) = canary_pool(401, 3).await;
+    let canary = canary.to_str().unwrap().to_owned();
+    let r = scan_json(&t, &server.uri(), &["--canary", &canary]);
+    let doc = r.json();
+    for p in ["auths/codex-gone.json", "auths/codex-old.json"] {
+        let f = result(&doc, p);
+        assert_eq!(f["status"], "unknown", "{p}: {f:#}");
+        assert!(
+            f["reason"].as_str().unwrap().contains("canary"),
+            "{p}: {f:#}"
+        );
+    }
+    // Other providers are judged as usual.
+    assert_eq!(
+        result(&doc, "auths/kimi-old.json")["status"],
+        "expired_by_time"
+    );
+    let head = t.git(&["rev-parse", "HEAD"]);
+    // prune: the breaker is told (exit 3, nothing changed).
+    let r = prune_run(&t, &server.uri(), &["--canary", &canary]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("canary") || r.stderr.contains("canary"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(t.git(&["rev-parse", "HEAD"]), head);
+    // With --force the other providers are pruned, and still nothing of codex.
+    let r = prune_run(&t, &server.uri(), &["--canary", &canary, "--force"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let files = tracked(&t);
+    assert!(files.contains("auths/codex-gone.json"), "{files}");
+    assert!(files.contains("auths/codex-old.json"), "{files}");
+    assert!(!files.contains("auths/kimi-old.json"), "{files}");
+    // doctor runs the canary too: a known-alive credential that is not alive is drift.
+    let r = doctor(
+        &t,
+        &server.uri(),
+        &["--provider", "claude", "--canary", &canary],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let doc = r.json();
+    let row = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["canary"].is_string())
+        .unwrap();
+    assert_eq!(row["provider"], "codex");
+    assert_eq!(row["health"], "drift");
+    assert!(
+        row["seen"].as_str().unwrap().starts_with("invalidated"),
+        "{row}"
+    );
+    assert_eq!(health(&doc, "claude"), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alive_canary_leaves_the_verdicts_alone() {
+    let (server, t, canary) = canary_pool(200, 2).await;
+    // The canary from git config this time (credman.canary, multi-valued).
+    t.git(&[
+        "config",
+        "--add",
+        "credman.canary",
+        canary.to_str().unwrap(),
+    ]);
+    let r = scan_json(&t, &server.uri(), &[]);
+    let doc = r.json();
+    assert_eq!(
+        result(&doc, "auths/codex-gone.json")["status"],
+        "invalidated"
+    );
+    assert_eq!(
+        result(&doc, "auths/codex-old.json")["status"],
+        "expired_by_time"
+    );
+    let r = prune_run(&t, &server.uri(), &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let files = tracked(&t);
+    assert!(!files.contains("auths/codex-gone.json"), "{files}");
+    assert!(!files.contains("auths/codex-old.json"), "{files}");
+    let r = doctor(&t, &server.uri(), &["--provider", "claude"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["summary"]["checked"], 2);
+    // A canary that cannot be read is a setting error (exit 2), never a green run.
+    std::fs::remove_file(&canary).unwrap();
+    let r = scan_json(&t, &server.uri(), &[]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("canary"), "{}", r.stderr);
+}
