@@ -13,7 +13,7 @@ use crate::cli::{DoctorArgs, DoctorFormat, GlobalArgs};
 use crate::credential::Credential;
 use crate::exit::Outcome;
 use crate::probe::{self, Job};
-use crate::providers::doctor::{self as rules, Health, Log, Recorder, TARGETS, Target};
+use crate::providers::doctor::{self as rules, Health, Log, Recorder, Target};
 use crate::providers::{self, Check};
 use crate::report::doctor::{self as report, DoctorReport};
 use crate::settings;
@@ -29,9 +29,10 @@ pub fn run(args: &DoctorArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         &config,
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
+    let all = rules::targets(&settings.online.probes);
     for p in &settings.providers {
-        if !TARGETS.iter().any(|t| t.name == p) {
-            let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+        if !all.iter().any(|t| t.name == p) {
+            let names: Vec<&str> = all.iter().map(|t| t.name).collect();
             anyhow::bail!(
                 "--provider {}: doctor knows no such provider; hint: one of {}",
                 crate::report::escape(p),
@@ -39,8 +40,8 @@ pub fn run(args: &DoctorArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
             );
         }
     }
-    let targets: Vec<&Target> = TARGETS
-        .iter()
+    let targets: Vec<&Target> = all
+        .into_iter()
         .filter(|t| settings.providers.is_empty() || settings.providers.iter().any(|p| p == t.name))
         .collect();
     let now = chrono::Utc::now();

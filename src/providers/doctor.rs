@@ -147,6 +147,32 @@ pub const TARGETS: &[Target] = &[
     },
 ];
 
+/// codex with `--codex-probe responses`: the model request, refused before any model is run.
+pub const CODEX_RESPONSES: Target = Target {
+    name: "codex",
+    file: |t| json!({"type": "codex", "access_token": t, "account_id": "credman-doctor", "expired": FAR}),
+    stages: &[Expect {
+        request: super::codex::RESPONSES_URL,
+        statuses: &[401],
+        then: Then::Dead,
+        evidence: UNAUTHORIZED,
+    }],
+};
+
+/// The targets for these probe options (`--codex-probe responses` swaps codex's request).
+pub fn targets(opts: &super::ProbeOptions) -> Vec<&'static Target> {
+    TARGETS
+        .iter()
+        .map(|t| {
+            if t.name == "codex" && opts.codex_probe == super::CodexProbe::Responses {
+                &CODEX_RESPONSES
+            } else {
+                t
+            }
+        })
+        .collect()
+}
+
 /// Google: tokeninfo refuses the token, then the refresh with an invalid refresh token is
 /// `invalid_grant` (the only answer that makes a Google login dead).
 const GOOGLE: &[Expect] = &[
@@ -446,9 +472,26 @@ mod tests {
     }
 
     #[test]
-    fn every_target_is_probed() {
-        for t in TARGETS {
-            let _ = probe_of(t);
+    fn every_target_is_probed_at_its_url() {
+        for t in TARGETS.iter().chain([&CODEX_RESPONSES]) {
+            let opts = ProbeOptions {
+                codex_probe: if std::ptr::eq(t, &CODEX_RESPONSES) {
+                    crate::providers::CodexProbe::Responses
+                } else {
+                    crate::providers::CodexProbe::Usage
+                },
+                ..ProbeOptions::default()
+            };
+            let Value::Object(obj) = (t.file)(&invalid_token()) else {
+                panic!("object")
+            };
+            let cred = Credential::from_json(&obj);
+            let now = chrono::Utc::now();
+            let offline = crate::verdict::offline(&cred, now);
+            let Check::Probe(mut p) = check(&cred, offline, now, &opts, false) else {
+                panic!("{}: skipped", t.name)
+            };
+            assert_eq!(p.start().url, t.stages[0].request, "{}", t.name);
         }
     }
 

@@ -181,6 +181,30 @@ async fn doctor_ok_against_upstream_shaped_answers_and_sends_only_invalid_tokens
         r.stdout
     );
     assert!(!r.stdout.contains("codex"), "{}", r.stdout);
+    // `--codex-probe responses` checks the request a scan would then send (the same 401 body,
+    // reference §4: codex answers token errors alike on both endpoints).
+    Mock::given(method("POST"))
+        .and(path("/backend-api/codex/responses"))
+        .respond_with(json_resp(
+            401,
+            json!({"error":{"message":"Provided authentication token is expired.",
+                "type":"invalid_request_error","code":"token_expired"},"status":401}),
+        ))
+        .mount(&server)
+        .await;
+    let r = run(t.credman().args([
+        "doctor",
+        "--provider",
+        "codex",
+        "--codex-probe",
+        "responses",
+    ]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("/backend-api/codex/responses"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
