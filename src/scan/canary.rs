@@ -128,6 +128,22 @@ pub fn failed(canaries: &[Canary]) -> Vec<&Canary> {
     out
 }
 
+/// One status line per provider whose canary is not alive (for stderr).
+pub fn warnings(canaries: &[Canary]) -> Vec<String> {
+    failed(canaries)
+        .iter()
+        .map(|c| {
+            format!(
+                "The canary {} of {} is not alive ({}): the dead verdicts of {} are unknown in this run.",
+                c.path,
+                c.provider,
+                c.status.as_str(),
+                c.provider
+            )
+        })
+        .collect()
+}
+
 /// Downgrades every dead verdict of a provider whose canary is not alive to `unknown`.
 pub fn downgrade(scanned: &mut [Scanned], canaries: &[Canary]) {
     let failed = failed(canaries);

@@ -386,6 +386,11 @@ async fn a_dead_canary_makes_its_providers_dead_verdicts_unknown_and_prune_remov
     let (server, t, canary) = canary_pool(401, 3).await;
     let canary = canary.to_str().unwrap().to_owned();
     let r = scan_json(&t, &server.uri(), &["--canary", &canary]);
+    assert!(
+        r.stderr.contains("The canary") && r.stderr.contains("of codex is not alive"),
+        "{}",
+        r.stderr
+    );
     let doc = r.json();
     for p in ["auths/codex-gone.json", "auths/codex-old.json"] {
         let f = result(&doc, p);
@@ -419,11 +424,13 @@ async fn a_dead_canary_makes_its_providers_dead_verdicts_unknown_and_prune_remov
     assert!(files.contains("auths/codex-old.json"), "{files}");
     assert!(!files.contains("auths/kimi-old.json"), "{files}");
     // doctor runs the canary too: a known-alive credential that is not alive is drift.
-    let r = doctor(
-        &t,
-        &server.uri(),
-        &["--provider", "claude", "--canary", &canary],
-    );
+    // (from the environment this time: GIT_CREDMAN_CANARY)
+    let mut args: Vec<String> = ["doctor", "--format", "json", "--provider", "claude"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    args.extend(endpoint_args(&server.uri()));
+    let r = run(t.credman().env("GIT_CREDMAN_CANARY", &canary).args(&args));
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let doc = r.json();
     let row = doc["results"]
