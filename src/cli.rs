@@ -81,6 +81,14 @@ pub enum Command {
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Check that each provider still answers a bad token the way the verdict rules expect
+    ///
+    /// Sends each provider's probe with a deliberately invalid token generated for this run
+    /// (never a token from a file) and checks the answer's shape: status code, JSON body, error
+    /// code, and what the rules make of it. A moved endpoint, an HTML page or a new error format
+    /// is drift, reported before it turns into mass false verdicts.
+    #[command(after_help = DOCTOR_AFTER_HELP)]
+    Doctor(DoctorArgs),
     /// Work with JSON reports: join the reports of a sharded scan
     #[command(subcommand)]
     Report(ReportCommand),
@@ -517,6 +525,47 @@ pub struct HistoryArgs {
     pub format: Option<HistoryFormat>,
 }
 
+/// The output formats of `doctor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One line per provider.
+    Text,
+    /// The JSON doctor report.
+    Json,
+}
+
+/// Arguments of `git credman doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Only check this provider (can be repeated)
+    ///
+    /// One of codex, antigravity, gemini, claude, kimi, xai.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+
+    /// Output format on stdout
+    ///
+    /// Default: git config `credman.doctorFormat`, else `text`. Env: GIT_CREDMAN_DOCTOR_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub format: Option<DoctorFormat>,
+
+    /// Options of the requests (endpoints, proxy, timeouts).
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+const DOCTOR_AFTER_HELP: &str = "\
+Exit status:
+  0  every provider checked answers as the rules expect
+  1  drift: some provider answers differently (CI should fail)
+  2  error: bad usage or configuration
+  4  no drift, but some provider could not be checked (network, 5xx, 429)
+
+Examples:
+  git credman doctor
+  git credman doctor --provider codex --format json
+  git credman doctor --endpoint https://chatgpt.com=http://127.0.0.1:8080";
+
 /// Baseline and pins (`scan` and `prune`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Baseline and pins")]
@@ -753,6 +802,14 @@ pub struct OnlineArgs {
     /// Default: `credman.quotaThreshold`, else none. Env: GIT_CREDMAN_QUOTA_THRESHOLD.
     #[arg(long, value_name = "PCT")]
     pub quota_threshold: Option<String>,
+    /// A credential file known to be alive, checked first (can be repeated)
+    ///
+    /// When a provider's canary is not alive, every dead verdict of that provider in the run
+    /// becomes `unknown` (the reason names the canary) and prune's breaker refuses (exit 3).
+    /// Relative paths are relative to the current directory. Default: GIT_CREDMAN_CANARY
+    /// (paths separated like PATH), else git config `credman.canary` (multi-valued).
+    #[arg(long = "canary", value_name = "PATH")]
+    pub canaries: Vec<PathBuf>,
 }
 
 const SCAN_AFTER_HELP: &str = "\

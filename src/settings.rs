@@ -736,6 +736,49 @@ pub fn history(
     })
 }
 
+/// Validated settings of `doctor`.
+#[derive(Clone, Debug)]
+pub struct DoctorSettings {
+    /// Only these providers (empty: all).
+    pub providers: Vec<String>,
+    /// The requests' settings (endpoints, proxy, timeouts, retries).
+    pub online: OnlineSettings,
+    /// Output format.
+    pub format: crate::cli::DoctorFormat,
+    /// Colour the text output.
+    pub color: bool,
+}
+
+/// Resolves the settings of `doctor`: `--format` (`GIT_CREDMAN_DOCTOR_FORMAT`,
+/// `credman.doctorFormat`, else text), `--provider`, and the online settings exactly as `scan`
+/// resolves them (so `credman.endpoint` redirects doctor's requests like the scan's).
+pub fn doctor(
+    args: &crate::cli::DoctorArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<DoctorSettings, Error> {
+    let look = Lookup { env, config };
+    let format = match args.format {
+        Some(f) => f,
+        None => match look.raw("GIT_CREDMAN_DOCTOR_FORMAT", "credman.doctorFormat") {
+            Some((value, key)) => value_enum(value, key)?,
+            None => crate::cli::DoctorFormat::Text,
+        },
+    };
+    Ok(DoctorSettings {
+        providers: args
+            .providers
+            .iter()
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect(),
+        online: online(&args.online, env, config, tty.1)?,
+        format,
+        color: color(global.color, env, tty.0),
+    })
+}
+
 /// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
 pub struct SelectSettings {
@@ -888,6 +931,9 @@ pub struct OnlineSettings {
     pub engine: probe::Config,
     /// The probes' options.
     pub probes: ProbeOptions,
+    /// Canary credential files, known to be alive, checked first (`--canary`); relative paths
+    /// are relative to the current directory (resolved by the scan).
+    pub canaries: Vec<PathBuf>,
     /// `--quota-threshold`: an alive credential whose fullest usage window is used at this
     /// percentage or more is `usage_limited`.
     pub quota_threshold: Option<f64>,
@@ -1185,7 +1231,22 @@ pub fn online(
             google_client_secrets.push((provider.to_owned(), Secret::new(v)));
         }
     }
+    let canaries: Vec<PathBuf> = if !args.canaries.is_empty() {
+        args.canaries.clone()
+    } else if let Some(v) = env.get("GIT_CREDMAN_CANARY") {
+        std::env::split_paths(v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    } else {
+        config
+            .strings("credman.canary")
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+            .collect()
+    };
     Ok(OnlineSettings {
+        canaries,
         engine: probe::Config {
             concurrency,
             per_host,

@@ -393,6 +393,7 @@ fn hook_select(
             codex_probe: None,
             codex_model: None,
             quota_threshold: None,
+            canaries: Vec::new(),
         },
     };
     Ok(settings::select(&args, env, config, progress)?)

@@ -6,6 +6,7 @@
 //! each other.
 
 pub mod completions;
+pub mod doctor;
 pub mod history;
 pub mod hook;
 pub mod man;
@@ -74,6 +75,7 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::History(args) => history::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
+        Command::Doctor(args) => doctor::run(args, global, ctx),
         Command::Report(command) => report::run(command, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),

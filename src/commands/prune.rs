@@ -30,7 +30,11 @@ fn breaker_refusal(
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<Option<Outcome>> {
-    let Some(why) = prune::breaker(&collected.scanned, &plan.chosen, settings.max_delete)
+    for line in crate::scan::canary::warnings(&collected.canaries) {
+        ctx.status.line(&line)?;
+    }
+    let Some(why) = prune::canary_breaker(&collected.canaries)
+        .or_else(|| prune::breaker(&collected.scanned, &plan.chosen, settings.max_delete))
         .filter(|_| !args.force)
     else {
         return Ok(None);

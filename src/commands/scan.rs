@@ -68,6 +68,9 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &ctx.cwd,
         false,
     )?;
+    for line in crate::scan::canary::warnings(&collected.canaries) {
+        ctx.status.line(&line)?;
+    }
     if let Some(c) = &checkout {
         collected.listing.info.kind = "remote";
         collected.listing.info.url = Some(c.url.clone());

@@ -245,6 +245,24 @@ pub fn plan_from_report(
     Ok(plan)
 }
 
+/// Returns why the breaker trips because a canary (`--canary`) is not alive: that provider's
+/// answers are not trusted in this run (its dead verdicts were already made `unknown`, so none
+/// of its files is selected), and the run stops so that CI sees it (exit 3). `--force` goes on
+/// with the other providers.
+pub fn canary_breaker(canaries: &[crate::scan::canary::Canary]) -> Option<String> {
+    let failed = crate::scan::canary::failed(canaries);
+    let first = failed.first()?;
+    let providers: Vec<&str> = failed.iter().map(|c| c.provider.as_str()).collect();
+    Some(format!(
+        "the canary {} is not alive ({}: {}), so the dead verdicts of {} are not trusted in this run \
+         (check the canary and the provider; --force removes the other providers' files)",
+        crate::report::escape(&first.path),
+        first.status.as_str(),
+        crate::report::escape(&first.reason),
+        providers.join(", ")
+    ))
+}
+
 /// Returns why the mass-failure breaker trips for this plan, if it does: more files than a
 /// count, or more than a percentage of one provider's pool (only for pools of 20 or more).
 pub fn breaker(scanned: &[Scanned], chosen: &[usize], max: MaxDelete) -> Option<String> {

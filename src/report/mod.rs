@@ -6,6 +6,7 @@
 //! ever sees a secret: findings carry fingerprints and masked identities only.
 
 pub mod ci;
+pub mod doctor;
 pub mod history;
 pub mod human;
 pub mod json;

@@ -16,6 +16,7 @@ const COMMANDS: &[&[&str]] = &[
     &["show"],
     &["restore"],
     &["history"],
+    &["doctor"],
     &["hook"],
     &["hook", "pre-push"],
     &["hook", "install"],
@@ -114,7 +115,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 14 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 15 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
@@ -132,6 +133,11 @@ fn man_renders_a_page_per_command() {
             &["--dry-run", "--max-delete", "--quarantine"],
         ),
         (&["show"], "git-credman-show", &["REV"]),
+        (
+            &["doctor"],
+            "git-credman-doctor",
+            &["--provider", "--endpoint", "Exit status"],
+        ),
         (
             &["hook", "install"],
             "git-credman-hook-install",

@@ -9,6 +9,7 @@ mod actions;
 mod clients;
 mod crash;
 mod dataloss;
+mod doctor;
 mod formats;
 mod git_config;
 mod help;
