@@ -318,6 +318,10 @@ pub struct PruneArgs {
     #[command(flatten)]
     pub pins: PinArgs,
 
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
     pub delete: bool,
@@ -489,6 +493,33 @@ pub struct HistoryArgs {
     pub format: Option<HistoryFormat>,
 }
 
+/// Notifications after a run (`scan` and `prune`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Notifications")]
+pub struct NotifyArgs {
+    /// After the run, send a short summary to TARGET: `telegram`, `webhook` or `none` (can be
+    /// repeated, or comma-separated)
+    ///
+    /// Counts by status, removed files, the commit, the breaker's verdict, the duration and
+    /// the source; never a token, and file names only with --show-identities. Telegram: the
+    /// bot token from GIT_CREDMAN_TELEGRAM_TOKEN or the file named by git config
+    /// `credman.telegramTokenFile` (never the command line), the chat from
+    /// `credman.telegramChat`. Webhook: a JSON POST to `credman.webhookUrl`, signed
+    /// (X-Credman-Signature: sha256=HMAC) when GIT_CREDMAN_WEBHOOK_SECRET or
+    /// `credman.webhookSecretFile` is set. A failed delivery is reported on stderr and in the
+    /// report's `notifications` and does not change the exit code. Default: git config
+    /// `credman.notify`, else none. Env: GIT_CREDMAN_NOTIFY.
+    #[arg(long = "notify", value_name = "TARGET")]
+    pub notify: Vec<String>,
+
+    /// When to send: `dead` (something is dead or the breaker tripped), `always`,
+    /// `alive-below:N` or `alive-below:PCT%` (comma-separated: any of them)
+    ///
+    /// Default: git config `credman.notifyWhen`, else `dead`. Env: GIT_CREDMAN_NOTIFY_WHEN.
+    #[arg(long, value_name = "WHEN")]
+    pub notify_when: Option<String>,
+}
+
 /// Baseline and pins (`scan` and `prune`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Baseline and pins")]
@@ -618,6 +649,10 @@ pub struct ScanArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 
     /// Output format on stdout
     ///

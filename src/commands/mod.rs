@@ -80,6 +80,27 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
     }
 }
 
+/// Sends the run's notifications (`--notify`) when they are due and returns their outcomes
+/// for the report; each failed delivery gets one line on stderr. Never fails the run.
+pub(crate) fn notify(
+    config: Option<&crate::notify::Config>,
+    run: &crate::notify::Run<'_>,
+    ctx: &mut Ctx<'_>,
+) -> Vec<crate::report::Notification> {
+    let Some(config) = config else {
+        return Vec::new();
+    };
+    let sent = crate::notify::send(config, run);
+    for n in sent.iter().filter(|n| !n.delivered) {
+        let _ = ctx.status.line(&format!(
+            "warning: the {} notification failed: {}; the exit code is unchanged.",
+            n.target,
+            n.error.as_deref().unwrap_or("no answer")
+        ));
+    }
+    sent
+}
+
 /// Opens the repository a command needs; `required` is false for `--dir` sources, where the
 /// repository (if any) only supplies configuration. Values given with `git -c` are layered over
 /// its configuration.

@@ -43,7 +43,7 @@ fn breaker_refusal(
         true,
     );
     let headline = format!("Refused by the mass-failure breaker: {why}. Nothing was changed.");
-    emit(&report, settings, &headline, args, ctx)?;
+    emit(report, settings, &headline, Some(&why), args, ctx)?;
     Ok(Some(Outcome::Breaker))
 }
 
@@ -76,12 +76,13 @@ fn plan_only(
     } else {
         format!("Dry run: would {verb} {n} file(s){place}; nothing was changed.")
     };
-    emit(&report, settings, &headline, args, ctx)?;
+    emit(report, settings, &headline, None, args, ctx)?;
     Ok(Some(Outcome::Clean))
 }
 
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     crate::interrupt::configure_test_pause(&ctx.env);
     if args.dir.is_some()
         && (args.branch.is_some() || args.push.is_some() || args.sign || args.signing_key.is_some())
@@ -99,6 +100,14 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         &ctx.env,
         &config,
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
+    )?;
+    settings.started = started;
+    settings.notify = settings::notify(
+        &args.notify,
+        &args.select.online.endpoints,
+        settings.select.show_identities,
+        &ctx.env,
+        &config,
     )?;
     prune::guard_statuses(&settings.statuses, args.force)?;
     // A reviewed report is the evidence: no file is checked online again.
@@ -169,14 +178,27 @@ impl Hold {
     }
 }
 
-/// Writes `--report`, renders the report with its headline, appends the GitHub step summary.
+/// Sends the notifications, writes `--report`, renders the report with its headline, appends
+/// the GitHub step summary. `breaker` is the breaker's verdict when it tripped.
 fn emit(
-    report: &Report,
+    mut report: Report,
     settings: &PruneSettings,
     headline: &str,
+    breaker: Option<&str>,
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<()> {
+    report.notifications = super::notify(
+        settings.notify.as_ref(),
+        &crate::notify::Run {
+            command: "prune",
+            report: &report,
+            breaker,
+            duration: settings.started.elapsed(),
+        },
+        ctx,
+    );
+    let report = &report;
     if let Some(path) = &args.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(report, &path)
@@ -342,7 +364,7 @@ fn finish(
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<Outcome> {
-    emit(&done.report, settings, &done.headline, args, ctx)?;
+    emit(done.report, settings, &done.headline, None, args, ctx)?;
     match done.error {
         Some(err) => Err(err),
         None if done.failed > 0 => Ok(Outcome::Findings),

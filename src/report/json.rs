@@ -25,6 +25,8 @@ struct Head<'a> {
     prune: Option<&'a super::PruneInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<&'a super::BaselineInfo>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notifications: &'a [super::Notification],
 }
 
 fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
@@ -76,6 +78,7 @@ fn render_with_source(
         summary: &report.summary,
         prune: report.prune.as_ref(),
         baseline: report.baseline.as_ref(),
+        notifications: &report.notifications,
     };
     let head = serde_json::to_vec_pretty(&head)?;
     // Drop the closing "\n}" and continue the object with the results.

@@ -151,6 +151,17 @@ fn layers_point_downwards() {
                 "crate::sign",
             ],
         ),
+        // Notifications build messages from a finished report and send them through probe.
+        (
+            "src/notify.rs",
+            &[
+                "crate::scan",
+                "crate::prune",
+                "crate::commands",
+                "crate::git",
+                "reqwest",
+            ],
+        ),
         (
             "src/providers/",
             &["crate::probe", "crate::management", "crate::git"],

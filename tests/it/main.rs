@@ -15,6 +15,7 @@ mod help;
 mod history;
 mod hook;
 mod layers;
+mod notify;
 mod online;
 mod pins;
 mod plan;
