@@ -1143,6 +1143,78 @@ pub fn prune(
     })
 }
 
+/// Validated settings of `watch`.
+#[derive(Clone, Debug)]
+pub struct WatchSettings {
+    /// Time between round starts (`None`: not set anywhere).
+    pub every: Option<std::time::Duration>,
+    /// The most a round is delayed at random.
+    pub jitter: std::time::Duration,
+    /// Stop after this many rounds.
+    pub max_rounds: Option<u64>,
+    /// The lock file, when set (else the command's default).
+    pub lock: Option<PathBuf>,
+}
+
+/// Resolves the settings of `watch`: each flag, then its `GIT_CREDMAN_WATCH_*` variable, then
+/// git config `credman.watch*`.
+pub fn watch(
+    args: &crate::cli::WatchArgs,
+    env: &Env,
+    config: &GitConfig,
+    cwd: &Path,
+) -> Result<WatchSettings, Error> {
+    let look = Lookup { env, config };
+    let duration = |flag: Option<&String>, flag_key: &str, env_key: &str, config_key: &str| {
+        let (value, key) = match flag {
+            Some(v) => (v.clone(), flag_key.to_owned()),
+            None => match look.raw(env_key, config_key) {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+        };
+        parse_duration(&value)
+            .map(Some)
+            .map_err(|reason| Error { key, value, reason })
+    };
+    let every = duration(
+        args.every.as_ref(),
+        "--every",
+        "GIT_CREDMAN_WATCH_EVERY",
+        "credman.watchEvery",
+    )?;
+    let jitter = duration(
+        args.jitter.as_ref(),
+        "--jitter",
+        "GIT_CREDMAN_WATCH_JITTER",
+        "credman.watchJitter",
+    )?
+    .unwrap_or_default();
+    let max_rounds = match args.max_rounds {
+        Some(n) => Some(n),
+        None => look.parsed("GIT_CREDMAN_WATCH_MAX_ROUNDS", "credman.watchMaxRounds")?,
+    };
+    if max_rounds == Some(0) {
+        return Err(Error {
+            key: "--max-rounds".into(),
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    let lock = match &args.lock {
+        Some(p) => Some(cwd.join(p)),
+        None => look
+            .raw("GIT_CREDMAN_WATCH_LOCK", "credman.watchLock")
+            .map(|(v, _)| cwd.join(v)),
+    };
+    Ok(WatchSettings {
+        every,
+        jitter,
+        max_rounds,
+        lock,
+    })
+}
+
 /// Parses a duration: seconds, or a number with `ms`, `s`, `m` or `h`.
 pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     let v = value.trim();

@@ -14,6 +14,7 @@ pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod show;
+pub mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,7 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::History(args) => history::run(args, global, ctx),
+        Command::Watch(args) => watch::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
         Command::Report(command) => report::run(command, ctx),
         Command::Man(args) => man::run(args, ctx),

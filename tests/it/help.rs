@@ -16,6 +16,7 @@ const COMMANDS: &[&[&str]] = &[
     &["show"],
     &["restore"],
     &["history"],
+    &["watch"],
     &["hook"],
     &["hook", "pre-push"],
     &["hook", "install"],
@@ -114,7 +115,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 14 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 15 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
@@ -136,6 +137,11 @@ fn man_renders_a_page_per_command() {
             &["hook", "install"],
             "git-credman-hook-install",
             &["--force", "git-credman-hook(1)"],
+        ),
+        (
+            &["watch"],
+            "git-credman-watch",
+            &["--every", "--jitter", "--max-rounds", "--lock", "COMMAND"],
         ),
         (
             &["completions"],

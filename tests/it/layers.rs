@@ -98,7 +98,7 @@ fn only_settings_interprets_git_config() {
 
 #[test]
 fn commands_never_import_each_other() {
-    let commands = ["scan", "prune", "show", "restore", "hook"];
+    let commands = ["scan", "prune", "show", "restore", "hook", "watch"];
     for (path, code) in sources() {
         let Some(name) = path
             .strip_prefix("src/commands/")

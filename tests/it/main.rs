@@ -28,3 +28,4 @@ mod server;
 mod show;
 mod tools;
 mod trust;
+mod watch;
