@@ -212,7 +212,7 @@ pub fn run(args: &WatchArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         match status {
             Ok(s) => {
                 let (ok, what) = describe(s);
-                let line = if ok {
+                let line = if ok || stop.load(Ordering::SeqCst) {
                     format!(
                         "watch: round {round} ({}) done in {}: {what}.",
                         target.verb,

@@ -389,3 +389,36 @@ async fn a_tripped_breaker_is_sent_with_its_verdict() {
     assert_eq!(body["prune"]["removed"], 0);
     assert!(body["text"].as_str().unwrap().contains("breaker tripped: "));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bot_token_is_not_logged_even_at_trace_level() {
+    let server = MockServer::start().await;
+    let token = bot_token();
+    Mock::given(method("POST"))
+        .and(path(format!("/bot{token}/sendMessage")))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
+        .mount(&server)
+        .await;
+    let t = TestRepo::new();
+    pool(&t, true);
+    t.git(&["config", "credman.telegramChat", "1"]);
+    let r = run(t
+        .credman()
+        .env("GIT_CREDMAN_TELEGRAM_TOKEN", &token)
+        .env(
+            "GIT_CREDMAN_ENDPOINTS",
+            format!("https://api.telegram.org={}", server.uri()),
+        )
+        .args(["-vvv", "scan", "--offline", "--notify", "telegram"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: the telegram notification failed: HTTP 502;"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(&token), "{}", r.stderr);
+    assert!(!r.stdout.contains(&token));
+    let secret_part = token.split(':').nth(1).unwrap();
+    assert!(!r.stderr.contains(secret_part));
+}

@@ -352,3 +352,43 @@ fn bad_watch_usage_exits_2_with_one_line() {
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_round_sends_its_own_notification() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let t = TestRepo::new();
+    pool(&t, true);
+    t.git(&[
+        "config",
+        "credman.webhookUrl",
+        &format!("{}/hook", server.uri()),
+    ]);
+    let r = run(t.credman().args([
+        "watch",
+        "--every",
+        "100ms",
+        "--max-rounds",
+        "2",
+        "--",
+        "scan",
+        "--offline",
+        "--notify",
+        "webhook",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    for req in reqs {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["command"], "scan");
+        assert_eq!(body["by_class"]["dead"], 1);
+    }
+}
