@@ -1828,4 +1828,53 @@ mod tests {
         assert!(color(ColorChoice::Always, &no_color, false));
         assert!(!color(ColorChoice::Never, &Env::default(), true));
     }
+
+    fn notify_of(argv: &[&str], env: &Env, cfg: &GitConfig) -> Option<crate::notify::Config> {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Scan(args) = &cli.command else {
+            panic!("scan")
+        };
+        notify(&args.notify, &args.select.online.endpoints, false, env, cfg).unwrap()
+    }
+
+    #[test]
+    fn notify_precedence_flag_env_config() {
+        use crate::notify::{Condition, Target};
+        let cfg = config(
+            "[credman]\n\tnotify = webhook\n\tnotifyWhen = always\n\twebhookUrl = http://127.0.0.1:1/h\n\ttelegramChat = 5\n",
+        );
+        let env = Env::from_pairs([
+            ("GIT_CREDMAN_NOTIFY", "telegram"),
+            ("GIT_CREDMAN_TELEGRAM_TOKEN", "1:abc"),
+            ("GIT_CREDMAN_NOTIFY_WHEN", "alive-below:3"),
+        ]);
+        let none = Env::default();
+        let c = notify_of(&["git-credman", "scan"], &none, &cfg).unwrap();
+        assert_eq!(c.targets, vec![Target::Webhook]);
+        assert_eq!(c.when.0, vec![Condition::Always]);
+        assert!(c.webhook.as_ref().unwrap().secret.is_none());
+        let c = notify_of(&["git-credman", "scan"], &env, &cfg).unwrap();
+        assert_eq!(c.targets, vec![Target::Telegram]);
+        assert_eq!(c.when.0, vec![Condition::AliveBelow(3)]);
+        assert_eq!(c.telegram.as_ref().unwrap().chat, "5");
+        let c = notify_of(
+            &[
+                "git-credman",
+                "scan",
+                "--notify",
+                "webhook",
+                "--notify",
+                "telegram",
+                "--notify-when",
+                "dead",
+            ],
+            &env,
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!(c.targets, vec![Target::Webhook, Target::Telegram]);
+        assert_eq!(c.when.0, vec![Condition::Dead]);
+        assert!(notify_of(&["git-credman", "scan", "--notify", "none"], &env, &cfg).is_none());
+        assert!(notify_of(&["git-credman", "scan"], &none, &config("")).is_none());
+    }
 }

@@ -392,3 +392,42 @@ async fn every_round_sends_its_own_notification() {
         assert_eq!(body["by_class"]["dead"], 1);
     }
 }
+
+#[test]
+fn a_folder_watcher_locks_beside_the_folder() {
+    let t = TestRepo::bare_dir();
+    std::fs::create_dir_all(&t.root).unwrap();
+    t.write_json(
+        "auths/a.json",
+        &codex_live("a@example.com", "acct-a", "plus"),
+    );
+    let lock = t.root.join("auths.credman-watch.lock");
+    let child = spawn(
+        &t,
+        &[
+            "watch",
+            "--every",
+            "200ms",
+            "--",
+            "scan",
+            "--offline",
+            "--dir",
+            "auths",
+        ],
+        &[],
+    );
+    wait_for("the folder watcher's lock", Duration::from_secs(20), || {
+        lock.exists()
+    });
+    assert!(
+        std::fs::read_to_string(&lock)
+            .unwrap()
+            .starts_with(&format!("pid {}\n", child.id()))
+    );
+    // Not inside the folder: CPA loads every file there.
+    assert_eq!(std::fs::read_dir(t.root.join("auths")).unwrap().count(), 1);
+    kill("-INT", &child.id().to_string());
+    let r = finish(child);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!lock.exists());
+}
