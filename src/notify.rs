@@ -284,19 +284,22 @@ pub fn body(run: &Run<'_>, reason: &str, show_identities: bool) -> Value {
     })
 }
 
+fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::report::escape(text)
+}
+
 /// Returns the short human summary (Telegram's message, `text` in the webhook body).
 pub fn text(run: &Run<'_>) -> String {
     let r = run.report;
     let src = source(r);
     let mut t = format!("git-credman {} ({}, {}", run.command, r.mode, src.kind);
-    if let Some(n) = &src.name {
-        let _ = write!(t, " {n}");
-    }
-    if let Some(u) = src.url {
-        let _ = write!(t, " {u}");
-    }
-    if let Some(rev) = src.rev {
-        let _ = write!(t, " {rev}");
+    // Names from the file system, a server or git are escaped like every name git-credman
+    // prints (no control characters reach a chat).
+    for part in [src.name.as_deref(), src.url, src.rev]
+        .into_iter()
+        .flatten()
+    {
+        let _ = write!(t, " {}", esc(part));
     }
     if let Some(c) = src.commit {
         let _ = write!(t, " @{}", &c[..c.len().min(10)]);
@@ -329,7 +332,7 @@ pub fn text(run: &Run<'_>) -> String {
                 let _ = write!(t, " in commit {}", &c[..c.len().min(12)]);
             }
             if let Some(b) = &p.branch {
-                let _ = write!(t, " on {b}");
+                let _ = write!(t, " on {}", esc(b));
             }
             if !p.skipped.is_empty() {
                 let _ = write!(t, ", kept {}", p.skipped.len());
@@ -337,12 +340,10 @@ pub fn text(run: &Run<'_>) -> String {
         }
     }
     if let Some(why) = run.breaker {
-        let _ = write!(t, "\nbreaker tripped: {why}; nothing was changed");
+        let _ = write!(t, "\nbreaker tripped: {}; nothing was changed", esc(why));
     }
     let _ = write!(t, "\ntook {:.1} s", run.duration.as_secs_f64());
-    // Telegram takes at most 4096 characters; file names and URLs are escaped like every
-    // name git-credman prints.
-    let t = crate::report::escape(&t).replace("\\n", "\n");
+    // Telegram takes at most 4096 characters.
     t.chars().take(4000).collect()
 }
 
@@ -561,6 +562,19 @@ mod tests {
         assert!(!text.contains("/home/someone"), "{text}");
         let shown = body(&run(&r), "dead", true);
         assert_eq!(shown["dead"][0]["path"], "auths/1.json");
+    }
+
+    #[test]
+    fn text_escapes_names_and_keeps_its_line_breaks() {
+        let mut r = report(&[Status::Invalidated]);
+        r.source.repo = Some("/srv/evil\u{1b}[31m\nname".into());
+        let t = text(&run(&r));
+        assert!(
+            t.starts_with("git-credman scan (offline, head evil\\u{1b}[31m\\nname"),
+            "{t}"
+        );
+        assert_eq!(t.lines().count(), 4, "{t}");
+        assert!(!t.contains('\u{1b}'));
     }
 
     #[test]
