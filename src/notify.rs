@@ -178,6 +178,9 @@ pub struct Run<'a> {
     pub report: &'a Report,
     /// The mass-failure breaker's verdict when it tripped.
     pub breaker: Option<&'a str>,
+    /// Whether the run ends with an error after what the report shows (a prune whose push
+    /// failed after its commit): exit 2.
+    pub failed: bool,
     /// How long the run took.
     pub duration: Duration,
 }
@@ -280,6 +283,7 @@ pub fn body(run: &Run<'_>, reason: &str, show_identities: bool) -> Value {
             "branch": p.branch,
         })),
         "breaker": run.breaker,
+        "failed": run.failed,
         "text": text(run),
     })
 }
@@ -341,6 +345,9 @@ pub fn text(run: &Run<'_>) -> String {
     }
     if let Some(why) = run.breaker {
         let _ = write!(t, "\nbreaker tripped: {}; nothing was changed", esc(why));
+    }
+    if run.failed {
+        t.push_str("\nthen it failed (exit 2; see its log)");
     }
     let _ = write!(t, "\ntook {:.1} s", run.duration.as_secs_f64());
     // Telegram takes at most 4096 characters.
@@ -484,6 +491,7 @@ mod tests {
             command: "scan",
             report: r,
             breaker: None,
+            failed: false,
             duration: Duration::from_millis(1500),
         }
     }

@@ -43,7 +43,7 @@ fn breaker_refusal(
         true,
     );
     let headline = format!("Refused by the mass-failure breaker: {why}. Nothing was changed.");
-    emit(report, settings, &headline, Some(&why), args, ctx)?;
+    emit(report, settings, &headline, (Some(&why), false), args, ctx)?;
     Ok(Some(Outcome::Breaker))
 }
 
@@ -76,7 +76,7 @@ fn plan_only(
     } else {
         format!("Dry run: would {verb} {n} file(s){place}; nothing was changed.")
     };
-    emit(report, settings, &headline, None, args, ctx)?;
+    emit(report, settings, &headline, (None, false), args, ctx)?;
     Ok(Some(Outcome::Clean))
 }
 
@@ -179,12 +179,13 @@ impl Hold {
 }
 
 /// Sends the notifications, writes `--report`, renders the report with its headline, appends
-/// the GitHub step summary. `breaker` is the breaker's verdict when it tripped.
+/// the GitHub step summary. `breaker` is the breaker's verdict when it tripped; `failed` says
+/// the run ends with an error after this report (a push that failed after the commit).
 fn emit(
     mut report: Report,
     settings: &PruneSettings,
     headline: &str,
-    breaker: Option<&str>,
+    (breaker, failed): (Option<&str>, bool),
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<()> {
@@ -194,6 +195,7 @@ fn emit(
             command: "prune",
             report: &report,
             breaker,
+            failed,
             duration: settings.started.elapsed(),
         },
         ctx,
@@ -364,7 +366,14 @@ fn finish(
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<Outcome> {
-    emit(done.report, settings, &done.headline, None, args, ctx)?;
+    emit(
+        done.report,
+        settings,
+        &done.headline,
+        (None, done.error.is_some()),
+        args,
+        ctx,
+    )?;
     match done.error {
         Some(err) => Err(err),
         None if done.failed > 0 => Ok(Outcome::Findings),

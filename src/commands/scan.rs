@@ -111,6 +111,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
             command: "scan",
             report: &report,
             breaker: None,
+            failed: false,
             duration: started.elapsed(),
         },
         ctx,

@@ -422,3 +422,37 @@ async fn the_bot_token_is_not_logged_even_at_trace_level() {
     let secret_part = token.split(':').nth(1).unwrap();
     assert!(!r.stderr.contains(secret_part));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prune_whose_push_fails_after_the_commit_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = TestRepo::new();
+    pool(&t, true);
+    let missing = t.home().join("no-such-remote.git");
+    t.git(&["remote", "add", "origin", missing.to_str().unwrap()]);
+    let r = run(t
+        .credman()
+        .env("GIT_CREDMAN_WEBHOOK_URL", format!("{}/hook", server.uri()))
+        .args(["prune", "--offline", "--push", "--notify", "webhook"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let reqs = server.received_requests().await.unwrap();
+    let body: Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(body["failed"], true, "{body:#}");
+    assert_eq!(body["prune"]["removed"], 1);
+    assert_eq!(
+        body["prune"]["commit"],
+        t.git(&["rev-parse", "HEAD"]).trim()
+    );
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("then it failed (exit 2")
+    );
+}
