@@ -78,6 +78,14 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Find credentials in the branch history that are gone from HEAD but still live
     History(HistoryArgs),
+    /// Run scan or prune in rounds, every DURATION, until stopped
+    ///
+    /// Each round runs `git credman <COMMAND>…` as a child process (a failed round is logged and
+    /// the next one runs as planned), after a fetch of the branch's upstream in repository
+    /// mode. A lock file keeps two watchers of the same repository or folder from overlapping,
+    /// across processes. SIGINT and SIGTERM stop it: the round in progress finishes (a prune
+    /// that got the signal too stops safely, as any prune does), then it exits 0.
+    Watch(WatchArgs),
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
@@ -110,6 +118,49 @@ pub enum Command {
     /// `~/.config/fish/completions/git-credman.fish`).
     Completions(CompletionsArgs),
 }
+
+/// Arguments of `git credman watch`.
+#[derive(Debug, Args)]
+#[command(after_long_help = WATCH_AFTER_HELP)]
+pub struct WatchArgs {
+    /// Start a round every DURATION (`90s`, `30m`, `1h`; at most 24h)
+    ///
+    /// Rounds start DURATION apart (plus jitter); a round that takes longer is followed at
+    /// once. Default: git config `credman.watchEvery`. Env: GIT_CREDMAN_WATCH_EVERY.
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<String>,
+
+    /// Delay each round by a random time up to DURATION (spreads many watchers' requests)
+    ///
+    /// Default: git config `credman.watchJitter`, else none. Env: GIT_CREDMAN_WATCH_JITTER.
+    #[arg(long, value_name = "DURATION")]
+    pub jitter: Option<String>,
+
+    /// Stop after N rounds (default: run until stopped)
+    ///
+    /// Default: git config `credman.watchMaxRounds`. Env: GIT_CREDMAN_WATCH_MAX_ROUNDS.
+    #[arg(long, value_name = "N")]
+    pub max_rounds: Option<u64>,
+
+    /// The lock file that keeps watchers apart
+    ///
+    /// Default: `credman-watch.lock` in the repository's git directory, or
+    /// `<dir>.credman-watch.lock` beside a `--dir` folder; required with --server and
+    /// --repo-url. A lock whose process is gone is taken over. Default: git config
+    /// `credman.watchLock`. Env: GIT_CREDMAN_WATCH_LOCK.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    /// The command each round runs: `scan …` or `prune …` with its options, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+const WATCH_AFTER_HELP: &str = "\
+Examples:
+  git credman watch --every 30m --jitter 2m -- prune --offline --notify telegram
+  git credman watch --every 1h -- scan --dir /srv/cpa/auths --notify webhook
+  git credman watch --every 10m --lock /run/credman/cpa.lock -- prune --server http://127.0.0.1:8317";
 
 /// Arguments of `git credman man`.
 #[derive(Debug, Args)]
@@ -325,6 +376,10 @@ pub struct PruneArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
@@ -566,6 +621,33 @@ Examples:
   git credman doctor --provider codex --format json
   git credman doctor --endpoint https://chatgpt.com=http://127.0.0.1:8080";
 
+/// Notifications after a run (`scan` and `prune`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Notifications")]
+pub struct NotifyArgs {
+    /// After the run, send a short summary to TARGET: `telegram`, `webhook` or `none` (can be
+    /// repeated, or comma-separated)
+    ///
+    /// Counts by status, removed files, the commit, the breaker's verdict, the duration and
+    /// the source; never a token, and file names only with --show-identities. Telegram: the
+    /// bot token from GIT_CREDMAN_TELEGRAM_TOKEN or the file named by git config
+    /// `credman.telegramTokenFile` (never the command line), the chat from
+    /// `credman.telegramChat`. Webhook: a JSON POST to `credman.webhookUrl`, signed
+    /// (X-Credman-Signature: sha256=HMAC) when GIT_CREDMAN_WEBHOOK_SECRET or
+    /// `credman.webhookSecretFile` is set. A failed delivery is reported on stderr and in the
+    /// report's `notifications` and does not change the exit code. Default: git config
+    /// `credman.notify`, else none. Env: GIT_CREDMAN_NOTIFY.
+    #[arg(long = "notify", value_name = "TARGET")]
+    pub notify: Vec<String>,
+
+    /// When to send: `dead` (something is dead or the breaker tripped), `always`,
+    /// `alive-below:N` or `alive-below:PCT%` (comma-separated: any of them)
+    ///
+    /// Default: git config `credman.notifyWhen`, else `dead`. Env: GIT_CREDMAN_NOTIFY_WHEN.
+    #[arg(long, value_name = "WHEN")]
+    pub notify_when: Option<String>,
+}
+
 /// Baseline and pins (`scan` and `prune`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Baseline and pins")]
@@ -695,6 +777,10 @@ pub struct ScanArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 
     /// Output format on stdout
     ///

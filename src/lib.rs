@@ -20,6 +20,7 @@ pub mod hook;
 pub mod interrupt;
 pub mod management;
 pub mod message;
+pub mod notify;
 pub mod pins;
 pub mod probe;
 pub mod providers;

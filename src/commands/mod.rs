@@ -15,6 +15,7 @@ pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod show;
+pub mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,12 +75,34 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::History(args) => history::run(args, global, ctx),
+        Command::Watch(args) => watch::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
         Command::Doctor(args) => doctor::run(args, global, ctx),
         Command::Report(command) => report::run(command, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
     }
+}
+
+/// Sends the run's notifications (`--notify`) when they are due and returns their outcomes
+/// for the report; each failed delivery gets one line on stderr. Never fails the run.
+pub(crate) fn notify(
+    config: Option<&crate::notify::Config>,
+    run: &crate::notify::Run<'_>,
+    ctx: &mut Ctx<'_>,
+) -> Vec<crate::report::Notification> {
+    let Some(config) = config else {
+        return Vec::new();
+    };
+    let sent = crate::notify::send(config, run);
+    for n in sent.iter().filter(|n| !n.delivered) {
+        let _ = ctx.status.line(&format!(
+            "warning: the {} notification failed: {}; the exit code is unchanged.",
+            n.target,
+            n.error.as_deref().unwrap_or("no answer")
+        ));
+    }
+    sent
 }
 
 /// Opens the repository a command needs; `required` is false for `--dir` sources, where the

@@ -47,7 +47,15 @@ fn breaker_refusal(
         true,
     );
     let headline = format!("Refused by the mass-failure breaker: {why}. Nothing was changed.");
-    emit(&report, settings, &headline, args, ctx, None)?;
+    emit(
+        report,
+        settings,
+        &headline,
+        (Some(&why), false),
+        args,
+        ctx,
+        None,
+    )?;
     Ok(Some(Outcome::Breaker))
 }
 
@@ -80,12 +88,21 @@ fn plan_only(
     } else {
         format!("Dry run: would {verb} {n} file(s){place}; nothing was changed.")
     };
-    emit(&report, settings, &headline, args, ctx, quota.take())?;
+    emit(
+        report,
+        settings,
+        &headline,
+        (None, false),
+        args,
+        ctx,
+        quota.take(),
+    )?;
     Ok(Some(Outcome::Clean))
 }
 
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     crate::interrupt::configure_test_pause(&ctx.env);
     if args.dir.is_some()
         && (args.branch.is_some() || args.push.is_some() || args.sign || args.signing_key.is_some())
@@ -103,6 +120,14 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         &ctx.env,
         &config,
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
+    )?;
+    settings.started = started;
+    settings.notify = settings::notify(
+        &args.notify,
+        &args.select.online.endpoints,
+        settings.select.show_identities,
+        &ctx.env,
+        &config,
     )?;
     prune::guard_statuses(&settings.statuses, args.force)?;
     // A reviewed report is the evidence: no file is checked online again.
@@ -173,19 +198,22 @@ impl Hold {
     }
 }
 
-/// Writes `--report`, renders the report with its headline, appends the GitHub step summary.
+/// Sends the notifications, writes `--report`, renders the report with its headline, appends
+/// the GitHub step summary. `breaker` is the breaker's verdict when it tripped; `failed` says
+/// the run ends with an error after this report (a push that failed after the commit).
 fn emit(
-    report: &Report,
+    mut report: Report,
     settings: &PruneSettings,
     headline: &str,
+    (breaker, failed): (Option<&str>, bool),
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
     quota: Option<report::QuotaDone>,
 ) -> anyhow::Result<()> {
+    let mut headline = headline.to_owned();
     if let Some(quota) = quota {
-        let mut report = report.clone();
         let dry = report.prune.as_ref().is_some_and(|p| p.dry_run);
-        let headline = format!("{headline}\n{}", quota.summary(dry));
+        headline = format!("{headline}\n{}", quota.summary(dry));
         report.next_reset_at = [report.next_reset_at, quota.next_reset()]
             .into_iter()
             .flatten()
@@ -193,8 +221,20 @@ fn emit(
         if let Some(p) = report.prune.as_mut() {
             p.quota = Some(quota);
         }
-        return emit(&report, settings, &headline, args, ctx, None);
     }
+    let headline = headline.as_str();
+    report.notifications = super::notify(
+        settings.notify.as_ref(),
+        &crate::notify::Run {
+            command: "prune",
+            report: &report,
+            breaker,
+            failed,
+            duration: settings.started.elapsed(),
+        },
+        ctx,
+    );
+    let report = &report;
     if let Some(path) = &args.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(report, &path)
@@ -361,7 +401,15 @@ fn finish(
     ctx: &mut Ctx<'_>,
     quota: Option<report::QuotaDone>,
 ) -> anyhow::Result<Outcome> {
-    emit(&done.report, settings, &done.headline, args, ctx, quota)?;
+    emit(
+        done.report,
+        settings,
+        &done.headline,
+        (None, done.error.is_some()),
+        args,
+        ctx,
+        quota,
+    )?;
     match done.error {
         Some(err) => Err(err),
         None if done.failed > 0 => Ok(Outcome::Findings),

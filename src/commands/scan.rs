@@ -15,6 +15,7 @@ use crate::source::server::ServerSpec;
 
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     let shard = args
         .shard
         .as_deref()
@@ -38,6 +39,13 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
     settings.select.shard = shard;
+    let notify = settings::notify(
+        &args.notify,
+        &args.select.online.endpoints,
+        settings.select.show_identities,
+        &ctx.env,
+        &config,
+    )?;
     // The pin file lives at the root of the working tree or folder (none on a server).
     let root = match &spec {
         SourceSpec::Dir(d) => Some(d.clone()),
@@ -99,6 +107,18 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         collected.now,
     );
     report.baseline = baseline;
+    // Before the report is written, so it records what became of them.
+    report.notifications = super::notify(
+        notify.as_ref(),
+        &crate::notify::Run {
+            command: "scan",
+            report: &report,
+            breaker: None,
+            failed: false,
+            duration: started.elapsed(),
+        },
+        ctx,
+    );
     if let Some(path) = &settings.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(&report, &path)

@@ -257,6 +257,9 @@ pub struct Report {
     /// What `--baseline` hid (scans with a baseline only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineInfo>,
+    /// What became of the notifications sent after the run (`--notify`); absent without any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notification>,
     /// One entry per credential file, sorted by path, provider and fingerprint.
     pub results: Vec<Finding>,
 }
@@ -376,6 +379,21 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// One notification sent after a run (`--notify`) and what became of it. Never holds a
+/// token, a webhook URL or a chat id: the target's kind names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Notification {
+    /// `telegram` or `webhook`.
+    pub target: &'static str,
+    /// Whether the receiver accepted it (a 2xx answer).
+    pub delivered: bool,
+    /// The receiver's HTTP status, when it answered.
+    pub http_status: Option<u16>,
+    /// Why it failed (no URL, no secret), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[cfg(test)]
 impl Finding {
     /// A finding with a path, provider and status and nothing else (unit tests of renderers).
@@ -438,6 +456,7 @@ impl Report {
             prune: None,
             next_reset_at: next_reset(&results, now),
             baseline: None,
+            notifications: Vec::new(),
             results,
         }
     }

@@ -17,6 +17,7 @@ const COMMANDS: &[&[&str]] = &[
     &["restore"],
     &["history"],
     &["doctor"],
+    &["watch"],
     &["hook"],
     &["hook", "pre-push"],
     &["hook", "install"],
@@ -115,7 +116,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 15 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 16 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
@@ -142,6 +143,11 @@ fn man_renders_a_page_per_command() {
             &["hook", "install"],
             "git-credman-hook-install",
             &["--force", "git-credman-hook(1)"],
+        ),
+        (
+            &["watch"],
+            "git-credman-watch",
+            &["--every", "--jitter", "--max-rounds", "--lock", "COMMAND"],
         ),
         (
             &["completions"],

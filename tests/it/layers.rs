@@ -98,7 +98,7 @@ fn only_settings_interprets_git_config() {
 
 #[test]
 fn commands_never_import_each_other() {
-    let commands = ["scan", "prune", "show", "restore", "hook"];
+    let commands = ["scan", "prune", "show", "restore", "hook", "watch"];
     for (path, code) in sources() {
         let Some(name) = path
             .strip_prefix("src/commands/")
@@ -149,6 +149,17 @@ fn layers_point_downwards() {
                 "crate::commands",
                 "crate::source",
                 "crate::sign",
+            ],
+        ),
+        // Notifications build messages from a finished report and send them through probe.
+        (
+            "src/notify.rs",
+            &[
+                "crate::scan",
+                "crate::prune",
+                "crate::commands",
+                "crate::git",
+                "reqwest",
             ],
         ),
         (
