@@ -6,7 +6,8 @@
 //! executor keeps them (a keep reason in [`crate::prune::plan`]).
 //!
 //! Owns parsing, matching and reading the one file; no printing, no network, no git. Called by
-//! `commands::scan` and `commands::prune`.
+//! `commands::scan`, `commands::prune` and `commands::hook` (the pre-push gate, which parses a
+//! pushed tip's committed file with [`parse`]).
 
 use std::collections::HashMap;
 use std::path::Path;
