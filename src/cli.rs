@@ -496,8 +496,8 @@ pub struct PinArgs {
     /// Act only on credentials whose status changed since REPORT (a previous JSON scan report)
     ///
     /// A file is unchanged when REPORT has it with the same status at the same path and
-    /// fingerprint, or with the same fingerprint at another path (a rename). New files, files
-    /// whose token changed (a CPA refresh rewrites it) and files with another status are
+    /// fingerprint, or with the same fingerprint or identity (account) at another path (a
+    /// rename, a CPA refresh). New files, other accounts and files with another status are
     /// changed. Unchanged files are left out of the report and the exit code, and prune keeps
     /// them. REPORT must be a scan of the same kind of source (a git tree, a folder, a server)
     /// written without --baseline. Default: git config `credman.baseline`, else none.
@@ -507,8 +507,8 @@ pub struct PinArgs {
 
     /// Read pins from FILE: files prune never touches
     ///
-    /// One pin per line: a gitignore-like path glob or a fingerprint (`fp:0123456789ab`), then
-    /// an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
+    /// One pin per line: a gitignore-like path glob, a fingerprint (`fp:0123456789ab`) or an
+    /// identity (`id:0123456789ab`, survives a token refresh), then an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
     /// code 1. Default: git config `credman.ignoreFile` (relative to the root), else
     /// `.credmanignore` at the root of the repository's working tree or the folder (none in
     /// server mode). Env: GIT_CREDMAN_IGNORE_FILE. A malformed line is an error (exit 2).

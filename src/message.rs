@@ -19,7 +19,7 @@ use crate::report::{Finding, Report, escape};
 const LISTED: usize = 20;
 
 /// The columns of an embedded result row, in order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "path",
     "provider",
     "status",
@@ -36,6 +36,7 @@ pub const COLUMNS: [&str; 16] = [
     "checked_at",
     "duplicate_group",
     "worktree",
+    "identity",
 ];
 
 /// The line before the embedded report.
@@ -150,6 +151,7 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
             json!(f.checked_at.map(crate::report::rfc3339)),
             group.unwrap_or(Value::Null),
             json!(f.worktree),
+            json!(f.identity),
         ];
         while row
             .last()
@@ -222,6 +224,7 @@ fn finding_of(columns: &[String], reasons: &[String], row: Vec<Value>) -> Value 
         "reason": reason,
         "http_status": take("http_status"),
         "fingerprint": take("fingerprint"),
+        "identity": take("identity"),
         "account": take("account"),
         "plan": take("plan"),
         "expires_at": take("expires_at"),
@@ -324,6 +327,7 @@ mod tests {
             reason: "access token expired at 2025-03-01T00:00:00Z (JWT exp); no refresh token"
                 .into(),
             fingerprint: Some(format!("{:012x}", i * 7919)),
+            identity: None,
             account: Some(format!("u***@example.com{}", i % 3)),
             plan: Some("plus".into()),
             expires_at: chrono::DateTime::from_timestamp(1_740_787_200, 0),

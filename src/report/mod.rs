@@ -44,6 +44,9 @@ pub struct Finding {
     pub http_status: Option<u16>,
     /// First 12 hex digits of the SHA-256 of the credential's token.
     pub fingerprint: Option<String>,
+    /// The stable identity key: 12 hex digits of the SHA-256 of provider, account and token
+    /// family; the same across renames and CPA's token refresh. Null without an account.
+    pub identity: Option<String>,
     /// The account, masked unless `--show-identities`.
     pub account: Option<String>,
     /// Codex plan type, when known.
@@ -324,6 +327,7 @@ impl Finding {
             reason: String::new(),
             http_status: None,
             fingerprint: None,
+            identity: None,
             account: None,
             plan: None,
             expires_at: None,

@@ -44,6 +44,9 @@ pub struct Facts {
     pub provider: String,
     /// First 12 hex digits of the SHA-256 of the credential's token.
     pub fingerprint: Option<String>,
+    /// The stable identity key (`Credential::identity_key`): provider, account and token
+    /// family, hashed; none when the file names no account.
+    pub identity: Option<String>,
     /// The account, masked unless `--show-identities`.
     pub account: Option<String>,
     /// Codex plan type, when known.
@@ -68,6 +71,7 @@ impl Facts {
         Self {
             provider: crate::credential::ProviderKind::from_type(ty).1,
             fingerprint: None,
+            identity: None,
             account: None,
             plan: None,
             expires_at: None,
@@ -81,6 +85,7 @@ impl Facts {
         Self {
             provider: cred.provider.clone(),
             fingerprint,
+            identity: cred.identity_key(),
             account: cred.identity().map(|i| {
                 if show_identities {
                     i.to_owned()
@@ -239,6 +244,7 @@ impl Scanned {
             reason: v.reason.clone(),
             http_status: v.http_status,
             fingerprint: self.facts.fingerprint.clone(),
+            identity: self.facts.identity.clone(),
             account: self.facts.account.clone(),
             plan: self.facts.plan.clone(),
             expires_at: self.facts.expires_at,
