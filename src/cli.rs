@@ -84,6 +84,9 @@ pub enum Command {
     /// Work with JSON reports: join the reports of a sharded scan
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Work with the verdict history (refs/credman/verdicts): merge another runner's
+    #[command(subcommand)]
+    Verdicts(VerdictsCommand),
     /// Print a man page (roff) to stdout, or write every page to a directory
     ///
     /// There is one page per command, as for git's own commands: `git credman man` prints
@@ -166,6 +169,36 @@ pub enum ReportCommand {
     /// result is what `git credman prune --from-report` applies.
     Merge(ReportMergeArgs),
 }
+
+/// `git credman verdicts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VerdictsCommand {
+    /// Merge a verdict history fetched from elsewhere into refs/credman/verdicts
+    ///
+    /// REV is another runner's refs/credman/verdicts, fetched (`git fetch origin
+    /// refs/credman/verdicts`, then FETCH_HEAD). When one history contains the other the ref
+    /// moves forward or stays; otherwise a merge commit with both as parents holds the union of
+    /// their verdicts (the same verdict recorded by both counts once). Then push the ref.
+    Merge(VerdictsMergeArgs),
+}
+
+/// Arguments of `git credman verdicts merge`.
+#[derive(Debug, Args)]
+#[command(after_long_help = VERDICTS_AFTER_HELP)]
+pub struct VerdictsMergeArgs {
+    /// The history to merge: a commit of another refs/credman/verdicts (FETCH_HEAD, a ref, an id)
+    #[arg(value_name = "REV")]
+    pub rev: String,
+}
+
+const VERDICTS_AFTER_HELP: &str = "\
+Examples:
+  git credman scan --record                       # each runner records its verdicts
+  git push origin refs/credman/verdicts           # rejected when another runner pushed first:
+  git fetch origin refs/credman/verdicts          # then fetch theirs,
+  git credman verdicts merge FETCH_HEAD           # merge (both runners' verdicts are kept)
+  git push origin refs/credman/verdicts           # and push again (a fast-forward now)
+  git fetch origin refs/credman/verdicts:refs/credman/verdicts   # a runner that records nothing";
 
 /// Arguments of `git credman report merge`.
 #[derive(Debug, Args)]
@@ -317,6 +350,29 @@ pub struct PruneArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// N-strikes: recording verdicts.
+    #[command(flatten)]
+    pub record: RecordArgs,
+
+    /// Remove only credentials dead in their last N recorded verdicts (1-8)
+    ///
+    /// A credential is removed only when its last N or more verdicts recorded in
+    /// refs/credman/verdicts (see --record; this run counts as the newest when it records) are
+    /// all dead, the first and the last of them at least --spacing apart. Any other verdict in
+    /// between (alive, rate-limited, unknown: a one-off outage) starts the count again. Kept
+    /// files are listed with why ("2 of 3 strikes"); the report and the commit cite the
+    /// verdicts. Pins, the status guard and the breaker still apply. Default: git config
+    /// `credman.strikes`, else off. Env: GIT_CREDMAN_STRIKES.
+    #[arg(long, value_name = "N", help_heading = "Strikes")]
+    pub strikes: Option<String>,
+
+    /// With --strikes: how far apart the first and last dead verdicts must be (e.g. 6h, 2d)
+    ///
+    /// A number with `s`, `m`, `h` or `d` (seconds without one), at most 365d. Default: git
+    /// config `credman.spacing`, else 0 (N verdicts suffice). Env: GIT_CREDMAN_SPACING.
+    #[arg(long, value_name = "DURATION", help_heading = "Strikes")]
+    pub spacing: Option<String>,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
@@ -516,6 +572,22 @@ pub struct PinArgs {
     pub ignore_file: Option<PathBuf>,
 }
 
+/// Recording verdicts for N-strikes (`scan --record`, `prune --record`).
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Record this run's verdicts in refs/credman/verdicts (what prune --strikes counts)
+    ///
+    /// One commit per run on refs/credman/verdicts of the repository (the scanned one; with
+    /// --dir or --server, the one around the current directory) keeps each credential's last
+    /// verdicts (status, HTTP status, reason, time), by identity, else token fingerprint, else
+    /// path. Push and fetch it like any ref (`git push origin refs/credman/verdicts`); `git
+    /// credman verdicts merge REV` joins a history fetched from another runner. A prune records
+    /// only when it writes (not with --dry-run). Default: git config `credman.record`, else
+    /// off. Env: GIT_CREDMAN_RECORD.
+    #[arg(long, help_heading = "Strikes")]
+    pub record: bool,
+}
+
 /// Server mode: credentials loaded by a running CLIProxyAPI, through its Management API.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Server mode")]
@@ -618,6 +690,10 @@ pub struct ScanArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// N-strikes: recording verdicts.
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     /// Output format on stdout
     ///

@@ -83,6 +83,33 @@ pub struct Finding {
     /// absent when it is not pinned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<String>,
+    /// The recorded verdicts a prune with `--strikes` removed it on (its dead streak, oldest
+    /// first); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strikes: Option<Vec<Cited>>,
+}
+
+/// A recorded verdict a prune cites (`refs/credman/verdicts`, see `crate::strikes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cited {
+    /// When the scan decided it (RFC3339, UTC).
+    pub at: String,
+    /// Its status.
+    pub status: String,
+    /// The HTTP status of the deciding answer, if any.
+    pub http_status: Option<u16>,
+}
+
+/// The N-strikes rule a prune applied (`prune.strikes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StrikeRule {
+    /// How many consecutive dead verdicts a removal needs (`--strikes`).
+    pub required: usize,
+    /// How far apart the first and last of them must be, in seconds (`--spacing`).
+    pub spacing_secs: u64,
+    /// The verdicts commit this run recorded, when it recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
 }
 
 /// How many other members of its group a finding lists in `duplicates`.
@@ -282,6 +309,9 @@ pub struct PruneInfo {
     /// What pushing did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<String>,
+    /// The N-strikes rule applied (`--strikes`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strikes: Option<StrikeRule>,
 }
 
 /// Which files a prune report's `results` lists (`prune.results`, schema/report.schema.json).
@@ -342,6 +372,7 @@ impl Finding {
             server: None,
             elapsed_ms: None,
             pinned: None,
+            strikes: None,
         }
     }
 }

@@ -145,6 +145,8 @@ pub struct Scanned {
     pub auth_index: Option<String>,
     /// The comment of the pin that keeps this file (`crate::pins`), `""` when it has none.
     pub pinned: Option<String>,
+    /// The recorded verdicts a prune with `--strikes` cites for it (`crate::strikes`).
+    pub strikes: Option<Vec<crate::report::Cited>>,
     pub(super) account_key: Option<String>,
     pub(super) token_digests: Vec<u128>,
 }
@@ -190,6 +192,7 @@ impl Scanned {
             candidate: 0,
             auth_index: None,
             pinned: None,
+            strikes: None,
             account_key: None,
             token_digests: Vec::new(),
         }
@@ -259,6 +262,7 @@ impl Scanned {
             server: self.server.as_deref().cloned(),
             elapsed_ms: online.and_then(|o| o.elapsed_ms),
             pinned: self.pinned.clone(),
+            strikes: self.strikes.clone(),
         }
     }
 }

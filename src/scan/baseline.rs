@@ -153,10 +153,7 @@ impl Baseline {
         let mut b = Baseline::default();
         for r in doc.results {
             if let Some(id) = &r.identity {
-                b.identities
-                    .entry(id.clone())
-                    .or_default()
-                    .insert(r.status);
+                b.identities.entry(id.clone()).or_default().insert(r.status);
             }
             if let Some(fp) = &r.fingerprint {
                 b.fingerprints

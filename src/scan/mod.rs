@@ -52,6 +52,8 @@ pub struct Collected {
     pub mode: &'static str,
     /// The time verdicts were made against.
     pub now: DateTime<Utc>,
+    /// The N-strikes rule a prune applies to this scan (its report names it).
+    pub strikes: Option<crate::report::StrikeRule>,
 }
 
 /// Lists, parses, classifies (offline, then online unless `--offline`) and filters by provider.
@@ -247,5 +249,6 @@ pub(crate) fn classify(
         scanned,
         mode,
         now,
+        strikes: None,
     })
 }

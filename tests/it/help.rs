@@ -22,6 +22,8 @@ const COMMANDS: &[&[&str]] = &[
     &["hook", "uninstall"],
     &["report"],
     &["report", "merge"],
+    &["verdicts"],
+    &["verdicts", "merge"],
     &["man"],
     &["completions"],
 ];
@@ -114,7 +116,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 14 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 16 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
@@ -132,6 +134,11 @@ fn man_renders_a_page_per_command() {
             &["--dry-run", "--max-delete", "--quarantine"],
         ),
         (&["show"], "git-credman-show", &["REV"]),
+        (
+            &["verdicts", "merge"],
+            "git-credman-verdicts-merge",
+            &["REV", "FETCH_HEAD", "refs/credman/verdicts"],
+        ),
         (
             &["hook", "install"],
             "git-credman-hook-install",

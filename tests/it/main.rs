@@ -25,5 +25,6 @@ mod scan;
 mod schema;
 mod server;
 mod show;
+mod strikes;
 mod tools;
 mod trust;
