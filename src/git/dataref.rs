@@ -78,28 +78,60 @@ impl Repo {
     }
 
     /// Writes the blobs and one tree holding them (names must be plain file names); returns the
-    /// tree.
+    /// tree. The blobs are compressed and written on all cores.
     pub fn write_root_blobs(&self, files: &[(String, Vec<u8>)]) -> Result<ObjectId, Error> {
-        let repo = self.local();
-        let mut entries = Vec::with_capacity(files.len());
-        for (name, data) in files {
-            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-                return Err(Error::Refused(format!(
-                    "invalid file name in a data tree: {}",
-                    crate::report::escape(name)
-                )));
-            }
-            let oid = repo
-                .write_blob(data)
-                .map_err(repo_err("cannot write a blob"))?
-                .detach();
-            entries.push(gix::objs::tree::Entry {
+        if let Some((name, _)) = files
+            .iter()
+            .find(|(n, _)| n.is_empty() || n.contains('/') || n == "." || n == "..")
+        {
+            return Err(Error::Refused(format!(
+                "invalid file name in a data tree: {}",
+                crate::report::escape(name)
+            )));
+        }
+        let jobs = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, files.len().max(1));
+        let chunk = files.len().div_ceil(jobs).max(1);
+        let written: Vec<Result<Vec<ObjectId>, Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let repo = self.local();
+                        part.iter()
+                            .map(|(_, data)| {
+                                repo.write_blob(data)
+                                    .map(gix::Id::detach)
+                                    .map_err(repo_err("cannot write a blob"))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Refused("a writer thread failed".into())))
+                })
+                .collect()
+        });
+        let mut oids = Vec::with_capacity(files.len());
+        for part in written {
+            oids.extend(part?);
+        }
+        let mut entries: Vec<gix::objs::tree::Entry> = files
+            .iter()
+            .zip(oids)
+            .map(|((name, _), oid)| gix::objs::tree::Entry {
                 mode: gix::objs::tree::EntryKind::Blob.into(),
                 filename: name.as_str().into(),
                 oid,
-            });
-        }
+            })
+            .collect();
         entries.sort();
+        let repo = self.local();
         let tree = gix::objs::Tree { entries };
         Ok(repo
             .write_object(&tree)

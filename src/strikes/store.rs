@@ -59,9 +59,22 @@ pub fn apply(history: &mut History, entries: &[Entry]) {
 /// Records this run's verdicts as a new commit of the ref; returns it and the history it holds.
 pub fn record(repo: &Repo, entries: &[Entry], message: &str) -> Result<(ObjectId, History), Error> {
     for _ in 0..RETRIES {
+        let started = std::time::Instant::now();
         let (tip, mut history) = load(repo)?;
+        let loaded = started.elapsed().as_millis();
         apply(&mut history, entries);
-        let tree = repo.write_root_blobs(&history.to_blobs())?;
+        let applied = started.elapsed().as_millis();
+        let blobs = history.to_blobs();
+        let serialized = started.elapsed().as_millis();
+        let tree = repo.write_root_blobs(&blobs)?;
+        tracing::info!(
+            credentials = history.len(),
+            loaded_ms = loaded,
+            applied_ms = applied,
+            serialized_ms = serialized,
+            written_ms = started.elapsed().as_millis(),
+            "verdict history"
+        );
         let parents: Vec<ObjectId> = tip.into_iter().collect();
         let commit = repo.data_commit(tree, &parents, message)?;
         match repo.swap_ref(REF, tip, commit, "credman: record verdicts") {
