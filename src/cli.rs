@@ -100,6 +100,9 @@ pub enum Command {
     /// Work with JSON reports: join the reports of a sharded scan
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Work with the verdict history (refs/credman/verdicts): merge another runner's
+    #[command(subcommand)]
+    Verdicts(VerdictsCommand),
     /// Print a man page (roff) to stdout, or write every page to a directory
     ///
     /// There is one page per command, as for git's own commands: `git credman man` prints
@@ -225,6 +228,36 @@ pub enum ReportCommand {
     /// result is what `git credman prune --from-report` applies.
     Merge(ReportMergeArgs),
 }
+
+/// `git credman verdicts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VerdictsCommand {
+    /// Merge a verdict history fetched from elsewhere into refs/credman/verdicts
+    ///
+    /// REV is another runner's refs/credman/verdicts, fetched (`git fetch origin
+    /// refs/credman/verdicts`, then FETCH_HEAD). When one history contains the other the ref
+    /// moves forward or stays; otherwise a merge commit with both as parents holds the union of
+    /// their verdicts (the same verdict recorded by both counts once). Then push the ref.
+    Merge(VerdictsMergeArgs),
+}
+
+/// Arguments of `git credman verdicts merge`.
+#[derive(Debug, Args)]
+#[command(after_long_help = VERDICTS_AFTER_HELP)]
+pub struct VerdictsMergeArgs {
+    /// The history to merge: a commit of another refs/credman/verdicts (FETCH_HEAD, a ref, an id)
+    #[arg(value_name = "REV")]
+    pub rev: String,
+}
+
+const VERDICTS_AFTER_HELP: &str = "\
+Examples:
+  git credman scan --record                       # each runner records its verdicts
+  git push origin refs/credman/verdicts           # rejected when another runner pushed first:
+  git fetch origin refs/credman/verdicts          # then fetch theirs,
+  git credman verdicts merge FETCH_HEAD           # merge (both runners' verdicts are kept)
+  git push origin refs/credman/verdicts           # and push again (a fast-forward now)
+  git fetch origin refs/credman/verdicts:refs/credman/verdicts   # a runner that records nothing";
 
 /// Arguments of `git credman report merge`.
 #[derive(Debug, Args)]
@@ -380,6 +413,28 @@ pub struct PruneArgs {
     /// Notifications.
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// N-strikes: recording verdicts.
+    #[command(flatten)]
+    pub record: RecordArgs,
+
+    /// Remove only credentials dead in their last N recorded verdicts (1-8)
+    ///
+    /// A credential is removed only when its last N or more verdicts recorded in
+    /// refs/credman/verdicts (see --record; this run counts as the newest when it records) are
+    /// all dead, the first and the last of them at least --spacing apart. Any other verdict in
+    /// between (alive, rate-limited, unknown: a one-off outage) starts the count again. Kept
+    /// files are listed with why ("2 of 3 strikes"); the report and the commit cite the
+    /// verdicts. Pins, the status guard and the breaker still apply. Default: git config
+    /// `credman.strikes`, else off. Env: GIT_CREDMAN_STRIKES.
+    #[arg(long, value_name = "N", help_heading = "Strikes")]
+    pub strikes: Option<String>,
+
+    /// With --strikes: how far apart the first and last dead verdicts must be (e.g. 6h, 2d)
+    ///
+    /// A number with `s`, `m`, `h` or `d` (seconds without one), at most 365d. Default: git
+    /// config `credman.spacing`, else 0 (N verdicts suffice). Env: GIT_CREDMAN_SPACING.
+    #[arg(long, value_name = "DURATION", help_heading = "Strikes")]
+    pub spacing: Option<String>,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
@@ -655,8 +710,8 @@ pub struct PinArgs {
     /// Act only on credentials whose status changed since REPORT (a previous JSON scan report)
     ///
     /// A file is unchanged when REPORT has it with the same status at the same path and
-    /// fingerprint, or with the same fingerprint at another path (a rename). New files, files
-    /// whose token changed (a CPA refresh rewrites it) and files with another status are
+    /// fingerprint, or with the same fingerprint or identity (account) at another path (a
+    /// rename, a CPA refresh). New files, other accounts and files with another status are
     /// changed. Unchanged files are left out of the report and the exit code, and prune keeps
     /// them. REPORT must be a scan of the same kind of source (a git tree, a folder, a server)
     /// written without --baseline. Default: git config `credman.baseline`, else none.
@@ -666,13 +721,29 @@ pub struct PinArgs {
 
     /// Read pins from FILE: files prune never touches
     ///
-    /// One pin per line: a gitignore-like path glob or a fingerprint (`fp:0123456789ab`), then
-    /// an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
+    /// One pin per line: a gitignore-like path glob, a fingerprint (`fp:0123456789ab`) or an
+    /// identity (`id:0123456789ab`, survives a token refresh), then an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
     /// code 1. Default: git config `credman.ignoreFile` (relative to the root), else
     /// `.credmanignore` at the root of the repository's working tree or the folder (none in
     /// server mode). Env: GIT_CREDMAN_IGNORE_FILE. A malformed line is an error (exit 2).
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+}
+
+/// Recording verdicts for N-strikes (`scan --record`, `prune --record`).
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Record this run's verdicts in refs/credman/verdicts (what prune --strikes counts)
+    ///
+    /// One commit per run on refs/credman/verdicts of the repository (the scanned one; with
+    /// --dir or --server, the one around the current directory) keeps each credential's last
+    /// verdicts (status, HTTP status, reason, time), by identity, else token fingerprint, else
+    /// path. Push and fetch it like any ref (`git push origin refs/credman/verdicts`); `git
+    /// credman verdicts merge REV` joins a history fetched from another runner. A prune records
+    /// only when it writes (not with --dry-run). Default: git config `credman.record`, else
+    /// off. Env: GIT_CREDMAN_RECORD.
+    #[arg(long, help_heading = "Strikes")]
+    pub record: bool,
 }
 
 /// Server mode: credentials loaded by a running CLIProxyAPI, through its Management API.
@@ -781,6 +852,9 @@ pub struct ScanArgs {
     /// Notifications.
     #[command(flatten)]
     pub notify: NotifyArgs,
+    /// N-strikes: recording verdicts.
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     /// Output format on stdout
     ///

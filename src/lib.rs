@@ -31,4 +31,5 @@ pub mod settings;
 pub mod sign;
 pub mod source;
 pub mod status;
+pub mod strikes;
 pub mod verdict;

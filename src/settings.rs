@@ -419,6 +419,110 @@ pub fn test_pause(env: &Env) -> Option<(String, PathBuf)> {
         .map(|(at, file)| (at.to_owned(), PathBuf::from(file)))
 }
 
+/// The test-only verdict time (`GIT_CREDMAN_TEST_RECORD_AT`, RFC3339), only when
+/// `GIT_CREDMAN_TEST_FAKE_CLOCK=1` is set too: recorded verdicts get this time instead of the
+/// scan's, so that a test can record scans hours apart. Inert otherwise (and when malformed).
+pub fn test_record_time(env: &Env) -> Option<DateTime<Utc>> {
+    if env.get("GIT_CREDMAN_TEST_FAKE_CLOCK") != Some("1") {
+        return None;
+    }
+    env.get("GIT_CREDMAN_TEST_RECORD_AT")
+        .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Whether a run records its verdicts (`--record` > `GIT_CREDMAN_RECORD` > `credman.record`).
+pub fn record(flag: bool, env: &Env, config: &GitConfig) -> Result<bool, Error> {
+    if flag {
+        return Ok(true);
+    }
+    let look = Lookup { env, config };
+    Ok(look
+        .boolean("GIT_CREDMAN_RECORD", "credman.record")?
+        .unwrap_or(false))
+}
+
+/// The N-strikes rule of a prune.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrikeSettings {
+    /// Consecutive dead verdicts needed (1 to `strikes::KEEP`).
+    pub required: usize,
+    /// The least time between the first and the last of them.
+    pub spacing: chrono::TimeDelta,
+}
+
+/// Parses `--spacing`: a number with `s`, `m`, `h` or `d` (seconds without one), 0 to 365 days.
+pub fn parse_spacing(value: &str) -> Result<chrono::TimeDelta, String> {
+    let v = value.trim();
+    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| "expected a duration like 6h, 90m or 2d".to_owned())?;
+    let unit_secs = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("unknown unit '{unit}' (use s, m, h or d)")),
+    };
+    let secs = n * unit_secs;
+    if !secs.is_finite() || !(0.0..=365.0 * 86_400.0).contains(&secs) {
+        return Err("must be between 0 and 365d".to_owned());
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(chrono::TimeDelta::seconds(secs.round() as i64))
+}
+
+/// Resolves `--strikes N` and `--spacing T` (flag > env > git config); none without strikes.
+pub fn strikes(
+    flag_n: Option<&str>,
+    flag_spacing: Option<&str>,
+    env: &Env,
+    config: &GitConfig,
+) -> Result<Option<StrikeSettings>, Error> {
+    let look = Lookup { env, config };
+    let raw_n = match flag_n {
+        Some(v) => Some((v.to_owned(), "--strikes".to_owned())),
+        None => look.raw("GIT_CREDMAN_STRIKES", "credman.strikes"),
+    };
+    let raw_spacing = match flag_spacing {
+        Some(v) => Some((v.to_owned(), "--spacing".to_owned())),
+        None => look.raw("GIT_CREDMAN_SPACING", "credman.spacing"),
+    };
+    let Some((n, key)) = raw_n else {
+        return match raw_spacing {
+            Some((value, key)) if key == "--spacing" => Err(Error {
+                key,
+                value,
+                reason: "applies only with --strikes N".into(),
+            }),
+            _ => Ok(None),
+        };
+    };
+    let max = crate::strikes::KEEP;
+    let required = match n.trim().parse::<usize>() {
+        Ok(r) if (1..=max).contains(&r) => r,
+        _ => {
+            return Err(Error {
+                key,
+                value: n,
+                reason: format!("expected a number of verdicts from 1 to {max}"),
+            });
+        }
+    };
+    let spacing = match raw_spacing {
+        Some((value, key)) => {
+            parse_spacing(&value).map_err(|reason| Error { key, value, reason })?
+        }
+        None => chrono::TimeDelta::zero(),
+    };
+    Ok(Some(StrikeSettings { required, spacing }))
+}
+
 /// The git configuration in effect (the repository's, or the global one outside a repository).
 ///
 /// Values from a repository-local file that git would not trust (a repository owned by another

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
-use super::{Ctx, config_of, repository};
+use super::{Ctx, config_of, record_verdicts, repository, verdicts_repo};
 use crate::cli::{GlobalArgs, PruneArgs};
 use crate::exit::Outcome;
 use crate::git::Repo;
@@ -153,7 +153,22 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         &ctx.cwd,
         root.as_deref().filter(|_| args.server.server.is_none()),
     );
+    let strikes = settings::strikes(
+        args.strikes.as_deref(),
+        args.spacing.as_deref(),
+        &ctx.env,
+        &config,
+    )?;
+    let record = settings::record(args.record.record, &ctx.env, &config)?;
+    let verdicts = if record || strikes.is_some() {
+        Some(verdicts_repo(repo.as_ref(), checkout.is_some(), ctx)?)
+    } else {
+        None
+    };
     let hold = Hold {
+        strikes,
+        record,
+        verdicts,
         pins: crate::pins::load_setting(&pin_file)?,
         // A reviewed report is the evidence: a configured baseline does not apply to it.
         baseline: settings::baseline(args.pins.baseline.as_deref(), &ctx.env, &config, &ctx.cwd)
@@ -178,10 +193,14 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
     }
 }
 
-/// What holds files back in every mode: the pin file and `--baseline`.
+/// What holds files back in every mode: the pin file, `--baseline` and `--strikes` (with the
+/// repository the verdicts are recorded in and read from).
 struct Hold {
     pins: Option<crate::pins::Pins>,
     baseline: Option<std::path::PathBuf>,
+    strikes: Option<settings::StrikeSettings>,
+    record: bool,
+    verdicts: Option<Arc<Repo>>,
 }
 
 impl Hold {
@@ -195,6 +214,51 @@ impl Hold {
             .as_deref()
             .map(|p| Baseline::read(p, collected.listing.info.kind))
             .transpose()?)
+    }
+
+    /// Records this scan's verdicts (`--record`, not in a dry run, where they count as if
+    /// recorded) and returns the rule with the history it judges by (`--strikes`).
+    fn strikes(
+        &self,
+        collected: &Collected,
+        dry_run: bool,
+        ctx: &mut Ctx<'_>,
+    ) -> anyhow::Result<Option<prune::Strikes>> {
+        use crate::strikes::store;
+        let Some(repo) = &self.verdicts else {
+            return Ok(None);
+        };
+        let (recorded, history) = if self.record && !dry_run {
+            let (commit, history) = record_verdicts(repo, collected, &ctx.env)?;
+            ctx.status.line(&format!(
+                "Recorded {} verdict(s) in {} ({}).",
+                collected.scanned.len(),
+                crate::strikes::REF,
+                crate::git::short_id(&commit)
+            ))?;
+            (Some(commit), history)
+        } else {
+            let (_, mut history) = store::load(repo)?;
+            if self.record {
+                let at = settings::test_record_time(&ctx.env).unwrap_or(collected.now);
+                store::apply(&mut history, &store::entries_of(&collected.scanned, at));
+            }
+            (None, history)
+        };
+        let Some(rule) = self.strikes else {
+            return Ok(None);
+        };
+        let keys = store::keys_of(&collected.scanned)
+            .into_iter()
+            .zip(&collected.scanned)
+            .map(|(k, s)| (s.path.clone(), k))
+            .collect();
+        Ok(Some(prune::Strikes {
+            rule,
+            history,
+            keys,
+            recorded,
+        }))
     }
 }
 
@@ -276,6 +340,7 @@ fn run_repo(
         collected.listing.info.repo = None;
     }
     let baseline = hold.apply(&mut collected)?;
+    let strikes = hold.strikes(&collected, args.dry_run, ctx)?;
     if collected.listing.info.commit.as_deref() != Some(head.commit.to_string().as_str()) {
         bail!(
             "{} moved while it was being scanned; nothing was changed (run it again)",
@@ -295,6 +360,9 @@ fn run_repo(
     let listing = &collected.listing;
     let keep = |s: &crate::scan::Scanned| {
         if let Some(why) = prune::held(s, baseline.as_ref()) {
+            return Some(why);
+        }
+        if let Some(why) = strikes.as_ref().and_then(|k| k.keep(s)) {
             return Some(why);
         }
         if let Some(why) = prune::not_a_file(s) {
@@ -325,6 +393,9 @@ fn run_repo(
         Some(r) => prune::plan_from_report(&mut collected.scanned, r, &settings.statuses, keep)?,
         None => prune::plan(&collected.scanned, &settings.statuses, keep),
     };
+    if let Some(k) = &strikes {
+        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
+    }
     if let Some(r) = reviewed {
         collected.mode = if r.mode == "online" {
             "online"
@@ -462,11 +533,15 @@ fn run_server(
     });
     let mut collected = collect(&spec, None, &[], &settings.select, &ctx.cwd, true)?;
     let baseline = hold.apply(&mut collected)?;
+    let strikes = hold.strikes(&collected, args.dry_run, ctx)?;
     let entries = crate::source::server::entries(&collected.listing);
     // Runtime-only, file-less and odd entries are never touched, sub-folder files never deleted;
     // when disabling, files already disabled on the server are left alone.
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
         if let Some(why) = prune::held(s, baseline.as_ref()) {
+            return Some(why);
+        }
+        if let Some(why) = strikes.as_ref().and_then(|k| k.keep(s)) {
             return Some(why);
         }
         let Some(e) = entries.get(s.candidate) else {
@@ -475,6 +550,9 @@ fn run_server(
         prune::server::keep_reason(e, args.delete)
             .or_else(|| (s.facts.disabled && !args.delete).then(|| "already disabled".to_owned()))
     });
+    if let Some(k) = &strikes {
+        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
+    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -555,9 +633,15 @@ fn run_dir(
         true,
     )?;
     let baseline = hold.apply(&mut collected)?;
+    let strikes = hold.strikes(&collected, args.dry_run, ctx)?;
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
-        prune::held(s, baseline.as_ref()).or_else(|| prune::not_a_file(s))
+        prune::held(s, baseline.as_ref())
+            .or_else(|| strikes.as_ref().and_then(|k| k.keep(s)))
+            .or_else(|| prune::not_a_file(s))
     });
+    if let Some(k) = &strikes {
+        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
+    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }

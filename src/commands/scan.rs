@@ -1,10 +1,10 @@
 //! `git credman scan`: list a source, classify every credential, report, and set the exit code.
-//! Read-only: it never writes to the repository. Glue only: settings → source → the scan
+//! Read-only, except that `--record` adds its verdicts to `refs/credman/verdicts`. Glue only: settings → source → the scan
 //! pipeline (`crate::scan`) → report.
 
 use anyhow::Context as _;
 
-use super::{Ctx, config_of, repository};
+use super::{Ctx, config_of, record_verdicts, repository, verdicts_repo};
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::exit::Outcome;
 use crate::report::{self, Report};
@@ -60,6 +60,12 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     );
     let pins = crate::pins::load_setting(&pin_file)?;
     let baseline = settings::baseline(args.pins.baseline.as_deref(), &ctx.env, &config, &ctx.cwd);
+    let record = settings::record(args.record.record, &ctx.env, &config)?;
+    let record_in = if record {
+        Some(verdicts_repo(repo.as_ref(), checkout.is_some(), ctx)?)
+    } else {
+        None
+    };
     let spec = match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
         Some(server) => SourceSpec::Server(ServerSpec {
             server,
@@ -86,6 +92,17 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     }
     if let Some(pins) = &pins {
         pins.mark(&mut collected.scanned);
+    }
+    // Every verdict is recorded, before a baseline narrows the report.
+    if let Some(repo) = &record_in {
+        let (commit, _) = record_verdicts(repo, &collected, &ctx.env)?;
+        tracing::info!(commit = %commit, "recorded the verdicts");
+        ctx.status.line(&format!(
+            "Recorded {} verdict(s) in {} ({}).",
+            collected.scanned.len(),
+            crate::strikes::REF,
+            crate::git::short_id(&commit)
+        ))?;
     }
     let baseline = match &baseline {
         Some(path) => {

@@ -140,6 +140,7 @@ mod tests {
         Finding {
             reason: "r \"quoted\"\nline".into(),
             fingerprint: Some("0123456789ab".into()),
+            identity: None,
             has_refresh_token: true,
             duplicates: vec!["a".into(), "b".into()],
             ..Finding::for_test(path, "codex", Status::Unverified)

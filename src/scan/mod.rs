@@ -55,6 +55,8 @@ pub struct Collected {
     pub now: DateTime<Utc>,
     /// The canaries checked first (online with `--canary` only).
     pub canaries: Vec<canary::Canary>,
+    /// The N-strikes rule a prune applies to this scan (its report names it).
+    pub strikes: Option<crate::report::StrikeRule>,
 }
 
 /// Lists, parses, classifies (offline, then online unless `--offline`) and filters by provider.
@@ -276,5 +278,6 @@ pub(crate) fn classify(
         mode,
         now,
         canaries,
+        strikes: None,
     })
 }

@@ -24,6 +24,8 @@ const COMMANDS: &[&[&str]] = &[
     &["hook", "uninstall"],
     &["report"],
     &["report", "merge"],
+    &["verdicts"],
+    &["verdicts", "merge"],
     &["man"],
     &["completions"],
 ];
@@ -116,7 +118,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 16 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 18 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
@@ -138,6 +140,11 @@ fn man_renders_a_page_per_command() {
             &["doctor"],
             "git-credman-doctor",
             &["--provider", "--endpoint", "Exit status"],
+        ),
+        (
+            &["verdicts", "merge"],
+            "git-credman-verdicts-merge",
+            &["REV", "FETCH_HEAD", "refs/credman/verdicts"],
         ),
         (
             &["hook", "install"],

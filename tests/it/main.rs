@@ -28,6 +28,7 @@ mod scan;
 mod schema;
 mod server;
 mod show;
+mod strikes;
 mod tools;
 mod trust;
 mod watch;
