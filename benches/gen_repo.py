@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Writes a git fast-import stream: one commit with N credential files under auths/, shaped as
 CLIProxyAPI writes them (reference §2: codex with JWT id and access tokens, claude, antigravity,
-kimi, xai), plus ordinary files. Used by benches/scan.sh and benches/prune.sh. Tokens are random
+kimi, xai), plus ordinary files. Used by benches/scan.sh and benches/prune.sh. With `--history`,
+a history of C commits over about L live files instead (benches/history.sh). Tokens are random
 and never valid; their prefixes are joined at run time, so no committed line looks like a token.
 
     python3 benches/gen_repo.py N [DEAD] | git fast-import
+    python3 benches/gen_repo.py --history C L | git fast-import
 """
 import base64, json, random, sys, time
 
-n = int(sys.argv[1])
+# `--history C L`: a history of C commits over a pool of about L live files (benches/history.sh).
+history = sys.argv[1] == "--history"
+args = sys.argv[2:] if history else sys.argv[1:]
+n = int(args[0])
 # With a second argument D, the first D files are dead (expired, no refresh token) and named
 # auths/dead-<i>.json, the rest alive: what benches/prune.sh removes.
-dead = int(sys.argv[2]) if len(sys.argv) > 2 else None
+dead = int(args[1]) if len(args) > 1 and not history else None
+live = int(args[1]) if history else 0
 rng = random.Random(20240601)          # fixed seed: the same repository every run
 out = sys.stdout.buffer
 DATE = 1735689600                      # 2025-01-01T00:00:00Z, committer date
@@ -142,20 +148,67 @@ def credential(i):
     return ty, body
 
 w = out.write
-w(b"commit refs/heads/main\n")
-w(b"committer Bench <bench@example.com> %d +0000\n" % DATE)
-msg = b"benchmark fixture\n"
-w(b"data %d\n%s\n" % (len(msg), msg))
-for i in range(n):
-    ty, body = credential(i)
-    name = b"dead-%d" % i if dead is not None and i < dead else b"%s-%d@example.com" % (ty.encode(), i)
-    w(b"M 100644 inline auths/%s.json\ndata %d\n" % (name, len(body)))
-    w(body)
-    w(b"\n")
-for j in range(50):                    # ordinary, non-credential files
-    body = ("line %d of an ordinary file\n" % j * (1 + j % 7)).encode()
-    path = b"src/file-%02d.txt" % j if j < 40 else b"docs/page-%d.md" % j
+
+def file_name(i):
+    ty = TYPES[i % len(TYPES)]
+    return b"dead-%d" % i if dead is not None and i < dead else b"%s-%d@example.com" % (ty.encode(), i)
+
+def put(path, body):
     w(b"M 100644 inline %s\ndata %d\n" % (path, len(body)))
     w(body)
     w(b"\n")
-w(b"\n")
+
+def ordinary_files():
+    for j in range(50):                    # ordinary, non-credential files
+        body = ("line %d of an ordinary file\n" % j * (1 + j % 7)).encode()
+        put(b"src/file-%02d.txt" % j if j < 40 else b"docs/page-%d.md" % j, body)
+
+def one_commit():
+    w(b"commit refs/heads/main\n")
+    w(b"committer Bench <bench@example.com> %d +0000\n" % DATE)
+    msg = b"benchmark fixture\n"
+    w(b"data %d\n%s\n" % (len(msg), msg))
+    for i in range(n):
+        _, body = credential(i)
+        put(b"auths/" + file_name(i) + b".json", body)
+    ordinary_files()
+    w(b"\n")
+
+def history_commits():
+    """n commits: the first adds `live` files, each later one removes 3 files, rewrites 7 (CPA's
+    token refresh: same path, new blob) and adds 3, so each leaves 10 blobs to history only;
+    every 50th commit also edits an ordinary file (a commit that does not touch auths/)."""
+    pool, next_id, marks = [], 0, 0
+    for c in range(n):
+        w(b"commit refs/heads/main\n")
+        w(b"author Bench <bench@example.com> %d +0000\n" % (DATE + c * 600))
+        w(b"committer Bench <bench@example.com> %d +0000\n" % (DATE + c * 600))
+        msg = b"change %d\n" % c
+        w(b"data %d\n%s" % (len(msg), msg))
+        if c == 0:
+            for _ in range(live):
+                pool.append(next_id)
+                _, body = credential(next_id)
+                put(b"auths/" + file_name(next_id) + b".json", body)
+                next_id += 1
+            ordinary_files()
+        elif c % 50 == 0:
+            put(b"src/file-%02d.txt" % (c % 40), b"revision %d\n" % c)
+        else:
+            for _ in range(3):
+                i = pool.pop(rng.randrange(len(pool)))
+                w(b"D auths/%s.json\n" % file_name(i))
+            for k in rng.sample(range(len(pool)), 7):
+                _, body = credential(pool[k])
+                put(b"auths/" + file_name(pool[k]) + b".json", body)
+            for _ in range(3):
+                pool.append(next_id)
+                _, body = credential(next_id)
+                put(b"auths/" + file_name(next_id) + b".json", body)
+                next_id += 1
+        w(b"\n")
+
+if history:
+    history_commits()
+else:
+    one_commit()

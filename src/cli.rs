@@ -78,12 +78,31 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Find credentials in the branch history that are gone from HEAD but still live
     History(HistoryArgs),
+    /// Run scan or prune in rounds, every DURATION, until stopped
+    ///
+    /// Each round runs `git credman <COMMAND>…` as a child process (a failed round is logged and
+    /// the next one runs as planned), after a fetch of the branch's upstream in repository
+    /// mode. A lock file keeps two watchers of the same repository or folder from overlapping,
+    /// across processes. SIGINT and SIGTERM stop it: the round in progress finishes (a prune
+    /// that got the signal too stops safely, as any prune does), then it exits 0.
+    Watch(WatchArgs),
     /// Install, remove or run git-credman's pre-push gate
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Check that each provider still answers a bad token the way the verdict rules expect
+    ///
+    /// Sends each provider's probe with a deliberately invalid token generated for this run
+    /// (never a token from a file) and checks the answer's shape: status code, JSON body, error
+    /// code, and what the rules make of it. A moved endpoint, an HTML page or a new error format
+    /// is drift, reported before it turns into mass false verdicts.
+    #[command(after_help = DOCTOR_AFTER_HELP)]
+    Doctor(DoctorArgs),
     /// Work with JSON reports: join the reports of a sharded scan
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Work with the verdict history (refs/credman/verdicts): merge another runner's
+    #[command(subcommand)]
+    Verdicts(VerdictsCommand),
     /// Print a man page (roff) to stdout, or write every page to a directory
     ///
     /// There is one page per command, as for git's own commands: `git credman man` prints
@@ -102,6 +121,49 @@ pub enum Command {
     /// `~/.config/fish/completions/git-credman.fish`).
     Completions(CompletionsArgs),
 }
+
+/// Arguments of `git credman watch`.
+#[derive(Debug, Args)]
+#[command(after_long_help = WATCH_AFTER_HELP)]
+pub struct WatchArgs {
+    /// Start a round every DURATION (`90s`, `30m`, `1h`; at most 24h)
+    ///
+    /// Rounds start DURATION apart (plus jitter); a round that takes longer is followed at
+    /// once. Default: git config `credman.watchEvery`. Env: GIT_CREDMAN_WATCH_EVERY.
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<String>,
+
+    /// Delay each round by a random time up to DURATION (spreads many watchers' requests)
+    ///
+    /// Default: git config `credman.watchJitter`, else none. Env: GIT_CREDMAN_WATCH_JITTER.
+    #[arg(long, value_name = "DURATION")]
+    pub jitter: Option<String>,
+
+    /// Stop after N rounds (default: run until stopped)
+    ///
+    /// Default: git config `credman.watchMaxRounds`. Env: GIT_CREDMAN_WATCH_MAX_ROUNDS.
+    #[arg(long, value_name = "N")]
+    pub max_rounds: Option<u64>,
+
+    /// The lock file that keeps watchers apart
+    ///
+    /// Default: `credman-watch.lock` in the repository's git directory, or
+    /// `<dir>.credman-watch.lock` beside a `--dir` folder; required with --server and
+    /// --repo-url. A lock whose process is gone is taken over. Default: git config
+    /// `credman.watchLock`. Env: GIT_CREDMAN_WATCH_LOCK.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    /// The command each round runs: `scan …` or `prune …` with its options, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+const WATCH_AFTER_HELP: &str = "\
+Examples:
+  git credman watch --every 30m --jitter 2m -- prune --offline --notify telegram
+  git credman watch --every 1h -- scan --dir /srv/cpa/auths --notify webhook
+  git credman watch --every 10m --lock /run/credman/cpa.lock -- prune --server http://127.0.0.1:8317";
 
 /// Arguments of `git credman man`.
 #[derive(Debug, Args)]
@@ -166,6 +228,36 @@ pub enum ReportCommand {
     /// result is what `git credman prune --from-report` applies.
     Merge(ReportMergeArgs),
 }
+
+/// `git credman verdicts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VerdictsCommand {
+    /// Merge a verdict history fetched from elsewhere into refs/credman/verdicts
+    ///
+    /// REV is another runner's refs/credman/verdicts, fetched (`git fetch origin
+    /// refs/credman/verdicts`, then FETCH_HEAD). When one history contains the other the ref
+    /// moves forward or stays; otherwise a merge commit with both as parents holds the union of
+    /// their verdicts (the same verdict recorded by both counts once). Then push the ref.
+    Merge(VerdictsMergeArgs),
+}
+
+/// Arguments of `git credman verdicts merge`.
+#[derive(Debug, Args)]
+#[command(after_long_help = VERDICTS_AFTER_HELP)]
+pub struct VerdictsMergeArgs {
+    /// The history to merge: a commit of another refs/credman/verdicts (FETCH_HEAD, a ref, an id)
+    #[arg(value_name = "REV")]
+    pub rev: String,
+}
+
+const VERDICTS_AFTER_HELP: &str = "\
+Examples:
+  git credman scan --record                       # each runner records its verdicts
+  git push origin refs/credman/verdicts           # rejected when another runner pushed first:
+  git fetch origin refs/credman/verdicts          # then fetch theirs,
+  git credman verdicts merge FETCH_HEAD           # merge (both runners' verdicts are kept)
+  git push origin refs/credman/verdicts           # and push again (a fast-forward now)
+  git fetch origin refs/credman/verdicts:refs/credman/verdicts   # a runner that records nothing";
 
 /// Arguments of `git credman report merge`.
 #[derive(Debug, Args)]
@@ -250,7 +342,12 @@ pub struct PruneArgs {
     /// and changes nothing. The review only narrows what prune selected (--status, pins and
     /// every safety check still apply), and the result is the same single action. Needs a
     /// terminal; no env or git config (a configured prompt would hang scripted runs).
-    #[arg(long, short = 'i', conflicts_with = "from_report", help_heading = "Prune")]
+    #[arg(
+        long,
+        short = 'i',
+        conflicts_with = "from_report",
+        help_heading = "Prune"
+    )]
     pub interactive: bool,
 
     /// Remove what a reviewed JSON report selected: its results with a status in --status whose
@@ -330,6 +427,32 @@ pub struct PruneArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+    /// N-strikes: recording verdicts.
+    #[command(flatten)]
+    pub record: RecordArgs,
+
+    /// Remove only credentials dead in their last N recorded verdicts (1-8)
+    ///
+    /// A credential is removed only when its last N or more verdicts recorded in
+    /// refs/credman/verdicts (see --record; this run counts as the newest when it records) are
+    /// all dead, the first and the last of them at least --spacing apart. Any other verdict in
+    /// between (alive, rate-limited, unknown: a one-off outage) starts the count again. Kept
+    /// files are listed with why ("2 of 3 strikes"); the report and the commit cite the
+    /// verdicts. Pins, the status guard and the breaker still apply. Default: git config
+    /// `credman.strikes`, else off. Env: GIT_CREDMAN_STRIKES.
+    #[arg(long, value_name = "N", help_heading = "Strikes")]
+    pub strikes: Option<String>,
+
+    /// With --strikes: how far apart the first and last dead verdicts must be (e.g. 6h, 2d)
+    ///
+    /// A number with `s`, `m`, `h` or `d` (seconds without one), at most 365d. Default: git
+    /// config `credman.spacing`, else 0 (N verdicts suffice). Env: GIT_CREDMAN_SPACING.
+    #[arg(long, value_name = "DURATION", help_heading = "Strikes")]
+    pub spacing: Option<String>,
 
     /// With --server, delete the files (after backing each one up locally) instead of disabling
     #[arg(long, requires = "server", help_heading = "Server mode")]
@@ -530,6 +653,74 @@ pub struct HistoryArgs {
     pub format: Option<HistoryFormat>,
 }
 
+/// The output formats of `doctor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// One line per provider.
+    Text,
+    /// The JSON doctor report.
+    Json,
+}
+
+/// Arguments of `git credman doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Only check this provider (can be repeated)
+    ///
+    /// One of codex, antigravity, gemini, claude, kimi, xai.
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+
+    /// Output format on stdout
+    ///
+    /// Default: git config `credman.doctorFormat`, else `text`. Env: GIT_CREDMAN_DOCTOR_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub format: Option<DoctorFormat>,
+
+    /// Options of the requests (endpoints, proxy, timeouts).
+    #[command(flatten)]
+    pub online: OnlineArgs,
+}
+
+const DOCTOR_AFTER_HELP: &str = "\
+Exit status:
+  0  every provider checked answers as the rules expect
+  1  drift: some provider answers differently (CI should fail)
+  2  error: bad usage or configuration
+  4  no drift, but some provider could not be checked (network, 5xx, 429)
+
+Examples:
+  git credman doctor
+  git credman doctor --provider codex --format json
+  git credman doctor --endpoint https://chatgpt.com=http://127.0.0.1:8080";
+
+/// Notifications after a run (`scan` and `prune`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Notifications")]
+pub struct NotifyArgs {
+    /// After the run, send a short summary to TARGET: `telegram`, `webhook` or `none` (can be
+    /// repeated, or comma-separated)
+    ///
+    /// Counts by status, removed files, the commit, the breaker's verdict, the duration and
+    /// the source; never a token, and file names only with --show-identities. Telegram: the
+    /// bot token from GIT_CREDMAN_TELEGRAM_TOKEN or the file named by git config
+    /// `credman.telegramTokenFile` (never the command line), the chat from
+    /// `credman.telegramChat`. Webhook: a JSON POST to `credman.webhookUrl`, signed
+    /// (X-Credman-Signature: sha256=HMAC) when GIT_CREDMAN_WEBHOOK_SECRET or
+    /// `credman.webhookSecretFile` is set. A failed delivery is reported on stderr and in the
+    /// report's `notifications` and does not change the exit code. Default: git config
+    /// `credman.notify`, else none. Env: GIT_CREDMAN_NOTIFY.
+    #[arg(long = "notify", value_name = "TARGET")]
+    pub notify: Vec<String>,
+
+    /// When to send: `dead` (something is dead or the breaker tripped), `always`,
+    /// `alive-below:N` or `alive-below:PCT%` (comma-separated: any of them)
+    ///
+    /// Default: git config `credman.notifyWhen`, else `dead`. Env: GIT_CREDMAN_NOTIFY_WHEN.
+    #[arg(long, value_name = "WHEN")]
+    pub notify_when: Option<String>,
+}
+
 /// Baseline and pins (`scan` and `prune`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Baseline and pins")]
@@ -537,8 +728,8 @@ pub struct PinArgs {
     /// Act only on credentials whose status changed since REPORT (a previous JSON scan report)
     ///
     /// A file is unchanged when REPORT has it with the same status at the same path and
-    /// fingerprint, or with the same fingerprint at another path (a rename). New files, files
-    /// whose token changed (a CPA refresh rewrites it) and files with another status are
+    /// fingerprint, or with the same fingerprint or identity (account) at another path (a
+    /// rename, a CPA refresh). New files, other accounts and files with another status are
     /// changed. Unchanged files are left out of the report and the exit code, and prune keeps
     /// them. REPORT must be a scan of the same kind of source (a git tree, a folder, a server)
     /// written without --baseline. Default: git config `credman.baseline`, else none.
@@ -548,13 +739,29 @@ pub struct PinArgs {
 
     /// Read pins from FILE: files prune never touches
     ///
-    /// One pin per line: a gitignore-like path glob or a fingerprint (`fp:0123456789ab`), then
-    /// an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
+    /// One pin per line: a gitignore-like path glob, a fingerprint (`fp:0123456789ab`) or an
+    /// identity (`id:0123456789ab`, survives a token refresh), then an optional `# comment`. Pinned files are still reported (with the comment as `pinned`) but never make the exit
     /// code 1. Default: git config `credman.ignoreFile` (relative to the root), else
     /// `.credmanignore` at the root of the repository's working tree or the folder (none in
     /// server mode). Env: GIT_CREDMAN_IGNORE_FILE. A malformed line is an error (exit 2).
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+}
+
+/// Recording verdicts for N-strikes (`scan --record`, `prune --record`).
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Record this run's verdicts in refs/credman/verdicts (what prune --strikes counts)
+    ///
+    /// One commit per run on refs/credman/verdicts of the repository (the scanned one; with
+    /// --dir or --server, the one around the current directory) keeps each credential's last
+    /// verdicts (status, HTTP status, reason, time), by identity, else token fingerprint, else
+    /// path. Push and fetch it like any ref (`git push origin refs/credman/verdicts`); `git
+    /// credman verdicts merge REV` joins a history fetched from another runner. A prune records
+    /// only when it writes (not with --dry-run). Default: git config `credman.record`, else
+    /// off. Env: GIT_CREDMAN_RECORD.
+    #[arg(long, help_heading = "Strikes")]
+    pub record: bool,
 }
 
 /// Server mode: credentials loaded by a running CLIProxyAPI, through its Management API.
@@ -659,6 +866,13 @@ pub struct ScanArgs {
     /// Baseline and pins.
     #[command(flatten)]
     pub pins: PinArgs,
+
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+    /// N-strikes: recording verdicts.
+    #[command(flatten)]
+    pub record: RecordArgs,
 
     /// Output format on stdout
     ///
@@ -766,6 +980,14 @@ pub struct OnlineArgs {
     /// Default: `credman.quotaThreshold`, else none. Env: GIT_CREDMAN_QUOTA_THRESHOLD.
     #[arg(long, value_name = "PCT")]
     pub quota_threshold: Option<String>,
+    /// A credential file known to be alive, checked first (can be repeated)
+    ///
+    /// When a provider's canary is not alive, every dead verdict of that provider in the run
+    /// becomes `unknown` (the reason names the canary) and prune's breaker refuses (exit 3).
+    /// Relative paths are relative to the current directory. Default: GIT_CREDMAN_CANARY
+    /// (paths separated like PATH), else git config `credman.canary` (multi-valued).
+    #[arg(long = "canary", value_name = "PATH")]
+    pub canaries: Vec<PathBuf>,
 }
 
 const SCAN_AFTER_HELP: &str = "\

@@ -690,6 +690,62 @@ impl Credential {
         Some(format!("{}:{key}", self.provider))
     }
 
+    /// Returns the stable identity key: the first 12 hex digits of the SHA-256 of the provider,
+    /// the account and the token family, or none when the file names no account (kimi).
+    ///
+    /// Unlike the token fingerprint it survives a rename and CPA's token refresh (which
+    /// rewrites the tokens, not the account). The account is what stays when CPA rewrites a
+    /// file: codex `account_id` (file or id_token claim; one person's personal and team
+    /// workspaces differ), else the email; claude email, else `account_uuid`; xai `sub`, else
+    /// the email; vertex the key's `client_email`; the others the email (Google's `project_id`
+    /// is left out: CPA writes it into a file that lacks it, reference §2.3). Emails are
+    /// compared lower-cased. The family is how the file authenticates: `service-account`
+    /// (vertex), `oauth:<client_id>` when the file stores its OAuth client (gemini), `oauth`,
+    /// `api-key` or `cookie`. A hash: it reveals no account.
+    pub fn identity_key(&self) -> Option<String> {
+        let email = self
+            .email
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(str::to_ascii_lowercase);
+        let non_empty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let account = match self.kind {
+            ProviderKind::Codex => non_empty(&self.account_id).or(email),
+            ProviderKind::Claude => email.or_else(|| non_empty(&self.account_uuid)),
+            ProviderKind::Xai => non_empty(&self.account_uuid).or(email),
+            ProviderKind::Vertex => self
+                .service_account
+                .as_ref()
+                .and_then(|sa| sa.client_email.as_deref())
+                .filter(|e| !e.is_empty())
+                .map(str::to_ascii_lowercase)
+                .or(email),
+            ProviderKind::Kimi => None,
+            _ => email,
+        }?;
+        let family = if self.kind == ProviderKind::Vertex || self.service_account.is_some() {
+            "service-account".to_owned()
+        } else if let Some(id) = self.client_id.as_deref().filter(|c| !c.is_empty()) {
+            format!("oauth:{id}")
+        } else if self.access_token.is_some() || self.refresh_token.is_some() {
+            "oauth".to_owned()
+        } else if self.api_key.is_some() {
+            "api-key".to_owned()
+        } else if self.cookie.is_some() {
+            "cookie".to_owned()
+        } else {
+            "oauth".to_owned()
+        };
+        let digest = Sha256::digest(
+            format!(
+                "git-credman identity 1\n{}\n{account}\n{family}",
+                self.provider
+            )
+            .as_bytes(),
+        );
+        Some(hex(&digest[..6]))
+    }
+
     /// Returns the identity to show in reports (email, else account id), unmasked.
     pub fn identity(&self) -> Option<&str> {
         self.email
@@ -901,6 +957,61 @@ mod tests {
         assert_eq!(c.client_id.as_deref(), Some("cid"));
         assert_eq!(c.expiry_source, Some(ExpirySource::Field));
         assert_eq!(c.expires_at.unwrap().timestamp(), 1_787_367_600);
+    }
+
+    #[test]
+    fn identity_key_survives_a_refresh_and_separates_accounts() {
+        let id = |email: &str, acct: &str| {
+            jwt(&json!({"email": email, "https://api.openai.com/auth": {
+                "chatgpt_account_id": acct, "chatgpt_plan_type": "plus"}}))
+        };
+        let a = cred(
+            json!({"type":"codex","id_token":id("alice@example.com","acct-1"),
+            "access_token":"at-1","refresh_token":"rt-1","expired":"2026-09-01T10:00:00Z"}),
+        );
+        // CPA's refresh: new tokens, new expiry, a new id_token for the same account.
+        let refreshed = cred(
+            json!({"type":"codex","id_token":id("Alice@Example.com","acct-1"),
+            "access_token":"at-2","refresh_token":"rt-2","expired":"2026-09-11T10:00:00Z",
+            "last_refresh":"2026-09-01T09:00:00Z"}),
+        );
+        let key = a.identity_key().unwrap();
+        assert_eq!(key.len(), 12);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(refreshed.identity_key(), Some(key.clone()));
+        assert_ne!(
+            a.primary_secret().map(Secret::fingerprint),
+            refreshed.primary_secret().map(Secret::fingerprint)
+        );
+        // Another workspace of the same person, another provider, another account: other keys.
+        let team = cred(
+            json!({"type":"codex","id_token":id("alice@example.com","acct-2"),
+            "access_token":"at-1"}),
+        );
+        assert_ne!(team.identity_key(), Some(key.clone()));
+        let claude = cred(json!({"type":"claude","email":"alice@example.com","access_token":"a"}));
+        let claude2 = cred(json!({"type":"claude","email":"bob@example.com","access_token":"a"}));
+        assert_ne!(claude.identity_key(), claude2.identity_key());
+        assert_ne!(claude.identity_key(), Some(key));
+        // Google: CPA writing the project back keeps the identity; the OAuth client is the family.
+        let g = cred(json!({"type":"antigravity","email":"c@gmail.com","access_token":"ya"}));
+        let g2 = cred(
+            json!({"type":"antigravity","email":"c@gmail.com","project_id":"p",
+            "access_token":"ya2"}),
+        );
+        assert_eq!(g.identity_key(), g2.identity_key());
+        let gem = |client: &str| {
+            cred(json!({"type":"gemini","email":"c@gmail.com",
+                "token":{"access_token":"ya","client_id":client}}))
+            .identity_key()
+        };
+        assert_eq!(gem("c1"), gem("c1"));
+        assert_ne!(gem("c1"), gem("c2"));
+        // The key is a hash: neither the email nor its parts appear in it.
+        assert!(!g.identity_key().unwrap().contains("gmail"));
+        // No account, no identity.
+        let k = cred(json!({"type":"kimi","access_token":"a","device_id":"d"}));
+        assert_eq!(k.identity_key(), None);
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub enum Outcome {
     Findings,
     /// Refused by the mass-failure breaker; nothing was changed.
     Breaker,
+    /// Nothing wrong was found, but something could not be checked (`doctor`: a provider was
+    /// unreachable, answered 5xx or 429).
+    Unchecked,
 }
 
 /// The exit code for errors (usage, config, not a repo, I/O).
@@ -23,6 +26,7 @@ impl Outcome {
             Outcome::Clean => 0,
             Outcome::Findings => 1,
             Outcome::Breaker => 3,
+            Outcome::Unchecked => 4,
         }
     }
 }
@@ -42,6 +46,7 @@ mod tests {
         assert_eq!(Outcome::Clean.code(), 0);
         assert_eq!(Outcome::Findings.code(), 1);
         assert_eq!(Outcome::Breaker.code(), 3);
+        assert_eq!(Outcome::Unchecked.code(), 4);
         assert_eq!(ERROR, 2);
     }
 }

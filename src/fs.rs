@@ -197,6 +197,135 @@ pub fn move_file(src: &Path, dst: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("moved {} but cannot remove the original", src.display()))
 }
 
+/// Returns whether process `pid` may still be running (then its lock is not stale). Without
+/// `/proc`, assumes it is unless it is this process's own id.
+pub fn is_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    let dir = proc.join(pid.to_string());
+    // The id may have been reused (after a reboot, say) by a process that is not git-credman.
+    if let Ok(exe) = std::fs::read_link(dir.join("exe"))
+        && !exe
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("git-credman"))
+    {
+        return false;
+    }
+    // A zombie (killed, not yet reaped by its parent) holds nothing any more.
+    std::fs::read_to_string(dir.join("stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+/// A lock file held by a running process (`git credman watch`): created atomically with its
+/// content (`pid N`) by a hard link, so no reader ever sees it empty; removed when dropped. A
+/// lock whose process is gone (killed, crashed, a reboot) is stale and is taken over, judged by
+/// its pid like the prune marker (see [`is_running`]).
+#[derive(Debug)]
+pub struct PidLock {
+    path: PathBuf,
+}
+
+/// Why a [`PidLock`] could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another live process holds it.
+    #[error("{} is held by another watcher (pid {pid}); stop that one first, or wait", .path.display())]
+    Held {
+        /// The lock file.
+        path: PathBuf,
+        /// The holder.
+        pid: u32,
+    },
+    /// The lock file could not be written or read.
+    #[error("cannot take the lock {}", .path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PidLock {
+    /// Takes the lock at `path`; returns it and, when a stale lock was taken over, its pid.
+    pub fn acquire(path: &Path) -> Result<(Self, Option<u32>), LockError> {
+        let io = |source| LockError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        create_new(
+            &tmp,
+            format!("pid {}\n", std::process::id()).as_bytes(),
+            0o600,
+        )
+        .map_err(|e| io(std::io::Error::other(format!("{e:#}"))))?;
+        let mut stale = None;
+        let result = loop {
+            match std::fs::hard_link(&tmp, path) {
+                Ok(()) => break Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && stale.is_none() => {
+                    let text = std::fs::read_to_string(path).unwrap_or_default();
+                    let pid = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("pid "))
+                        .and_then(|p| p.trim().parse::<u32>().ok());
+                    match pid {
+                        Some(pid) if is_running(pid) => {
+                            break Err(LockError::Held {
+                                path: path.to_owned(),
+                                pid,
+                            });
+                        }
+                        other => {
+                            // Gone, or not a lock we wrote: take it over once.
+                            let _ = std::fs::remove_file(path);
+                            stale = Some(other.unwrap_or(0));
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // Someone else took it over at the same moment.
+                    break Err(LockError::Held {
+                        path: path.to_owned(),
+                        pid: 0,
+                    });
+                }
+                Err(e) => break Err(io(e)),
+            }
+        };
+        let _ = std::fs::remove_file(&tmp);
+        result.map(|()| {
+            (
+                Self {
+                    path: path.to_owned(),
+                },
+                stale,
+            )
+        })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PidLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

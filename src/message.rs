@@ -19,7 +19,7 @@ use crate::report::{Finding, Report, escape};
 const LISTED: usize = 20;
 
 /// The columns of an embedded result row, in order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 18] = [
     "path",
     "provider",
     "status",
@@ -36,6 +36,8 @@ pub const COLUMNS: [&str; 16] = [
     "checked_at",
     "duplicate_group",
     "worktree",
+    "identity",
+    "strikes",
 ];
 
 /// The line before the embedded report.
@@ -59,9 +61,13 @@ pub fn prune(report: &Report, head: &str, action: &str) -> String {
         .min(72);
     let _ = writeln!(m, "Removed ({n}):");
     for f in removed.iter().take(LISTED) {
+        let strikes = f.strikes.as_ref().map_or(String::new(), |cited| {
+            let times: Vec<&str> = cited.iter().map(|c| c.at.as_str()).collect();
+            format!(" ({} strikes: {})", cited.len(), times.join(", "))
+        });
         let _ = writeln!(
             m,
-            "  {:<width$}  {:<11} {}",
+            "  {:<width$}  {:<11} {}{strikes}",
             escape(&f.path),
             escape(&f.provider),
             f.status.as_str(),
@@ -150,6 +156,13 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
             json!(f.checked_at.map(crate::report::rfc3339)),
             group.unwrap_or(Value::Null),
             json!(f.worktree),
+            json!(f.identity),
+            f.strikes.as_ref().map_or(Value::Null, |cited| {
+                cited
+                    .iter()
+                    .map(|c| json!([c.at, c.status, c.http_status]))
+                    .collect()
+            }),
         ];
         while row
             .last()
@@ -214,7 +227,8 @@ fn finding_of(columns: &[String], reasons: &[String], row: Vec<Value>) -> Value 
         _ => Value::Null,
     };
     let flag = |v: Value| Value::Bool(v.as_bool().unwrap_or(false));
-    json!({
+    let strikes = take("strikes");
+    let mut finding = json!({
         "path": take("path"),
         "provider": take("provider"),
         "status": status,
@@ -222,6 +236,7 @@ fn finding_of(columns: &[String], reasons: &[String], row: Vec<Value>) -> Value 
         "reason": reason,
         "http_status": take("http_status"),
         "fingerprint": take("fingerprint"),
+        "identity": take("identity"),
         "account": take("account"),
         "plan": take("plan"),
         "expires_at": take("expires_at"),
@@ -234,7 +249,20 @@ fn finding_of(columns: &[String], reasons: &[String], row: Vec<Value>) -> Value 
         "reset_at": take("reset_at"),
         "checked_at": take("checked_at"),
         "elapsed_ms": Value::Null,
-    })
+    });
+    if let (Some(rows), Some(obj)) = (strikes.as_array(), finding.as_object_mut()) {
+        let cited: Vec<Value> = rows
+            .iter()
+            .filter_map(|r| match r.as_array().map(Vec::as_slice) {
+                Some([at, status, http]) => {
+                    Some(json!({"at": at, "status": status, "http_status": http}))
+                }
+                _ => None,
+            })
+            .collect();
+        obj.insert("strikes".into(), Value::Array(cited));
+    }
+    finding
 }
 
 /// Renders the message of a commit that restores files removed by `rev`.
@@ -324,6 +352,7 @@ mod tests {
             reason: "access token expired at 2025-03-01T00:00:00Z (JWT exp); no refresh token"
                 .into(),
             fingerprint: Some(format!("{:012x}", i * 7919)),
+            identity: None,
             account: Some(format!("u***@example.com{}", i % 3)),
             plan: Some("plus".into()),
             expires_at: chrono::DateTime::from_timestamp(1_740_787_200, 0),

@@ -1,12 +1,14 @@
 //! Pins: the `.credmanignore` file (or `credman.ignoreFile`, `--ignore-file`), which names
 //! credential files that prune must never touch. Each line is a gitignore-like path glob or a
-//! token fingerprint (`fp:0123456789ab`), with an optional `# comment` that the report shows as
+//! token fingerprint (`fp:0123456789ab`) or an identity key (`id:0123456789ab`: provider, account
+//! and token family, which survives renames and CPA's token refresh), with an optional `# comment` that the report shows as
 //! why the file is pinned. Pinned files are still scanned and reported (`pinned` in the JSON
 //! report, a marker in the text report); they never make the exit code 1 and every prune
 //! executor keeps them (a keep reason in [`crate::prune::plan`]).
 //!
 //! Owns parsing, matching and reading the one file; no printing, no network, no git. Called by
-//! `commands::scan` and `commands::prune`.
+//! `commands::scan`, `commands::prune` and `commands::hook` (the pre-push gate, which parses a
+//! pushed tip's committed file with [`parse`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +28,8 @@ pub struct Pins {
     glob_comments: Vec<String>,
     /// Fingerprint (12 lowercase hex digits) → comment.
     fingerprints: HashMap<String, String>,
+    /// Identity key (12 lowercase hex digits) → comment.
+    identities: HashMap<String, String>,
 }
 
 /// A pin file that cannot be used: it names the file and line.
@@ -42,8 +46,8 @@ pub enum Error {
     },
     /// A line is not a glob, a fingerprint or a comment.
     #[error(
-        "{file}:{line}: {why} (a line is a path glob or fp:<12 hex digits>, then an optional \
-         `# comment`)"
+        "{file}:{line}: {why} (a line is a path glob, fp:<12 hex digits> or id:<12 hex digits>, \
+         then an optional `# comment`)"
     )]
     Line {
         /// The file, as shown.
@@ -102,17 +106,23 @@ pub fn parse(text: &str, file: &str) -> Result<Pins, Error> {
         if pattern.is_empty() {
             continue;
         }
-        if let Some(fp) = pattern.strip_prefix("fp:") {
-            let fp = fp.trim().to_ascii_lowercase();
-            if fp.len() != 12 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let keyed = [("fp:", "a fingerprint"), ("id:", "an identity")]
+            .into_iter()
+            .find_map(|(prefix, what)| Some((pattern.strip_prefix(prefix)?, prefix, what)));
+        if let Some((key, prefix, what)) = keyed {
+            let key = key.trim().to_ascii_lowercase();
+            if key.len() != 12 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(err(
                     line,
-                    "a fingerprint pin is fp: followed by exactly 12 hex digits".to_owned(),
+                    format!("{what} pin is {prefix} followed by exactly 12 hex digits"),
                 ));
             }
-            pins.fingerprints
-                .entry(fp)
-                .or_insert_with(|| comment.to_owned());
+            let map = if prefix == "fp:" {
+                &mut pins.fingerprints
+            } else {
+                &mut pins.identities
+            };
+            map.entry(key).or_insert_with(|| comment.to_owned());
             continue;
         }
         if pattern.starts_with('!') {
@@ -173,8 +183,18 @@ pub fn load_setting(file: &crate::settings::PinFile) -> Result<Option<Pins>, Err
 
 impl Pins {
     /// Returns the comment of the first line that pins this file (by path, `/`-separated and
-    /// relative to the root, or by fingerprint), `""` when that line has none.
-    pub fn reason(&self, path: &str, fingerprint: Option<&str>) -> Option<&str> {
+    /// relative to the root, by identity key or by fingerprint), `""` when that line has none.
+    pub fn reason(
+        &self,
+        path: &str,
+        fingerprint: Option<&str>,
+        identity: Option<&str>,
+    ) -> Option<&str> {
+        if let Some(id) = identity
+            && let Some(c) = self.identities.get(id)
+        {
+            return Some(c);
+        }
         if let Some(fp) = fingerprint
             && let Some(c) = self.fingerprints.get(fp)
         {
@@ -187,14 +207,18 @@ impl Pins {
 
     /// Whether the file holds no pin at all.
     pub fn is_empty(&self) -> bool {
-        self.globs.is_none() && self.fingerprints.is_empty()
+        self.globs.is_none() && self.fingerprints.is_empty() && self.identities.is_empty()
     }
 
     /// Marks every pinned record (its report entry shows `pinned`); returns how many.
     pub fn mark(&self, scanned: &mut [Scanned]) -> usize {
         let mut n = 0;
         for s in scanned {
-            if let Some(c) = self.reason(&s.path, s.facts.fingerprint.as_deref()) {
+            if let Some(c) = self.reason(
+                &s.path,
+                s.facts.fingerprint.as_deref(),
+                s.facts.identity.as_deref(),
+            ) {
                 s.pinned = Some(c.to_owned());
                 n += 1;
             }
@@ -231,23 +255,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            pins.reason("auths/codex-ops@example.com.json", None),
+            pins.reason("auths/codex-ops@example.com.json", None, None),
             Some("keep: on-call account")
         );
-        assert_eq!(pins.reason("auths/codex-dev@example.com.json", None), None);
-        // No `/`: a name at any depth; `*` stops at `/`.
-        assert_eq!(pins.reason("x/y/claude-a.json", None), Some(""));
-        assert_eq!(pins.reason("claude-a.json", None), Some(""));
-        // Anchored directory: everything below it, only at the root.
-        assert_eq!(pins.reason("keep/a/b.json", None), Some(""));
-        assert_eq!(pins.reason("x/keep/b.json", None), None);
-        assert_eq!(pins.reason("a#b.json", None), Some("hash inside"));
         assert_eq!(
-            pins.reason("anywhere.json", Some("0123456789ab")),
+            pins.reason("auths/codex-dev@example.com.json", None, None),
+            None
+        );
+        // No `/`: a name at any depth; `*` stops at `/`.
+        assert_eq!(pins.reason("x/y/claude-a.json", None, None), Some(""));
+        assert_eq!(pins.reason("claude-a.json", None, None), Some(""));
+        // Anchored directory: everything below it, only at the root.
+        assert_eq!(pins.reason("keep/a/b.json", None, None), Some(""));
+        assert_eq!(pins.reason("x/keep/b.json", None, None), None);
+        assert_eq!(pins.reason("a#b.json", None, None), Some("hash inside"));
+        assert_eq!(
+            pins.reason("anywhere.json", Some("0123456789ab"), None),
             Some("rotated by hand")
         );
-        assert_eq!(pins.reason("anywhere.json", Some("0123456789ac")), None);
+        assert_eq!(
+            pins.reason("anywhere.json", Some("0123456789ac"), None),
+            None
+        );
         assert!(!pins.is_empty());
+        let ids = parse("id:00000000000A # the on-call account\n", "f").unwrap();
+        assert!(!ids.is_empty());
+        assert_eq!(
+            ids.reason("a.json", Some("00000000000a"), Some("00000000000a")),
+            Some("the on-call account")
+        );
+        // An id: pin matches the identity key only, never a fingerprint that happens to equal it.
+        assert_eq!(ids.reason("a.json", Some("00000000000a"), None), None);
         assert!(parse("# nothing\n\n", "f").unwrap().is_empty());
     }
 
@@ -256,6 +294,7 @@ mod tests {
         for (text, line, what) in [
             ("ok.json\nfp:123\n", 2, "12 hex digits"),
             ("fp:0123456789xz\n", 1, "12 hex digits"),
+            ("id:0123\n", 1, "identity pin is id:"),
             ("a.json\n\n!b.json\n", 3, "negated"),
             ("a b.json\n", 1, "no spaces"),
             ("auths/[a.json\n", 1, "invalid glob"),

@@ -591,6 +591,78 @@ async fn send(
     })
 }
 
+/// A JSON POST to a notification receiver (`crate::notify`): the URL is a [`Secret`] (a
+/// Telegram bot token sits in its path, a Slack or Discord webhook URL is itself the key), and
+/// so are header values (an HMAC signature is harmless, but nothing here needs to know).
+pub struct Post<'a> {
+    /// Where to send it, before endpoint redirection.
+    pub url: &'a Secret,
+    /// The exact body (sent as `application/json`).
+    pub body: &'a [u8],
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Timeout of the whole request.
+    pub timeout: Duration,
+    /// Origin redirection (`--endpoint`), as for the probes.
+    pub endpoints: &'a Endpoints,
+}
+
+/// The receiver's answer: status and the start of its body (at most 4 KiB).
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The body, lossily decoded, capped.
+    pub body: String,
+}
+
+/// Sends one JSON POST and waits for the answer. Errors are short reasons that never contain
+/// the URL (see `transport_reason`); no redirect is followed, nothing is retried.
+pub fn post_json(post: &Post<'_>) -> Result<Answer, String> {
+    let cfg = Config {
+        timeout: post.timeout,
+        concurrency: 1,
+        ..Config::default()
+    };
+    let client = client(&cfg, None)?;
+    let url = post.endpoints.rewrite(post.url.expose());
+    let url =
+        reqwest::Url::parse(&url).map_err(|_| "the receiver's URL is not valid".to_owned())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the network runtime: {e}"))?;
+    rt.block_on(async {
+        let mut rb = client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(post.body.to_vec());
+        for (name, value) in &post.headers {
+            let mut hv = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| format!("the {name} header cannot be sent"))?;
+            hv.set_sensitive(true);
+            rb = rb.header(*name, hv);
+        }
+        let mut resp = rb.send().await.map_err(|e| transport_reason(&e))?;
+        let status = resp.status().as_u16();
+        // The answer only explains a failure: 4 KiB of it is plenty, and a receiver that
+        // streams more is not read further.
+        let mut body = Vec::new();
+        while body.len() < 4096 {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    body.extend_from_slice(&chunk[..chunk.len().min(4096 - body.len())]);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(Answer {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    })
+}
+
 /// Percent-encodes a form value.
 pub(crate) fn url_encode(s: &str) -> String {
     use std::fmt::Write as _;

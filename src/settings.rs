@@ -419,6 +419,110 @@ pub fn test_pause(env: &Env) -> Option<(String, PathBuf)> {
         .map(|(at, file)| (at.to_owned(), PathBuf::from(file)))
 }
 
+/// The test-only verdict time (`GIT_CREDMAN_TEST_RECORD_AT`, RFC3339), only when
+/// `GIT_CREDMAN_TEST_FAKE_CLOCK=1` is set too: recorded verdicts get this time instead of the
+/// scan's, so that a test can record scans hours apart. Inert otherwise (and when malformed).
+pub fn test_record_time(env: &Env) -> Option<DateTime<Utc>> {
+    if env.get("GIT_CREDMAN_TEST_FAKE_CLOCK") != Some("1") {
+        return None;
+    }
+    env.get("GIT_CREDMAN_TEST_RECORD_AT")
+        .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Whether a run records its verdicts (`--record` > `GIT_CREDMAN_RECORD` > `credman.record`).
+pub fn record(flag: bool, env: &Env, config: &GitConfig) -> Result<bool, Error> {
+    if flag {
+        return Ok(true);
+    }
+    let look = Lookup { env, config };
+    Ok(look
+        .boolean("GIT_CREDMAN_RECORD", "credman.record")?
+        .unwrap_or(false))
+}
+
+/// The N-strikes rule of a prune.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StrikeSettings {
+    /// Consecutive dead verdicts needed (1 to `strikes::KEEP`).
+    pub required: usize,
+    /// The least time between the first and the last of them.
+    pub spacing: chrono::TimeDelta,
+}
+
+/// Parses `--spacing`: a number with `s`, `m`, `h` or `d` (seconds without one), 0 to 365 days.
+pub fn parse_spacing(value: &str) -> Result<chrono::TimeDelta, String> {
+    let v = value.trim();
+    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| "expected a duration like 6h, 90m or 2d".to_owned())?;
+    let unit_secs = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("unknown unit '{unit}' (use s, m, h or d)")),
+    };
+    let secs = n * unit_secs;
+    if !secs.is_finite() || !(0.0..=365.0 * 86_400.0).contains(&secs) {
+        return Err("must be between 0 and 365d".to_owned());
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(chrono::TimeDelta::seconds(secs.round() as i64))
+}
+
+/// Resolves `--strikes N` and `--spacing T` (flag > env > git config); none without strikes.
+pub fn strikes(
+    flag_n: Option<&str>,
+    flag_spacing: Option<&str>,
+    env: &Env,
+    config: &GitConfig,
+) -> Result<Option<StrikeSettings>, Error> {
+    let look = Lookup { env, config };
+    let raw_n = match flag_n {
+        Some(v) => Some((v.to_owned(), "--strikes".to_owned())),
+        None => look.raw("GIT_CREDMAN_STRIKES", "credman.strikes"),
+    };
+    let raw_spacing = match flag_spacing {
+        Some(v) => Some((v.to_owned(), "--spacing".to_owned())),
+        None => look.raw("GIT_CREDMAN_SPACING", "credman.spacing"),
+    };
+    let Some((n, key)) = raw_n else {
+        return match raw_spacing {
+            Some((value, key)) if key == "--spacing" => Err(Error {
+                key,
+                value,
+                reason: "applies only with --strikes N".into(),
+            }),
+            _ => Ok(None),
+        };
+    };
+    let max = crate::strikes::KEEP;
+    let required = match n.trim().parse::<usize>() {
+        Ok(r) if (1..=max).contains(&r) => r,
+        _ => {
+            return Err(Error {
+                key,
+                value: n,
+                reason: format!("expected a number of verdicts from 1 to {max}"),
+            });
+        }
+    };
+    let spacing = match raw_spacing {
+        Some((value, key)) => {
+            parse_spacing(&value).map_err(|reason| Error { key, value, reason })?
+        }
+        None => chrono::TimeDelta::zero(),
+    };
+    Ok(Some(StrikeSettings { required, spacing }))
+}
+
 /// The git configuration in effect (the repository's, or the global one outside a repository).
 ///
 /// Values from a repository-local file that git would not trust (a repository owned by another
@@ -572,6 +676,173 @@ fn read_key(path: &std::path::Path) -> anyhow::Result<String> {
         anyhow::bail!("the management key file {} is empty", path.display());
     }
     Ok(key)
+}
+
+/// Reads a secret from a key file (trimmed; empty is an error naming `what`).
+fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<Secret> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
+    let text = text.trim();
+    if text.is_empty() {
+        anyhow::bail!("the {what} file {} is empty", path.display());
+    }
+    Ok(Secret::new(text))
+}
+
+/// Resolves a secret: its variable, then a file named by a variable, then a file named by git
+/// config (the secret itself is never read from the command line or from git config).
+fn secret_of(
+    look: &Lookup<'_>,
+    var: &str,
+    file_var: &str,
+    file_key: &str,
+    what: &str,
+) -> anyhow::Result<Option<Secret>> {
+    if let Some(v) = look.env.get(var) {
+        return Ok(Some(Secret::new(v.trim())));
+    }
+    match look.raw(file_var, file_key) {
+        Some((file, _)) => read_secret_file(Path::new(&file), what).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Resolves the notification settings of `scan` and `prune` (`None`: no target). The targets:
+/// every `--notify` (comma lists), else `GIT_CREDMAN_NOTIFY`, else git config `credman.notify`
+/// (multi-valued); `none` among them turns notifications off. Each target's settings must be
+/// complete (exit 2 with what to set); the bot token and the webhook secret come only from the
+/// environment or key files, and a `credman.telegramToken` in git config is refused rather
+/// than read (a config file is no place for a token).
+pub fn notify(
+    args: &crate::cli::NotifyArgs,
+    endpoint_flags: &[String],
+    show_identities: bool,
+    env: &Env,
+    config: &GitConfig,
+) -> anyhow::Result<Option<crate::notify::Config>> {
+    use crate::notify::{Target, When};
+    let look = Lookup { env, config };
+    let bad = |key: String, value: String, reason: String| Error { key, value, reason };
+    let (lists, key): (Vec<String>, String) = if !args.notify.is_empty() {
+        (args.notify.clone(), "--notify".into())
+    } else if let Some(v) = env.get("GIT_CREDMAN_NOTIFY") {
+        (vec![v.to_owned()], "GIT_CREDMAN_NOTIFY".into())
+    } else {
+        (config.strings("credman.notify"), "credman.notify".into())
+    };
+    let mut targets = Vec::new();
+    for list in &lists {
+        if list
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("none"))
+        {
+            return Ok(None);
+        }
+        for t in Target::parse_list(list).map_err(|r| bad(key.clone(), list.clone(), r))? {
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let when = match &args.notify_when {
+        Some(v) => v
+            .parse::<When>()
+            .map_err(|r| bad("--notify-when".into(), v.clone(), r))?,
+        None => look
+            .parsed::<When>("GIT_CREDMAN_NOTIFY_WHEN", "credman.notifyWhen")?
+            .unwrap_or_default(),
+    };
+    let telegram = if targets.contains(&Target::Telegram) {
+        if config.string("credman.telegramToken").is_some() {
+            anyhow::bail!(
+                "credman.telegramToken is not read: a token does not belong in git config; put it \
+                 in a file (mode 0600) and set credman.telegramTokenFile, or set \
+                 GIT_CREDMAN_TELEGRAM_TOKEN (then `git config --unset credman.telegramToken`)"
+            );
+        }
+        let token = secret_of(
+            &look,
+            "GIT_CREDMAN_TELEGRAM_TOKEN",
+            "GIT_CREDMAN_TELEGRAM_TOKEN_FILE",
+            "credman.telegramTokenFile",
+            "Telegram bot token",
+        )?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--notify telegram needs the bot token: set GIT_CREDMAN_TELEGRAM_TOKEN, or git \
+                 config credman.telegramTokenFile FILE (never on the command line)"
+            )
+        })?;
+        // Bot tokens are `<digits>:<letters, digits, - and _>`; anything else would change the
+        // request's path.
+        if !token
+            .expose()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_:".contains(&b))
+        {
+            anyhow::bail!(
+                "the Telegram bot token is malformed (expected 123456:ABC-…, as BotFather gives it)"
+            );
+        }
+        let (chat, _) = look
+            .raw("GIT_CREDMAN_TELEGRAM_CHAT", "credman.telegramChat")
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--notify telegram needs the chat: git config credman.telegramChat ID \
+                     (a chat id like -1001234567890, or @channelname)"
+                )
+            })?;
+        Some(crate::notify::Telegram {
+            token,
+            chat: chat.trim().to_owned(),
+        })
+    } else {
+        None
+    };
+    let webhook = if targets.contains(&Target::Webhook) {
+        let (url, key) = look
+            .raw("GIT_CREDMAN_WEBHOOK_URL", "credman.webhookUrl")
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--notify webhook needs the URL: git config credman.webhookUrl URL \
+                     (or GIT_CREDMAN_WEBHOOK_URL)"
+                )
+            })?;
+        let url = url.trim().to_owned();
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || crate::endpoint::split_origin(&url).is_none()
+        {
+            // The URL may hold the receiver's key (Slack, Discord): never repeat it.
+            anyhow::bail!(
+                "{key} is not an http(s) URL (its value is not shown: it may hold a key)"
+            );
+        }
+        Some(crate::notify::Webhook {
+            url: Secret::new(url),
+            secret: secret_of(
+                &look,
+                "GIT_CREDMAN_WEBHOOK_SECRET",
+                "GIT_CREDMAN_WEBHOOK_SECRET_FILE",
+                "credman.webhookSecretFile",
+                "webhook secret",
+            )?,
+        })
+    } else {
+        None
+    };
+    Ok(Some(crate::notify::Config {
+        targets,
+        when,
+        telegram,
+        webhook,
+        endpoints: endpoints(endpoint_flags, env, config)?,
+        show_identities,
+        timeout: crate::notify::TIMEOUT,
+    }))
 }
 
 /// The passphrase of an encrypted signing key (`GIT_CREDMAN_SIGNING_KEY_PASSPHRASE`).
@@ -736,6 +1007,49 @@ pub fn history(
     })
 }
 
+/// Validated settings of `doctor`.
+#[derive(Clone, Debug)]
+pub struct DoctorSettings {
+    /// Only these providers (empty: all).
+    pub providers: Vec<String>,
+    /// The requests' settings (endpoints, proxy, timeouts, retries).
+    pub online: OnlineSettings,
+    /// Output format.
+    pub format: crate::cli::DoctorFormat,
+    /// Colour the text output.
+    pub color: bool,
+}
+
+/// Resolves the settings of `doctor`: `--format` (`GIT_CREDMAN_DOCTOR_FORMAT`,
+/// `credman.doctorFormat`, else text), `--provider`, and the online settings exactly as `scan`
+/// resolves them (so `credman.endpoint` redirects doctor's requests like the scan's).
+pub fn doctor(
+    args: &crate::cli::DoctorArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    config: &GitConfig,
+    tty: (bool, bool),
+) -> Result<DoctorSettings, Error> {
+    let look = Lookup { env, config };
+    let format = match args.format {
+        Some(f) => f,
+        None => match look.raw("GIT_CREDMAN_DOCTOR_FORMAT", "credman.doctorFormat") {
+            Some((value, key)) => value_enum(value, key)?,
+            None => crate::cli::DoctorFormat::Text,
+        },
+    };
+    Ok(DoctorSettings {
+        providers: args
+            .providers
+            .iter()
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect(),
+        online: online(&args.online, env, config, tty.1)?,
+        format,
+        color: color(global.color, env, tty.0),
+    })
+}
+
 /// Validated settings shared by `scan` and `prune`.
 #[derive(Clone, Debug)]
 pub struct SelectSettings {
@@ -888,6 +1202,9 @@ pub struct OnlineSettings {
     pub engine: probe::Config,
     /// The probes' options.
     pub probes: ProbeOptions,
+    /// Canary credential files, known to be alive, checked first (`--canary`); relative paths
+    /// are relative to the current directory (resolved by the scan).
+    pub canaries: Vec<PathBuf>,
     /// `--quota-threshold`: an alive credential whose fullest usage window is used at this
     /// percentage or more is `usage_limited`.
     pub quota_threshold: Option<f64>,
@@ -963,6 +1280,10 @@ pub struct PruneSettings {
     pub disable_exhausted: bool,
     /// `--reenable-at-reset` (server mode).
     pub reenable_at_reset: bool,
+    /// Notifications after the run (`--notify`; set by the command, see [`notify`]).
+    pub notify: Option<crate::notify::Config>,
+    /// When the run started (set by the command; the notification's duration).
+    pub started: std::time::Instant,
 }
 
 /// Resolves the settings of `prune`.
@@ -1005,6 +1326,80 @@ pub fn prune(
             || look
                 .boolean("GIT_CREDMAN_REENABLE_AT_RESET", "credman.reenableAtReset")?
                 .unwrap_or(false),
+        notify: None,
+        started: std::time::Instant::now(),
+    })
+}
+
+/// Validated settings of `watch`.
+#[derive(Clone, Debug)]
+pub struct WatchSettings {
+    /// Time between round starts (`None`: not set anywhere).
+    pub every: Option<std::time::Duration>,
+    /// The most a round is delayed at random.
+    pub jitter: std::time::Duration,
+    /// Stop after this many rounds.
+    pub max_rounds: Option<u64>,
+    /// The lock file, when set (else the command's default).
+    pub lock: Option<PathBuf>,
+}
+
+/// Resolves the settings of `watch`: each flag, then its `GIT_CREDMAN_WATCH_*` variable, then
+/// git config `credman.watch*`.
+pub fn watch(
+    args: &crate::cli::WatchArgs,
+    env: &Env,
+    config: &GitConfig,
+    cwd: &Path,
+) -> Result<WatchSettings, Error> {
+    let look = Lookup { env, config };
+    let duration = |flag: Option<&String>, flag_key: &str, env_key: &str, config_key: &str| {
+        let (value, key) = match flag {
+            Some(v) => (v.clone(), flag_key.to_owned()),
+            None => match look.raw(env_key, config_key) {
+                Some(found) => found,
+                None => return Ok(None),
+            },
+        };
+        parse_duration(&value)
+            .map(Some)
+            .map_err(|reason| Error { key, value, reason })
+    };
+    let every = duration(
+        args.every.as_ref(),
+        "--every",
+        "GIT_CREDMAN_WATCH_EVERY",
+        "credman.watchEvery",
+    )?;
+    let jitter = duration(
+        args.jitter.as_ref(),
+        "--jitter",
+        "GIT_CREDMAN_WATCH_JITTER",
+        "credman.watchJitter",
+    )?
+    .unwrap_or_default();
+    let max_rounds = match args.max_rounds {
+        Some(n) => Some(n),
+        None => look.parsed("GIT_CREDMAN_WATCH_MAX_ROUNDS", "credman.watchMaxRounds")?,
+    };
+    if max_rounds == Some(0) {
+        return Err(Error {
+            key: "--max-rounds".into(),
+            value: "0".into(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    let lock = match &args.lock {
+        Some(p) => Some(cwd.join(p)),
+        None => look
+            .raw("GIT_CREDMAN_WATCH_LOCK", "credman.watchLock")
+            .map(|(v, _)| cwd.join(v)),
+    };
+    Ok(WatchSettings {
+        every,
+        jitter,
+        max_rounds,
+        lock,
     })
 }
 
@@ -1033,6 +1428,31 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
             reason
         }
     })
+}
+
+/// Resolves origin redirection: `--endpoint` pairs, then `GIT_CREDMAN_ENDPOINTS`, then git
+/// config `credman.endpoint` (pairs for the same origin: the first source wins).
+pub fn endpoints(flags: &[String], env: &Env, config: &GitConfig) -> Result<Endpoints, Error> {
+    fn bad_endpoint(key: &'static str) -> impl Fn(crate::endpoint::Error) -> Error {
+        move |e| Error {
+            key: key.into(),
+            value: e.pair.clone(),
+            reason: e.reason.into(),
+        }
+    }
+    let mut endpoints =
+        Endpoints::parse(flags.iter().map(String::as_str)).map_err(bad_endpoint("--endpoint"))?;
+    if let Some(v) = env.get("GIT_CREDMAN_ENDPOINTS") {
+        endpoints.merge_lower(
+            Endpoints::parse(v.split(',')).map_err(bad_endpoint("GIT_CREDMAN_ENDPOINTS"))?,
+        );
+    }
+    let from_config = config.strings("credman.endpoint");
+    endpoints.merge_lower(
+        Endpoints::parse(from_config.iter().map(String::as_str))
+            .map_err(bad_endpoint("credman.endpoint"))?,
+    );
+    Ok(endpoints)
 }
 
 /// Resolves the settings of online checks.
@@ -1117,25 +1537,7 @@ pub fn online(
             None => None,
         },
     };
-    fn bad_endpoint(key: &'static str) -> impl Fn(crate::endpoint::Error) -> Error {
-        move |e| Error {
-            key: key.into(),
-            value: e.pair.clone(),
-            reason: e.reason.into(),
-        }
-    }
-    let mut endpoints = Endpoints::parse(args.endpoints.iter().map(String::as_str))
-        .map_err(bad_endpoint("--endpoint"))?;
-    if let Some(v) = env.get("GIT_CREDMAN_ENDPOINTS") {
-        endpoints.merge_lower(
-            Endpoints::parse(v.split(',')).map_err(bad_endpoint("GIT_CREDMAN_ENDPOINTS"))?,
-        );
-    }
-    let from_config = config.strings("credman.endpoint");
-    endpoints.merge_lower(
-        Endpoints::parse(from_config.iter().map(String::as_str))
-            .map_err(bad_endpoint("credman.endpoint"))?,
-    );
+    let endpoints = endpoints(&args.endpoints, env, config)?;
     let proxy = args
         .proxy
         .clone()
@@ -1185,7 +1587,22 @@ pub fn online(
             google_client_secrets.push((provider.to_owned(), Secret::new(v)));
         }
     }
+    let canaries: Vec<PathBuf> = if !args.canaries.is_empty() {
+        args.canaries.clone()
+    } else if let Some(v) = env.get("GIT_CREDMAN_CANARY") {
+        std::env::split_paths(v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    } else {
+        config
+            .strings("credman.canary")
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from)
+            .collect()
+    };
     Ok(OnlineSettings {
+        canaries,
         engine: probe::Config {
             concurrency,
             per_host,
@@ -1623,5 +2040,54 @@ mod tests {
         assert!(!color(ColorChoice::Auto, &no_color, true));
         assert!(color(ColorChoice::Always, &no_color, false));
         assert!(!color(ColorChoice::Never, &Env::default(), true));
+    }
+
+    fn notify_of(argv: &[&str], env: &Env, cfg: &GitConfig) -> Option<crate::notify::Config> {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Scan(args) = &cli.command else {
+            panic!("scan")
+        };
+        notify(&args.notify, &args.select.online.endpoints, false, env, cfg).unwrap()
+    }
+
+    #[test]
+    fn notify_precedence_flag_env_config() {
+        use crate::notify::{Condition, Target};
+        let cfg = config(
+            "[credman]\n\tnotify = webhook\n\tnotifyWhen = always\n\twebhookUrl = http://127.0.0.1:1/h\n\ttelegramChat = 5\n",
+        );
+        let env = Env::from_pairs([
+            ("GIT_CREDMAN_NOTIFY", "telegram"),
+            ("GIT_CREDMAN_TELEGRAM_TOKEN", "1:abc"),
+            ("GIT_CREDMAN_NOTIFY_WHEN", "alive-below:3"),
+        ]);
+        let none = Env::default();
+        let c = notify_of(&["git-credman", "scan"], &none, &cfg).unwrap();
+        assert_eq!(c.targets, vec![Target::Webhook]);
+        assert_eq!(c.when.0, vec![Condition::Always]);
+        assert!(c.webhook.as_ref().unwrap().secret.is_none());
+        let c = notify_of(&["git-credman", "scan"], &env, &cfg).unwrap();
+        assert_eq!(c.targets, vec![Target::Telegram]);
+        assert_eq!(c.when.0, vec![Condition::AliveBelow(3)]);
+        assert_eq!(c.telegram.as_ref().unwrap().chat, "5");
+        let c = notify_of(
+            &[
+                "git-credman",
+                "scan",
+                "--notify",
+                "webhook",
+                "--notify",
+                "telegram",
+                "--notify-when",
+                "dead",
+            ],
+            &env,
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!(c.targets, vec![Target::Webhook, Target::Telegram]);
+        assert_eq!(c.when.0, vec![Condition::Dead]);
+        assert!(notify_of(&["git-credman", "scan", "--notify", "none"], &env, &cfg).is_none());
+        assert!(notify_of(&["git-credman", "scan"], &none, &config("")).is_none());
     }
 }

@@ -127,7 +127,10 @@ impl<'a> App<'a> {
                         None
                     } else {
                         Some(kept.get(s.path.as_str()).map_or_else(
-                            || "not selected: its status is not one prune removes (--status)".to_owned(),
+                            || {
+                                "not selected: its status is not one prune removes (--status)"
+                                    .to_owned()
+                            },
                             |r| format!("kept: {r}"),
                         ))
                     },
@@ -333,7 +336,8 @@ impl<'a> App<'a> {
             KeyCode::Char('y') => {
                 let chosen = self.chosen();
                 if chosen.is_empty() {
-                    self.message = Some("nothing is selected: press Esc to go back, q to quit".into());
+                    self.message =
+                        Some("nothing is selected: press Esc to go back, q to quit".into());
                 } else if (self.breaker)(&chosen).is_some() && !self.force {
                     self.message = Some(
                         "the breaker refuses this selection: deselect files, or rerun with --force"
@@ -363,7 +367,10 @@ impl<'a> App<'a> {
         };
         let mut lines = vec![Line::from(keys)];
         if let Some(m) = &self.message {
-            lines.push(Line::styled(m.clone(), Style::new().add_modifier(Modifier::BOLD)));
+            lines.push(Line::styled(
+                m.clone(),
+                Style::new().add_modifier(Modifier::BOLD),
+            ));
         }
         f.render_widget(
             Paragraph::new(lines).block(Block::default().borders(Borders::TOP)),
@@ -378,7 +385,10 @@ impl<'a> App<'a> {
 
     fn draw_overview(&mut self, f: &mut Frame<'_>, area: ratatui::layout::Rect) {
         let rows = self.groups.iter().map(|(status, members)| {
-            let removable = members.iter().filter(|&&k| self.items[k].selectable).count();
+            let removable = members
+                .iter()
+                .filter(|&&k| self.items[k].selectable)
+                .count();
             let selected = members.iter().filter(|&&k| self.items[k].selected).count();
             Row::new(vec![
                 status.as_str().to_owned(),
@@ -453,7 +463,11 @@ impl<'a> App<'a> {
         let title = format!(
             " {status}: {} shown · filter: {}{} · provider: {provider} ",
             visible.len(),
-            if self.filter.is_empty() { "none" } else { &self.filter },
+            if self.filter.is_empty() {
+                "none"
+            } else {
+                &self.filter
+            },
             if self.editing { "▏" } else { "" },
         );
         let table = Table::new(
@@ -468,7 +482,10 @@ impl<'a> App<'a> {
             ],
         )
         .header(
-            Row::new(vec!["", "path", "provider", "account", "reason", "evidence"]).style(bold()),
+            Row::new(vec![
+                "", "path", "provider", "account", "reason", "evidence",
+            ])
+            .style(bold()),
         )
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
         .block(Block::default().borders(Borders::ALL).title(title));
@@ -478,15 +495,14 @@ impl<'a> App<'a> {
     fn draw_confirm(&self, f: &mut Frame<'_>, area: ratatui::layout::Rect) {
         let chosen = self.chosen();
         let mut lines = vec![
-            Line::styled(
-                format!("Will {}.", (self.describe)(chosen.len())),
-                bold(),
-            ),
+            Line::styled(format!("Will {}.", (self.describe)(chosen.len())), bold()),
             Line::from(""),
         ];
         lines.push(Line::from(match (self.breaker)(&chosen) {
             None => "Breaker: holds (within --max-delete).".to_owned(),
-            Some(why) if self.force => format!("Breaker: would refuse ({why}); --force overrides it."),
+            Some(why) if self.force => {
+                format!("Breaker: would refuse ({why}); --force overrides it.")
+            }
             Some(why) => format!("Breaker: refuses: {why}. Deselect files, or rerun with --force."),
         }));
         lines.push(Line::from(""));

@@ -1,5 +1,7 @@
 //! `git credman hook pre-push|install|uninstall`: the pre-push gate. Read-only toward the
-//! repository: it reports and exits non-zero; it never commits or moves refs.
+//! repository: it reports and exits non-zero; it never commits or moves refs. Pins hold: a
+//! pinned file never blocks (it is listed as pinned); the pins are each pushed tip's committed
+//! `.credmanignore`, or a file named by env or git config (see `tip_pins`).
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
@@ -292,6 +294,14 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         ctx.status.draws_progress(),
     )?;
     let auth_path = select.auth_path.clone();
+    // Pins: a file named by GIT_CREDMAN_IGNORE_FILE or credman.ignoreFile is read from disk,
+    // once, as scan and prune read it; by default each pushed tip's own committed
+    // `.credmanignore` (see `tip_pins`).
+    let named_pins =
+        match settings::pin_file(None, &ctx.env, &config, &ctx.cwd, repo.workdir().as_deref()) {
+            settings::PinFile::Named(p) => Some(crate::pins::load(&p, true)?),
+            settings::PinFile::Default(_) | settings::PinFile::None => None,
+        };
 
     let mut checked: Vec<Finding> = Vec::new();
     let mut fell_back = 0usize;
@@ -338,7 +348,18 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
             &changed,
             &sel,
         )?;
-        let collected = classify(listing, &select, std::time::Instant::now(), false)?;
+        let mut collected = classify(listing, &select, std::time::Instant::now(), false)?;
+        let own;
+        let pins = match &named_pins {
+            Some(named) => named.as_ref(),
+            None => {
+                own = tip_pins(&repo, tip.tree, &r.local_ref)?;
+                own.as_ref()
+            }
+        };
+        if let Some(pins) = pins {
+            pins.mark(&mut collected.scanned);
+        }
         for mut s in collected.scanned {
             // Past the deadline (or on a network failure) the offline verdict stands.
             if s.online.is_some() && s.status().class() == Class::Transient {
@@ -349,9 +370,10 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
         }
     }
     let _ = global;
+    // A pinned file never blocks (it is listed as pinned), as it never makes scan exit 1.
     let blocked: Vec<&Finding> = checked
         .iter()
-        .filter(|f| fail_on.contains(f.status))
+        .filter(|f| f.pinned.is_none() && fail_on.contains(f.status))
         .collect();
     crate::report::human::render_pre_push(
         &checked, &blocked, &fail_on, online, fell_back, ctx.out,
@@ -361,6 +383,28 @@ fn pre_push(args: &PrePushArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyho
     } else {
         Outcome::Findings
     })
+}
+
+/// The pins of a pushed tip: its committed `.credmanignore`, not the working tree's. The gate
+/// judges what the remote will hold by the rules that travel with it (the ones a scan or prune
+/// of the pushed branch in CI reads), so a pin only in the working tree, not committed, lets
+/// nothing through, and each ref of a push is judged by its own file. Errors name
+/// `<ref>:.credmanignore` and the line.
+fn tip_pins(
+    repo: &Repo,
+    tree: crate::git::ObjectId,
+    local_ref: &str,
+) -> anyhow::Result<Option<crate::pins::Pins>> {
+    let Some(blob) = repo.blob_at(tree, crate::pins::DEFAULT_FILE)? else {
+        return Ok(None);
+    };
+    let text = repo.read_blob(blob)?;
+    let shown =
+        crate::report::escape(&format!("{local_ref}:{}", crate::pins::DEFAULT_FILE)).into_owned();
+    Ok(Some(crate::pins::parse(
+        &String::from_utf8_lossy(&text),
+        &shown,
+    )?))
 }
 
 /// Said whenever the pre-commit framework runs the gate for a push: it hands hooks the first
@@ -393,6 +437,7 @@ fn hook_select(
             codex_probe: None,
             codex_model: None,
             quota_threshold: None,
+            canaries: Vec::new(),
         },
     };
     Ok(settings::select(&args, env, config, progress)?)

@@ -6,6 +6,7 @@
 //! each other.
 
 pub mod completions;
+pub mod doctor;
 pub mod history;
 pub mod hook;
 pub mod man;
@@ -14,6 +15,8 @@ pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod show;
+pub mod verdicts;
+pub mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,11 +76,35 @@ pub fn run(command: &Command, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow:
         Command::Show(args) => show::run(args, global, ctx),
         Command::Restore(args) => restore::run(args, global, ctx),
         Command::History(args) => history::run(args, global, ctx),
+        Command::Watch(args) => watch::run(args, global, ctx),
         Command::Hook(command) => hook::run(command, global, ctx),
+        Command::Doctor(args) => doctor::run(args, global, ctx),
         Command::Report(command) => report::run(command, ctx),
+        Command::Verdicts(command) => verdicts::run(command, ctx),
         Command::Man(args) => man::run(args, ctx),
         Command::Completions(args) => completions::run(args, ctx),
     }
+}
+
+/// Sends the run's notifications (`--notify`) when they are due and returns their outcomes
+/// for the report; each failed delivery gets one line on stderr. Never fails the run.
+pub(crate) fn notify(
+    config: Option<&crate::notify::Config>,
+    run: &crate::notify::Run<'_>,
+    ctx: &mut Ctx<'_>,
+) -> Vec<crate::report::Notification> {
+    let Some(config) = config else {
+        return Vec::new();
+    };
+    let sent = crate::notify::send(config, run);
+    for n in sent.iter().filter(|n| !n.delivered) {
+        let _ = ctx.status.line(&format!(
+            "warning: the {} notification failed: {}; the exit code is unchanged.",
+            n.target,
+            n.error.as_deref().unwrap_or("no answer")
+        ));
+    }
+    sent
 }
 
 /// Opens the repository a command needs; `required` is false for `--dir` sources, where the
@@ -134,6 +161,52 @@ pub(crate) fn repository(
         )),
         None => Ok((None, None)),
     }
+}
+
+/// Returns the repository a run records its verdicts in (and a prune with `--strikes` reads
+/// them from): the scanned one, else (`--dir`, `--server`) the one around the current
+/// directory. A `--repo-url` clone is temporary: recording there would be lost.
+pub(crate) fn verdicts_repo(
+    scanned: Option<&Arc<Repo>>,
+    remote: bool,
+    ctx: &Ctx<'_>,
+) -> anyhow::Result<Arc<Repo>> {
+    if remote {
+        anyhow::bail!(
+            "--record and --strikes keep verdicts in a local repository; a --repo-url clone is \
+             temporary: run it in a clone of your own"
+        );
+    }
+    if let Some(repo) = scanned {
+        return Ok(Arc::clone(repo));
+    }
+    open_repo(
+        &ctx.env,
+        &ctx.cwd,
+        true,
+        "--record and --strikes keep verdicts in refs/credman/verdicts of the repository \
+         around the current directory: run it inside one",
+    )?
+    .ok_or_else(|| anyhow::anyhow!("invariant: no repository"))
+}
+
+/// Records a scan's verdicts in `refs/credman/verdicts` (see [`crate::strikes`]): at the
+/// scan's time, or the test-only fake clock's. Returns the commit and the history it holds.
+pub(crate) fn record_verdicts(
+    repo: &Repo,
+    collected: &crate::scan::Collected,
+    env: &Env,
+) -> anyhow::Result<(crate::git::ObjectId, crate::strikes::History)> {
+    let at = settings::test_record_time(env).unwrap_or(collected.now);
+    let entries = crate::strikes::store::entries_of(&collected.scanned, at);
+    let info = &collected.listing.info;
+    // No local paths or server addresses: the ref is pushed.
+    let source = match &info.commit {
+        Some(c) => format!("{} {c}", info.kind),
+        None => info.kind.to_owned(),
+    };
+    let message = crate::strikes::store::record_message(&entries, &source, at);
+    Ok(crate::strikes::store::record(repo, &entries, &message)?)
 }
 
 /// Returns the git configuration in effect (with `git -c` values on top).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
-use super::{Ctx, config_of, repository};
+use super::{Ctx, config_of, record_verdicts, repository, verdicts_repo};
 use crate::cli::{GlobalArgs, PruneArgs};
 use crate::exit::Outcome;
 use crate::git::Repo;
@@ -30,7 +30,11 @@ fn breaker_refusal(
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<Option<Outcome>> {
-    let Some(why) = prune::breaker(&collected.scanned, &plan.chosen, settings.max_delete)
+    for line in crate::scan::canary::warnings(&collected.canaries) {
+        ctx.status.line(&line)?;
+    }
+    let Some(why) = prune::canary_breaker(&collected.canaries)
+        .or_else(|| prune::breaker(&collected.scanned, &plan.chosen, settings.max_delete))
         .filter(|_| !args.force)
     else {
         return Ok(None);
@@ -43,7 +47,15 @@ fn breaker_refusal(
         true,
     );
     let headline = format!("Refused by the mass-failure breaker: {why}. Nothing was changed.");
-    emit(&report, settings, &headline, args, ctx, None)?;
+    emit(
+        report,
+        settings,
+        &headline,
+        (Some(&why), false),
+        args,
+        ctx,
+        None,
+    )?;
     Ok(Some(Outcome::Breaker))
 }
 
@@ -99,12 +111,21 @@ fn plan_only(
     } else {
         format!("Dry run: would {verb} {n} file(s){place}; nothing was changed.")
     };
-    emit(&report, settings, &headline, args, ctx, quota.take())?;
+    emit(
+        report,
+        settings,
+        &headline,
+        (None, false),
+        args,
+        ctx,
+        quota.take(),
+    )?;
     Ok(Some(Outcome::Clean))
 }
 
 /// Runs `prune`.
 pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     crate::interrupt::configure_test_pause(&ctx.env);
     if args.interactive
         && let Some(why) = crate::tui::refusal()
@@ -127,6 +148,14 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         &ctx.env,
         &config,
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
+    )?;
+    settings.started = started;
+    settings.notify = settings::notify(
+        &args.notify,
+        &args.select.online.endpoints,
+        settings.select.show_identities,
+        &ctx.env,
+        &config,
     )?;
     prune::guard_statuses(&settings.statuses, args.force)?;
     // A reviewed report is the evidence: no file is checked online again.
@@ -152,7 +181,22 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
         &ctx.cwd,
         root.as_deref().filter(|_| args.server.server.is_none()),
     );
+    let strikes = settings::strikes(
+        args.strikes.as_deref(),
+        args.spacing.as_deref(),
+        &ctx.env,
+        &config,
+    )?;
+    let record = settings::record(args.record.record, &ctx.env, &config)?;
+    let verdicts = if record || strikes.is_some() {
+        Some(verdicts_repo(repo.as_ref(), checkout.is_some(), ctx)?)
+    } else {
+        None
+    };
     let hold = Hold {
+        strikes,
+        record,
+        verdicts,
         pins: crate::pins::load_setting(&pin_file)?,
         // A reviewed report is the evidence: a configured baseline does not apply to it.
         baseline: settings::baseline(args.pins.baseline.as_deref(), &ctx.env, &config, &ctx.cwd)
@@ -177,10 +221,14 @@ pub fn run(args: &PruneArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::
     }
 }
 
-/// What holds files back in every mode: the pin file and `--baseline`.
+/// What holds files back in every mode: the pin file, `--baseline` and `--strikes` (with the
+/// repository the verdicts are recorded in and read from).
 struct Hold {
     pins: Option<crate::pins::Pins>,
     baseline: Option<std::path::PathBuf>,
+    strikes: Option<settings::StrikeSettings>,
+    record: bool,
+    verdicts: Option<Arc<Repo>>,
 }
 
 impl Hold {
@@ -195,21 +243,69 @@ impl Hold {
             .map(|p| Baseline::read(p, collected.listing.info.kind))
             .transpose()?)
     }
+
+    /// Records this scan's verdicts (`--record`, not in a dry run, where they count as if
+    /// recorded) and returns the rule with the history it judges by (`--strikes`).
+    fn strikes(
+        &self,
+        collected: &Collected,
+        dry_run: bool,
+        ctx: &mut Ctx<'_>,
+    ) -> anyhow::Result<Option<prune::Strikes>> {
+        use crate::strikes::store;
+        let Some(repo) = &self.verdicts else {
+            return Ok(None);
+        };
+        let (recorded, history) = if self.record && !dry_run {
+            let (commit, history) = record_verdicts(repo, collected, &ctx.env)?;
+            ctx.status.line(&format!(
+                "Recorded {} verdict(s) in {} ({}).",
+                collected.scanned.len(),
+                crate::strikes::REF,
+                crate::git::short_id(&commit)
+            ))?;
+            (Some(commit), history)
+        } else {
+            let (_, mut history) = store::load(repo)?;
+            if self.record {
+                let at = settings::test_record_time(&ctx.env).unwrap_or(collected.now);
+                store::apply(&mut history, &store::entries_of(&collected.scanned, at));
+            }
+            (None, history)
+        };
+        let Some(rule) = self.strikes else {
+            return Ok(None);
+        };
+        let keys = store::keys_of(&collected.scanned)
+            .into_iter()
+            .zip(&collected.scanned)
+            .map(|(k, s)| (s.path.clone(), k))
+            .collect();
+        Ok(Some(prune::Strikes {
+            rule,
+            history,
+            keys,
+            recorded,
+        }))
+    }
 }
 
-/// Writes `--report`, renders the report with its headline, appends the GitHub step summary.
+/// Sends the notifications, writes `--report`, renders the report with its headline, appends
+/// the GitHub step summary. `breaker` is the breaker's verdict when it tripped; `failed` says
+/// the run ends with an error after this report (a push that failed after the commit).
 fn emit(
-    report: &Report,
+    mut report: Report,
     settings: &PruneSettings,
     headline: &str,
+    (breaker, failed): (Option<&str>, bool),
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
     quota: Option<report::QuotaDone>,
 ) -> anyhow::Result<()> {
+    let mut headline = headline.to_owned();
     if let Some(quota) = quota {
-        let mut report = report.clone();
         let dry = report.prune.as_ref().is_some_and(|p| p.dry_run);
-        let headline = format!("{headline}\n{}", quota.summary(dry));
+        headline = format!("{headline}\n{}", quota.summary(dry));
         report.next_reset_at = [report.next_reset_at, quota.next_reset()]
             .into_iter()
             .flatten()
@@ -217,8 +313,20 @@ fn emit(
         if let Some(p) = report.prune.as_mut() {
             p.quota = Some(quota);
         }
-        return emit(&report, settings, &headline, args, ctx, None);
     }
+    let headline = headline.as_str();
+    report.notifications = super::notify(
+        settings.notify.as_ref(),
+        &crate::notify::Run {
+            command: "prune",
+            report: &report,
+            breaker,
+            failed,
+            duration: settings.started.elapsed(),
+        },
+        ctx,
+    );
+    let report = &report;
     if let Some(path) = &args.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(report, &path)
@@ -260,6 +368,7 @@ fn run_repo(
         collected.listing.info.repo = None;
     }
     let baseline = hold.apply(&mut collected)?;
+    let strikes = hold.strikes(&collected, args.dry_run, ctx)?;
     if collected.listing.info.commit.as_deref() != Some(head.commit.to_string().as_str()) {
         bail!(
             "{} moved while it was being scanned; nothing was changed (run it again)",
@@ -279,6 +388,9 @@ fn run_repo(
     let listing = &collected.listing;
     let keep = |s: &crate::scan::Scanned| {
         if let Some(why) = prune::held(s, baseline.as_ref()) {
+            return Some(why);
+        }
+        if let Some(why) = strikes.as_ref().and_then(|k| k.keep(s)) {
             return Some(why);
         }
         if let Some(why) = prune::not_a_file(s) {
@@ -320,11 +432,18 @@ fn run_repo(
         Some(b) => format!("on a new branch {b}"),
         None => format!("on {}", head.short),
     };
-    let push = if args.push.is_some() { ", then push it" } else { "" };
+    let push = if args.push.is_some() {
+        ", then push it"
+    } else {
+        ""
+    };
     let action = |n: usize| format!("remove {n} file(s) in one commit {target}{push}");
     let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
         return Ok(Outcome::Clean);
     };
+    if let Some(k) = &strikes {
+        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
+    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -394,7 +513,15 @@ fn finish(
     ctx: &mut Ctx<'_>,
     quota: Option<report::QuotaDone>,
 ) -> anyhow::Result<Outcome> {
-    emit(&done.report, settings, &done.headline, args, ctx, quota)?;
+    emit(
+        done.report,
+        settings,
+        &done.headline,
+        (None, done.error.is_some()),
+        args,
+        ctx,
+        quota,
+    )?;
     match done.error {
         Some(err) => Err(err),
         None if done.failed > 0 => Ok(Outcome::Findings),
@@ -447,11 +574,15 @@ fn run_server(
     });
     let mut collected = collect(&spec, None, &[], &settings.select, &ctx.cwd, true)?;
     let baseline = hold.apply(&mut collected)?;
+    let strikes = hold.strikes(&collected, args.dry_run, ctx)?;
     let entries = crate::source::server::entries(&collected.listing);
     // Runtime-only, file-less and odd entries are never touched, sub-folder files never deleted;
     // when disabling, files already disabled on the server are left alone.
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
         if let Some(why) = prune::held(s, baseline.as_ref()) {
+            return Some(why);
+        }
+        if let Some(why) = strikes.as_ref().and_then(|k| k.keep(s)) {
             return Some(why);
         }
         let Some(e) = entries.get(s.candidate) else {
@@ -471,6 +602,9 @@ fn run_server(
     let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
         return Ok(Outcome::Clean);
     };
+    if let Some(k) = &strikes {
+        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
+    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -551,8 +685,11 @@ fn run_dir(
         true,
     )?;
     let baseline = hold.apply(&mut collected)?;
+    let strikes = hold.strikes(&collected, args.dry_run, ctx)?;
     let plan = prune::plan(&collected.scanned, &settings.statuses, |s| {
-        prune::held(s, baseline.as_ref()).or_else(|| prune::not_a_file(s))
+        prune::held(s, baseline.as_ref())
+            .or_else(|| strikes.as_ref().and_then(|k| k.keep(s)))
+            .or_else(|| prune::not_a_file(s))
     });
     let quarantine = args.quarantine.as_ref().map_or_else(
         || format!("{}.credman-quarantine/<UTC time>/", dir.display()),
@@ -560,7 +697,10 @@ fn run_dir(
     );
     let action = |n: usize| {
         if args.purge {
-            format!("delete {n} file(s) from {} for good (--purge)", dir.display())
+            format!(
+                "delete {n} file(s) from {} for good (--purge)",
+                dir.display()
+            )
         } else {
             format!("move {n} file(s) to the quarantine {quarantine}")
         }
@@ -568,6 +708,9 @@ fn run_dir(
     let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
         return Ok(Outcome::Clean);
     };
+    if let Some(k) = &strikes {
+        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
+    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }

@@ -1,10 +1,10 @@
 //! `git credman scan`: list a source, classify every credential, report, and set the exit code.
-//! Read-only: it never writes to the repository. Glue only: settings → source → the scan
+//! Read-only, except that `--record` adds its verdicts to `refs/credman/verdicts`. Glue only: settings → source → the scan
 //! pipeline (`crate::scan`) → report.
 
 use anyhow::Context as _;
 
-use super::{Ctx, config_of, repository};
+use super::{Ctx, config_of, record_verdicts, repository, verdicts_repo};
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::exit::Outcome;
 use crate::report::{self, Report};
@@ -15,6 +15,7 @@ use crate::source::server::ServerSpec;
 
 /// Runs `scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     let shard = args
         .shard
         .as_deref()
@@ -38,6 +39,13 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         (ctx.stdout_is_tty, ctx.status.draws_progress()),
     )?;
     settings.select.shard = shard;
+    let notify = settings::notify(
+        &args.notify,
+        &args.select.online.endpoints,
+        settings.select.show_identities,
+        &ctx.env,
+        &config,
+    )?;
     // The pin file lives at the root of the working tree or folder (none on a server).
     let root = match &spec {
         SourceSpec::Dir(d) => Some(d.clone()),
@@ -52,6 +60,12 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     );
     let pins = crate::pins::load_setting(&pin_file)?;
     let baseline = settings::baseline(args.pins.baseline.as_deref(), &ctx.env, &config, &ctx.cwd);
+    let record = settings::record(args.record.record, &ctx.env, &config)?;
+    let record_in = if record {
+        Some(verdicts_repo(repo.as_ref(), checkout.is_some(), ctx)?)
+    } else {
+        None
+    };
     let spec = match crate::source::server::connect(&args.server, &ctx.env, &config, &ctx.cwd)? {
         Some(server) => SourceSpec::Server(ServerSpec {
             server,
@@ -68,6 +82,9 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         &ctx.cwd,
         false,
     )?;
+    for line in crate::scan::canary::warnings(&collected.canaries) {
+        ctx.status.line(&line)?;
+    }
     if let Some(c) = &checkout {
         collected.listing.info.kind = "remote";
         collected.listing.info.url = Some(c.url.clone());
@@ -75,6 +92,17 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     }
     if let Some(pins) = &pins {
         pins.mark(&mut collected.scanned);
+    }
+    // Every verdict is recorded, before a baseline narrows the report.
+    if let Some(repo) = &record_in {
+        let (commit, _) = record_verdicts(repo, &collected, &ctx.env)?;
+        tracing::info!(commit = %commit, "recorded the verdicts");
+        ctx.status.line(&format!(
+            "Recorded {} verdict(s) in {} ({}).",
+            collected.scanned.len(),
+            crate::strikes::REF,
+            crate::git::short_id(&commit)
+        ))?;
     }
     let baseline = match &baseline {
         Some(path) => {
@@ -96,6 +124,18 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
         collected.now,
     );
     report.baseline = baseline;
+    // Before the report is written, so it records what became of them.
+    report.notifications = super::notify(
+        notify.as_ref(),
+        &crate::notify::Run {
+            command: "scan",
+            report: &report,
+            breaker: None,
+            failed: false,
+            duration: started.elapsed(),
+        },
+        ctx,
+    );
     if let Some(path) = &settings.report {
         let path = ctx.cwd.join(path);
         report::json::write_file(&report, &path)

@@ -204,9 +204,14 @@ impl Repo {
 
     /// Walks every commit reachable from `tips` (authored at or after `since`, when given) and
     /// returns the blobs each one removed or replaced relative to its first parent, at paths
-    /// `wanted` accepts, keeping for each blob the newest removal, and only blobs that HEAD's
-    /// tree does not hold at any path. Trees are compared entry by entry, descending only into
-    /// subtrees whose ids differ, so a commit costs what it changed; no blob is read here.
+    /// `wanted` accepts, keeping for each blob the newest removal (the first walked, on equal
+    /// times), and only blobs that HEAD's tree does not hold at any path. No blob is read here.
+    ///
+    /// The commits are listed first (the walk reads only commits), then diffed in contiguous
+    /// runs, one per core: a commit costs what it changed plus one pass over each directory it
+    /// changed, because trees are compared entry by entry straight from their raw bytes,
+    /// descending only into subtrees whose ids differ, and the trees read last are kept, so the
+    /// parent's `auths/` that the previous commit (its child) just read is not read again.
     pub fn removed_blobs(
         &self,
         tips: &[ObjectId],
@@ -224,23 +229,96 @@ impl Repo {
             }
             Err(_) => std::collections::HashSet::new(),
         };
+        let (commits, jobs) = Self::history_jobs(&repo, tips, since)?;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, 8);
+        // Below a few hundred commits a thread costs more than it saves.
+        let chunk = jobs.len().div_ceil(threads).max(256);
+        let gone: Vec<Result<Vec<Gone>, Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|run| {
+                    scope.spawn(move || {
+                        let mut trees = Trees::new(self.local());
+                        let mut out = Vec::new();
+                        let mut prefix = Vec::new();
+                        for (i, job) in run.iter().enumerate() {
+                            let start = out.len();
+                            trees.diff(job.parent_tree, Some(job.tree), &mut prefix, &mut out)?;
+                            for g in out.get_mut(start..).unwrap_or_default() {
+                                g.job = i;
+                            }
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut found: std::collections::HashMap<ObjectId, Removal> =
+            std::collections::HashMap::new();
+        for (run, gone) in jobs.chunks(chunk).zip(gone) {
+            for g in gone? {
+                let Some(job) = run.get(g.job) else {
+                    continue;
+                };
+                if in_head.contains(&g.blob) || !wanted(&g.raw) {
+                    continue;
+                }
+                let newer = found.get(&g.blob).is_none_or(|r| r.time < job.time);
+                if newer {
+                    found.insert(
+                        g.blob,
+                        Removal {
+                            path: super::display_path(&g.raw),
+                            raw: g.raw,
+                            blob: g.blob,
+                            commit: job.commit,
+                            author: job.author.clone(),
+                            time: job.time,
+                        },
+                    );
+                }
+            }
+        }
+        let mut removals: Vec<Removal> = found.into_values().collect();
+        removals.sort_by(|a, b| a.raw.cmp(&b.raw).then(a.blob.cmp(&b.blob)));
+        Ok(Walked { removals, commits })
+    }
+
+    /// Lists, in walk order, the commits reachable from `tips` that have a parent and (with
+    /// `since`) were authored at or after it: what `removed_blobs` diffs. Returns them with the
+    /// number of commits walked.
+    fn history_jobs(
+        repo: &gix::Repository,
+        tips: &[ObjectId],
+        since: Option<i64>,
+    ) -> Result<(usize, Vec<Job>), Error> {
         let walk = repo
             .rev_walk(tips.iter().copied())
             .all()
             .map_err(repo_err("cannot walk the history"))?;
-        let mut found: std::collections::HashMap<ObjectId, Removal> =
+        let mut trees: std::collections::HashMap<ObjectId, ObjectId> =
             std::collections::HashMap::new();
-        let mut walked = Walked::default();
+        // (commit, tree, first parent, author, time) before the parents' trees are known.
+        let mut listed = Vec::new();
+        let mut commits = 0;
         for info in walk {
             let info = info.map_err(|e| Error::Repo {
                 what: "cannot walk commits".into(),
                 source: e,
             })?;
-            walked.commits += 1;
+            commits += 1;
             let commit = repo
                 .find_commit(info.id)
                 .map_err(repo_err("cannot read commit"))?;
             let decoded = commit.decode().map_err(repo_err("cannot decode commit"))?;
+            let tree = decoded.tree();
+            trees.insert(info.id, tree);
             let Some(parent) = decoded.parents().next() else {
                 continue;
             };
@@ -251,93 +329,153 @@ impl Repo {
             if since.is_some_and(|s| time < s) {
                 continue;
             }
-            let tree = decoded.tree();
-            let parent_tree = repo
-                .find_commit(parent)
-                .map_err(repo_err("cannot read commit"))?
-                .tree_id()
-                .map_err(repo_err("cannot read commit"))?
-                .detach();
-            let mut gone = Vec::new();
-            diff_trees(&repo, parent_tree, Some(tree), &mut Vec::new(), &mut gone)?;
-            for (raw, blob) in gone {
-                if in_head.contains(&blob) || !wanted(&raw) {
-                    continue;
-                }
-                let newer = found.get(&blob).is_none_or(|r| r.time < time);
-                if newer {
-                    found.insert(
-                        blob,
-                        Removal {
-                            path: super::display_path(&raw),
-                            raw,
-                            blob,
-                            commit: info.id,
-                            author: author.clone(),
-                            time,
-                        },
-                    );
-                }
-            }
+            listed.push((info.id, tree, parent, author, time));
         }
-        let mut removals: Vec<Removal> = found.into_values().collect();
-        removals.sort_by(|a, b| a.raw.cmp(&b.raw).then(a.blob.cmp(&b.blob)));
-        walked.removals = removals;
-        Ok(walked)
+        let mut jobs = Vec::with_capacity(listed.len());
+        for (commit, tree, parent, author, time) in listed {
+            let parent_tree = match trees.get(&parent) {
+                Some(t) => *t,
+                // Not walked (a shallow clone's boundary, say): read it.
+                None => repo
+                    .find_commit(parent)
+                    .map_err(repo_err("cannot read commit"))?
+                    .tree_id()
+                    .map_err(repo_err("cannot read commit"))?
+                    .detach(),
+            };
+            jobs.push(Job {
+                commit,
+                tree,
+                parent_tree,
+                author,
+                time,
+            });
+        }
+        Ok((commits, jobs))
     }
 }
 
-/// Records the blobs of `old` (below `prefix`) that `new` does not have at the same path: the
-/// files a commit deleted or rewrote. Equal subtrees are skipped without being read; both trees
-/// are sorted in git's order, so one merge pass over their entries (borrowed, not copied) finds
-/// what differs.
-fn diff_trees(
-    repo: &gix::Repository,
-    old: ObjectId,
-    new: Option<ObjectId>,
-    prefix: &mut Vec<u8>,
-    out: &mut Vec<(Vec<u8>, ObjectId)>,
-) -> Result<(), Error> {
-    if Some(old) == new {
-        return Ok(());
+/// A commit to diff against its first parent.
+struct Job {
+    commit: ObjectId,
+    tree: ObjectId,
+    parent_tree: ObjectId,
+    author: String,
+    time: i64,
+}
+
+/// A blob a commit removed or replaced: its path and the commit's index in its run.
+struct Gone {
+    raw: Vec<u8>,
+    blob: ObjectId,
+    job: usize,
+}
+
+/// The raw trees read last, by id: a commit's parent's trees are the ones its child (walked
+/// just before) read as its own, so consecutive commits read each large directory once.
+struct Trees {
+    repo: gix::Repository,
+    recent: std::collections::VecDeque<(ObjectId, std::rc::Rc<Vec<u8>>)>,
+    buf: Vec<u8>,
+}
+
+impl Trees {
+    /// How many trees are kept: the changed directories of two commits, with room to spare.
+    const KEEP: usize = 16;
+
+    fn new(mut repo: gix::Repository) -> Self {
+        // gix sets no delta-base cache without its `max-performance` feature: then every tree
+        // is rebuilt from the full object at the end of its delta chain (up to 50 deltas, each
+        // applied to a copy of a directory of thousands of entries). With the cache, a tree
+        // whose delta base was read just before (its child's, walking back) costs one delta.
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
+        });
+        // `recent` keeps the trees that are read again; a copy of each in gix's object cache
+        // would only cost a copy.
+        repo.objects.unset_object_cache();
+        Self {
+            repo,
+            recent: std::collections::VecDeque::with_capacity(Self::KEEP),
+            buf: Vec::new(),
+        }
     }
-    let old_tree = repo.find_tree(old).map_err(repo_err("cannot read tree"))?;
-    let old_ref = old_tree.decode().map_err(repo_err("cannot decode tree"))?;
-    let new_tree = new
-        .map(|id| repo.find_tree(id).map_err(repo_err("cannot read tree")))
-        .transpose()?;
-    let new_ref = new_tree
-        .as_ref()
-        .map(|t| t.decode().map_err(repo_err("cannot decode tree")))
-        .transpose()?;
-    let after: &[gix::objs::tree::EntryRef<'_>] = new_ref.as_ref().map_or(&[], |t| &t.entries);
-    let mut j = 0;
-    for e in &old_ref.entries {
-        while after
-            .get(j)
-            .is_some_and(|n| n.cmp(e) == std::cmp::Ordering::Less)
+
+    /// The raw bytes of tree `id`.
+    fn get(&mut self, id: ObjectId) -> Result<std::rc::Rc<Vec<u8>>, Error> {
+        if let Some((_, data)) = self.recent.iter().find(|(k, _)| *k == id) {
+            return Ok(std::rc::Rc::clone(data));
+        }
+        use gix::prelude::FindExt;
+        // Empty, in case the store answers (the empty tree, say) without writing to it.
+        self.buf.clear();
+        self.repo
+            .objects
+            .find_tree_iter(&id, &mut self.buf)
+            .map_err(repo_err("cannot read tree"))?;
+        // The buffer itself is kept (no copy); the next read reuses the one evicted.
+        let data = std::rc::Rc::new(std::mem::take(&mut self.buf));
+        if self.recent.len() == Self::KEEP
+            && let Some((_, old)) = self.recent.pop_front()
+            && let Ok(buf) = std::rc::Rc::try_unwrap(old)
         {
-            j += 1;
+            self.buf = buf;
         }
-        // Same name and kind (`cmp`, git's order); `==` would also compare the ids.
-        let there = after
-            .get(j)
-            .filter(|n| (*n).cmp(e) == std::cmp::Ordering::Equal);
-        if there.is_some_and(|n| n.oid == e.oid) {
-            continue;
-        }
-        let len = prefix.len();
-        if !prefix.is_empty() {
-            prefix.push(b'/');
-        }
-        prefix.extend_from_slice(e.filename);
-        if e.mode.is_tree() {
-            let sub = there.map(|n| n.oid.to_owned());
-            diff_trees(repo, e.oid.to_owned(), sub, prefix, out)?;
-        } else if e.mode.is_blob() {
-            out.push((prefix.clone(), e.oid.to_owned()));
-        }
-        prefix.truncate(len);
+        self.recent.push_back((id, std::rc::Rc::clone(&data)));
+        Ok(data)
     }
-    Ok(())
+
+    /// Records the blobs of `old` (below `prefix`) that `new` does not have at the same path:
+    /// the files a commit deleted or rewrote. Equal subtrees are skipped without being read;
+    /// both trees are sorted in git's order, so one merge pass over their raw entries finds what
+    /// differs, nothing decoded into a list.
+    fn diff(
+        &mut self,
+        old: ObjectId,
+        new: Option<ObjectId>,
+        prefix: &mut Vec<u8>,
+        out: &mut Vec<Gone>,
+    ) -> Result<(), Error> {
+        use std::cmp::Ordering;
+        if Some(old) == new {
+            return Ok(());
+        }
+        let bad = || repo_err("cannot decode tree");
+        let old_data = self.get(old)?;
+        let new_data = new.map(|id| self.get(id)).transpose()?;
+        let kind = self.repo.object_hash();
+        let mut after = gix::objs::TreeRefIter::from_bytes(
+            new_data.as_ref().map_or(&[][..], |d| d.as_slice()),
+            kind,
+        );
+        let mut next = after.next().transpose().map_err(bad())?;
+        for e in gix::objs::TreeRefIter::from_bytes(&old_data, kind) {
+            let e = e.map_err(bad())?;
+            while next.is_some_and(|n| n.cmp(&e) == Ordering::Less) {
+                next = after.next().transpose().map_err(bad())?;
+            }
+            // Same name and kind (`cmp`, git's order); `==` would also compare the ids.
+            let there = next.filter(|n| n.cmp(&e) == Ordering::Equal);
+            if there.is_some_and(|n| n.oid == e.oid) {
+                continue;
+            }
+            let len = prefix.len();
+            if !prefix.is_empty() {
+                prefix.push(b'/');
+            }
+            prefix.extend_from_slice(e.filename);
+            if e.mode.is_tree() {
+                let sub = there.map(|n| n.oid.to_owned());
+                self.diff(e.oid.to_owned(), sub, prefix, out)?;
+            } else if e.mode.is_blob() {
+                out.push(Gone {
+                    raw: prefix.clone(),
+                    blob: e.oid.to_owned(),
+                    job: 0,
+                });
+            }
+            prefix.truncate(len);
+        }
+        Ok(())
+    }
 }

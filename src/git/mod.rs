@@ -20,6 +20,7 @@ pub use gix::ObjectId;
 pub mod cli;
 mod clone;
 pub mod config;
+mod dataref;
 mod history;
 mod write;
 

@@ -13,6 +13,7 @@
 
 pub mod claude;
 pub mod codex;
+pub mod doctor;
 pub mod google;
 pub mod kimi;
 pub mod rule;

@@ -101,6 +101,67 @@ pub fn held(s: &Scanned, baseline: Option<&Baseline>) -> Option<String> {
     })
 }
 
+/// `--strikes N --spacing T`: the recorded verdicts a prune judges the selected files by (see
+/// [`crate::strikes`]). Strikes only ever keep a file: a file is selected by its status first,
+/// and pins, the status guard and the breaker apply as without them.
+pub struct Strikes {
+    /// The rule.
+    pub rule: crate::settings::StrikeSettings,
+    /// The history (with this run's verdicts when it recorded them).
+    pub history: crate::strikes::History,
+    /// Each scanned path's key.
+    pub keys: HashMap<String, String>,
+    /// The verdicts commit this run recorded, if it did.
+    pub recorded: Option<crate::git::ObjectId>,
+}
+
+impl Strikes {
+    /// The judgement of a file, by its key.
+    fn judge(&self, s: &Scanned) -> crate::strikes::Judgement {
+        let line = self.keys.get(&s.path).and_then(|k| self.history.get(k));
+        crate::strikes::judge(line, self.rule.required, self.rule.spacing)
+    }
+
+    /// Why the rule keeps this file, if it does.
+    pub fn keep(&self, s: &Scanned) -> Option<String> {
+        let j = self.judge(s);
+        (!j.passes).then_some(j.why)
+    }
+
+    /// Records on each chosen file the verdicts its removal stands on (its report entry cites
+    /// them), and in `rule` (the scan's `Collected::strikes`) the rule its report names.
+    pub fn cite(
+        &self,
+        scanned: &mut [Scanned],
+        rule: &mut Option<crate::report::StrikeRule>,
+        chosen: &[usize],
+    ) {
+        for &i in chosen {
+            let Some(s) = scanned.get(i) else {
+                continue;
+            };
+            let cited = self
+                .judge(s)
+                .streak
+                .iter()
+                .map(|v| crate::report::Cited {
+                    at: crate::report::rfc3339(v.at),
+                    status: v.status.clone(),
+                    http_status: v.http_status,
+                })
+                .collect();
+            if let Some(s) = scanned.get_mut(i) {
+                s.strikes = Some(cited);
+            }
+        }
+        *rule = Some(crate::report::StrikeRule {
+            required: self.rule.required,
+            spacing_secs: u64::try_from(self.rule.spacing.num_seconds()).unwrap_or(0),
+            recorded: self.recorded.map(|c| c.to_string()),
+        });
+    }
+}
+
 /// The source kinds a repository prune accepts a reviewed report of: a git tree (HEAD, a
 /// revision, the index, or a clone of a remote). Blob ids are what tie a report to a tree, so
 /// the tree may have moved on since; a folder's or a server's report has no blobs to match.
@@ -245,6 +306,24 @@ pub fn plan_from_report(
     Ok(plan)
 }
 
+/// Returns why the breaker trips because a canary (`--canary`) is not alive: that provider's
+/// answers are not trusted in this run (its dead verdicts were already made `unknown`, so none
+/// of its files is selected), and the run stops so that CI sees it (exit 3). `--force` goes on
+/// with the other providers.
+pub fn canary_breaker(canaries: &[crate::scan::canary::Canary]) -> Option<String> {
+    let failed = crate::scan::canary::failed(canaries);
+    let first = failed.first()?;
+    let providers: Vec<&str> = failed.iter().map(|c| c.provider.as_str()).collect();
+    Some(format!(
+        "the canary {} is not alive ({}: {}), so the dead verdicts of {} are not trusted in this run \
+         (check the canary and the provider; --force removes the other providers' files)",
+        crate::report::escape(&first.path),
+        first.status.as_str(),
+        crate::report::escape(&first.reason),
+        providers.join(", ")
+    ))
+}
+
 /// Returns why the mass-failure breaker trips for this plan, if it does: more files than a
 /// count, or more than a percentage of one provider's pool (only for pools of 20 or more).
 pub fn breaker(scanned: &[Scanned], chosen: &[usize], max: MaxDelete) -> Option<String> {
@@ -340,6 +419,7 @@ pub fn report(
     );
     report.summary = Summary::of(&collected.scanned);
     report.prune = Some(PruneInfo {
+        strikes: collected.strikes.clone(),
         statuses: statuses.iter().collect(),
         removed: if dry_run { 0 } else { chosen.len() },
         skipped,

@@ -44,7 +44,7 @@ fn finish(repo: &Repo, marker: &Path) -> anyhow::Result<Option<String>> {
     };
     let oid = |key: &str| line(key).and_then(|h| ObjectId::from_hex(h.as_bytes()).ok());
     let pid = line("pid ").and_then(|p| p.parse::<u32>().ok());
-    if pid.is_some_and(is_running) {
+    if pid.is_some_and(crate::fs::is_running) {
         // Another git-credman is pruning right now.
         return Ok(None);
     }
@@ -203,33 +203,6 @@ pub(crate) fn write_marker(
         text.push_str(&format!("commit {commit}\nparent {parent}\nindex {sum}\n"));
     }
     crate::fs::write_atomic(&repo.git_dir().join(PENDING), text.as_bytes(), || {})
-}
-
-/// Returns whether process `pid` may still be running (then its lock is not stale). Without
-/// `/proc`, assumes it is unless it is this process's own id.
-fn is_running(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return false;
-    }
-    let proc = Path::new("/proc");
-    if !proc.join("self").exists() {
-        return true;
-    }
-    let dir = proc.join(pid.to_string());
-    // The id may have been reused (after a reboot, say) by a process that is not git-credman.
-    if let Ok(exe) = std::fs::read_link(dir.join("exe"))
-        && !exe
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("git-credman"))
-    {
-        return false;
-    }
-    // A zombie (killed, not yet reaped by its parent) holds nothing any more.
-    std::fs::read_to_string(dir.join("stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
-    })
 }
 
 /// Deletes working-tree files that still hold exactly the given blob, checked right before each

@@ -320,6 +320,7 @@ fn build_commit(
         .context("none of the selected files is still there; nothing to commit")?;
     let head = super::json_of(&Report {
         results: Vec::new(),
+        notifications: Vec::new(),
         prune: report.prune.clone(),
         source: report.source.clone(),
         summary: report.summary.clone(),

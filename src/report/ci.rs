@@ -500,6 +500,7 @@ mod tests {
             reason: "why, with: punctuation | and\\nnewline".into(),
             http_status: Some(401),
             fingerprint: Some("0123456789ab".into()),
+            identity: None,
             account: Some("a***@example.com".into()),
             ..Finding::for_test(path, "codex", status)
         }

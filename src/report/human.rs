@@ -555,6 +555,30 @@ pub fn render_pre_push(
             "Fix or remove them (git credman prune), or bypass this check with `git push --no-verify`."
         )?;
     }
+    // Pinned files with a blocking status: listed, so that a pin never hides one silently.
+    let pinned: Vec<&Finding> = checked
+        .iter()
+        .filter(|f| f.pinned.is_some() && fail_on.contains(f.status))
+        .collect();
+    if !pinned.is_empty() {
+        writeln!(
+            out,
+            "git-credman: {} pinned credential file(s) (.credmanignore) do not block the push:",
+            pinned.len()
+        )?;
+        for f in pinned {
+            let why = f.pinned.as_deref().unwrap_or_default();
+            writeln!(
+                out,
+                "  {}  {}  {}  pinned{}{}",
+                esc(&f.path),
+                esc(&f.provider),
+                f.status,
+                if why.is_empty() { "" } else { ": " },
+                esc(why)
+            )?;
+        }
+    }
     if fell_back > 0 {
         writeln!(
             out,

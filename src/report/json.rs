@@ -27,6 +27,8 @@ struct Head<'a> {
     next_reset_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<&'a super::BaselineInfo>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notifications: &'a [super::Notification],
 }
 
 fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
@@ -79,6 +81,7 @@ fn render_with_source(
         prune: report.prune.as_ref(),
         next_reset_at: report.next_reset_at.map(super::rfc3339),
         baseline: report.baseline.as_ref(),
+        notifications: &report.notifications,
     };
     let head = serde_json::to_vec_pretty(&head)?;
     // Drop the closing "\n}" and continue the object with the results.
@@ -137,6 +140,7 @@ mod tests {
         Finding {
             reason: "r \"quoted\"\nline".into(),
             fingerprint: Some("0123456789ab".into()),
+            identity: None,
             has_refresh_token: true,
             duplicates: vec!["a".into(), "b".into()],
             ..Finding::for_test(path, "codex", Status::Unverified)

@@ -6,6 +6,7 @@
 //! ever sees a secret: findings carry fingerprints and masked identities only.
 
 pub mod ci;
+pub mod doctor;
 pub mod history;
 pub mod human;
 pub mod json;
@@ -44,6 +45,9 @@ pub struct Finding {
     pub http_status: Option<u16>,
     /// First 12 hex digits of the SHA-256 of the credential's token.
     pub fingerprint: Option<String>,
+    /// The stable identity key: 12 hex digits of the SHA-256 of provider, account and token
+    /// family; the same across renames and CPA's token refresh. Null without an account.
+    pub identity: Option<String>,
     /// The account, masked unless `--show-identities`.
     pub account: Option<String>,
     /// Codex plan type, when known.
@@ -83,6 +87,33 @@ pub struct Finding {
     /// The usage windows the provider reported (online, codex and claude); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<crate::verdict::Quota>,
+    /// The recorded verdicts a prune with `--strikes` removed it on (its dead streak, oldest
+    /// first); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strikes: Option<Vec<Cited>>,
+}
+
+/// A recorded verdict a prune cites (`refs/credman/verdicts`, see `crate::strikes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cited {
+    /// When the scan decided it (RFC3339, UTC).
+    pub at: String,
+    /// Its status.
+    pub status: String,
+    /// The HTTP status of the deciding answer, if any.
+    pub http_status: Option<u16>,
+}
+
+/// The N-strikes rule a prune applied (`prune.strikes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StrikeRule {
+    /// How many consecutive dead verdicts a removal needs (`--strikes`).
+    pub required: usize,
+    /// How far apart the first and last of them must be, in seconds (`--spacing`).
+    pub spacing_secs: u64,
+    /// The verdicts commit this run recorded, when it recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
 }
 
 /// How many other members of its group a finding lists in `duplicates`.
@@ -256,6 +287,9 @@ pub struct Report {
     /// What `--baseline` hid (scans with a baseline only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineInfo>,
+    /// What became of the notifications sent after the run (`--notify`); absent without any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notification>,
     /// One entry per credential file, sorted by path, provider and fingerprint.
     pub results: Vec<Finding>,
 }
@@ -288,6 +322,9 @@ pub struct PruneInfo {
     /// What `--disable-exhausted` / `--reenable-at-reset` did (server mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaDone>,
+    /// The N-strikes rule applied (`--strikes`); absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strikes: Option<StrikeRule>,
 }
 
 /// One credential of a quota action.
@@ -375,6 +412,21 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// One notification sent after a run (`--notify`) and what became of it. Never holds a
+/// token, a webhook URL or a chat id: the target's kind names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Notification {
+    /// `telegram` or `webhook`.
+    pub target: &'static str,
+    /// Whether the receiver accepted it (a 2xx answer).
+    pub delivered: bool,
+    /// The receiver's HTTP status, when it answered.
+    pub http_status: Option<u16>,
+    /// Why it failed (no URL, no secret), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 #[cfg(test)]
 impl Finding {
     /// A finding with a path, provider and status and nothing else (unit tests of renderers).
@@ -387,6 +439,7 @@ impl Finding {
             reason: String::new(),
             http_status: None,
             fingerprint: None,
+            identity: None,
             account: None,
             plan: None,
             expires_at: None,
@@ -402,6 +455,7 @@ impl Finding {
             elapsed_ms: None,
             pinned: None,
             quota: None,
+            strikes: None,
         }
     }
 }
@@ -437,6 +491,7 @@ impl Report {
             prune: None,
             next_reset_at: next_reset(&results, now),
             baseline: None,
+            notifications: Vec::new(),
             results,
         }
     }

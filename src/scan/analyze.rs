@@ -44,6 +44,9 @@ pub struct Facts {
     pub provider: String,
     /// First 12 hex digits of the SHA-256 of the credential's token.
     pub fingerprint: Option<String>,
+    /// The stable identity key (`Credential::identity_key`): provider, account and token
+    /// family, hashed; none when the file names no account.
+    pub identity: Option<String>,
     /// The account, masked unless `--show-identities`.
     pub account: Option<String>,
     /// Codex plan type, when known.
@@ -68,6 +71,7 @@ impl Facts {
         Self {
             provider: crate::credential::ProviderKind::from_type(ty).1,
             fingerprint: None,
+            identity: None,
             account: None,
             plan: None,
             expires_at: None,
@@ -81,6 +85,7 @@ impl Facts {
         Self {
             provider: cred.provider.clone(),
             fingerprint,
+            identity: cred.identity_key(),
             account: cred.identity().map(|i| {
                 if show_identities {
                     i.to_owned()
@@ -140,6 +145,8 @@ pub struct Scanned {
     pub auth_index: Option<String>,
     /// The comment of the pin that keeps this file (`crate::pins`), `""` when it has none.
     pub pinned: Option<String>,
+    /// The recorded verdicts a prune with `--strikes` cites for it (`crate::strikes`).
+    pub strikes: Option<Vec<crate::report::Cited>>,
     pub(super) account_key: Option<String>,
     pub(super) token_digests: Vec<u128>,
 }
@@ -185,6 +192,7 @@ impl Scanned {
             candidate: 0,
             auth_index: None,
             pinned: None,
+            strikes: None,
             account_key: None,
             token_digests: Vec::new(),
         }
@@ -239,6 +247,7 @@ impl Scanned {
             reason: v.reason.clone(),
             http_status: v.http_status,
             fingerprint: self.facts.fingerprint.clone(),
+            identity: self.facts.identity.clone(),
             account: self.facts.account.clone(),
             plan: self.facts.plan.clone(),
             expires_at: self.facts.expires_at,
@@ -254,6 +263,7 @@ impl Scanned {
             elapsed_ms: online.and_then(|o| o.elapsed_ms),
             pinned: self.pinned.clone(),
             quota: v.quota.as_deref().cloned(),
+            strikes: self.strikes.clone(),
         }
     }
 }

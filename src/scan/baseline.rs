@@ -3,10 +3,13 @@
 //!
 //! "Changed" is exact: a scanned file is **unchanged** when the baseline has an entry with
 //! the same status that is either (1) at the same path with the same fingerprint (both absent
-//! for files that hold no token), or (2) at any path with the same fingerprint (a rename: the
-//! fingerprint is the SHA-256 of the token, so it follows the token, not the name). Every other
-//! file is **changed**: new files, files whose token changed (a CPA refresh rewrites the access
-//! token, so a refreshed file is new to the baseline), and files whose status differs.
+//! for files that hold no token), (2) at any path with the same fingerprint (a rename: the
+//! fingerprint is the SHA-256 of the token, so it follows the token, not the name), or (3) at
+//! any path with the same identity key, when both have one (provider, account and token
+//! family: a CPA refresh rewrites the tokens, not the account, so a refreshed or renamed file
+//! keeps it; baselines written before the key existed have none and match by (1) and (2)).
+//! Every other file is **changed**: new files, files of another account, and files whose
+//! status differs.
 //!
 //! Pure apart from reading the one report file; no printing. Called by `commands::scan` and
 //! `commands::prune`.
@@ -49,15 +52,19 @@ struct Row {
     status: Status,
     #[serde(default)]
     fingerprint: Option<String>,
+    #[serde(default)]
+    identity: Option<String>,
 }
 
 /// A loaded baseline.
 #[derive(Debug, Default)]
 pub struct Baseline {
     /// (path, fingerprint) → status.
-    by_path: HashMap<(String, Option<String>), Status>,
+    paths: HashMap<(String, Option<String>), Status>,
     /// fingerprint → every status the baseline has it with.
-    by_fingerprint: HashMap<String, HashSet<Status>>,
+    fingerprints: HashMap<String, HashSet<Status>>,
+    /// identity key → every status the baseline has it with.
+    identities: HashMap<String, HashSet<Status>>,
 }
 
 /// Why a baseline cannot be used (exit 2, one line).
@@ -145,13 +152,16 @@ impl Baseline {
         }
         let mut b = Baseline::default();
         for r in doc.results {
+            if let Some(id) = &r.identity {
+                b.identities.entry(id.clone()).or_default().insert(r.status);
+            }
             if let Some(fp) = &r.fingerprint {
-                b.by_fingerprint
+                b.fingerprints
                     .entry(fp.clone())
                     .or_default()
                     .insert(r.status);
             }
-            b.by_path.insert((r.path, r.fingerprint), r.status);
+            b.paths.insert((r.path, r.fingerprint), r.status);
         }
         Ok(b)
     }
@@ -160,11 +170,15 @@ impl Baseline {
     pub fn changed(&self, s: &Scanned) -> bool {
         let status = s.status();
         let fp = s.facts.fingerprint.clone();
-        if self.by_path.get(&(s.path.clone(), fp.clone())) == Some(&status) {
+        if self.paths.get(&(s.path.clone(), fp.clone())) == Some(&status) {
             return false;
         }
-        !fp.and_then(|fp| self.by_fingerprint.get(&fp))
-            .is_some_and(|statuses| statuses.contains(&status))
+        let seen = |map: &HashMap<String, HashSet<Status>>, key: Option<&String>| {
+            key.and_then(|k| map.get(k))
+                .is_some_and(|statuses| statuses.contains(&status))
+        };
+        !(seen(&self.fingerprints, fp.as_ref())
+            || seen(&self.identities, s.facts.identity.as_ref()))
     }
 
     /// Keeps only the changed files; returns (changed, unchanged) counts.
@@ -225,7 +239,7 @@ mod tests {
             test_scanned("c.json", "codex", dead, None),
             "cccccccccccc"
         )));
-        // Same path, new token (a rewrite): changed.
+        // Same path, new token (a rewrite) and no identity key: changed.
         assert!(b.changed(&with_fp(
             test_scanned("a.json", "codex", dead, None),
             "dddddddddddd"
@@ -238,6 +252,35 @@ mod tests {
             Status::InvalidFile,
             None
         )));
+    }
+
+    #[test]
+    fn a_rewrite_or_rename_of_the_same_account_is_unchanged_by_identity() {
+        let (_d, path) = write(&doc(
+            "head",
+            serde_json::json!([
+                {"path": "a.json", "status": "expired_by_time", "fingerprint": "aaaaaaaaaaaa",
+                 "identity": "111111111111"},
+            ]),
+        ));
+        let b = Baseline::read(&path, "head").unwrap();
+        let dead = Status::ExpiredByTime;
+        let with_id = |path: &str, fp: &str, id: &str, status: Status| {
+            let mut s = with_fp(test_scanned(path, "codex", status, None), fp);
+            s.facts.identity = Some(id.to_owned());
+            s
+        };
+        // New token, same account (CPA's refresh), renamed too: unchanged.
+        assert!(!b.changed(&with_id("b.json", "dddddddddddd", "111111111111", dead)));
+        // Same account, another status: changed.
+        assert!(b.changed(&with_id(
+            "a.json",
+            "dddddddddddd",
+            "111111111111",
+            Status::Unverified
+        )));
+        // Another account at the same path: changed.
+        assert!(b.changed(&with_id("a.json", "dddddddddddd", "222222222222", dead)));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod analyze;
 pub mod baseline;
+pub mod canary;
 mod duplicates;
 mod entry;
 
@@ -52,6 +53,10 @@ pub struct Collected {
     pub mode: &'static str,
     /// The time verdicts were made against.
     pub now: DateTime<Utc>,
+    /// The canaries checked first (online with `--canary` only).
+    pub canaries: Vec<canary::Canary>,
+    /// The N-strikes rule a prune applies to this scan (its report names it).
+    pub strikes: Option<crate::report::StrikeRule>,
 }
 
 /// Lists, parses, classifies (offline, then online unless `--offline`) and filters by provider.
@@ -64,6 +69,18 @@ pub(crate) fn collect(
     content_ids: bool,
 ) -> anyhow::Result<Collected> {
     let started = std::time::Instant::now();
+    let resolved;
+    let select = match &select.online {
+        Some(online) if online.canaries.iter().any(|p| p.is_relative()) => {
+            let mut s = select.clone();
+            if let Some(o) = s.online.as_mut() {
+                o.canaries = o.canaries.iter().map(|p| cwd.join(p)).collect();
+            }
+            resolved = s;
+            &resolved
+        }
+        _ => select,
+    };
     let (mut listing, specs) = match (spec, repo) {
         (SourceSpec::Server(_), _) if select.shard.is_some() => {
             anyhow::bail!("--shard works on repositories and folders, not on a server's listing")
@@ -178,6 +195,13 @@ pub(crate) fn classify(
         "listed source"
     );
     let now = Utc::now();
+    // Canaries first: their verdicts decide whether a provider's dead verdicts are trusted.
+    let canaries = match &select.online {
+        Some(online) if !online.canaries.is_empty() => {
+            canary::check(&online.canaries, online, now)?
+        }
+        _ => Vec::new(),
+    };
     let opts = Options {
         now,
         show_identities: select.show_identities,
@@ -243,6 +267,7 @@ pub(crate) fn classify(
                     crate::verdict::apply_quota_threshold(&mut o.verdict, pct);
                 }
             }
+            canary::downgrade(&mut scanned, &canaries);
             "online"
         }
         None => "offline",
@@ -252,5 +277,7 @@ pub(crate) fn classify(
         scanned,
         mode,
         now,
+        canaries,
+        strikes: None,
     })
 }

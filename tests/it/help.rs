@@ -16,12 +16,16 @@ const COMMANDS: &[&[&str]] = &[
     &["show"],
     &["restore"],
     &["history"],
+    &["doctor"],
+    &["watch"],
     &["hook"],
     &["hook", "pre-push"],
     &["hook", "install"],
     &["hook", "uninstall"],
     &["report"],
     &["report", "merge"],
+    &["verdicts"],
+    &["verdicts", "merge"],
     &["man"],
     &["completions"],
 ];
@@ -114,7 +118,7 @@ fn man_renders_a_page_per_command() {
     let man1 = t.home().join("man/man1");
     let r = run(t.credman().args(["man", "--output-dir"]).arg(&man1));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("Wrote 14 man pages"), "{}", r.stderr);
+    assert!(r.stderr.contains("Wrote 18 man pages"), "{}", r.stderr);
     let pages: &[(&[&str], &str, &[&str])] = &[
         (
             &[],
@@ -133,9 +137,24 @@ fn man_renders_a_page_per_command() {
         ),
         (&["show"], "git-credman-show", &["REV"]),
         (
+            &["doctor"],
+            "git-credman-doctor",
+            &["--provider", "--endpoint", "Exit status"],
+        ),
+        (
+            &["verdicts", "merge"],
+            "git-credman-verdicts-merge",
+            &["REV", "FETCH_HEAD", "refs/credman/verdicts"],
+        ),
+        (
             &["hook", "install"],
             "git-credman-hook-install",
             &["--force", "git-credman-hook(1)"],
+        ),
+        (
+            &["watch"],
+            "git-credman-watch",
+            &["--every", "--jitter", "--max-rounds", "--lock", "COMMAND"],
         ),
         (
             &["completions"],

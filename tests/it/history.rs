@@ -170,3 +170,160 @@ async fn history_online_lists_only_what_the_provider_does_not_reject() {
         assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
     }
 }
+
+/// `git fast-import` of `stream` into the repository (hundreds of commits in one process).
+fn fast_import(t: &TestRepo, stream: &[u8]) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&t.root)
+        .env_clear()
+        .envs(scrubbed_env(t.home()))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stream).unwrap();
+    assert!(child.wait().unwrap().success());
+    t.git(&["reset", "-q", "--hard", "main"]);
+}
+
+/// git's own answer: for each blob that a commit removed or replaced under `auths/` (the old
+/// side of its `--raw` diff against its first parent), the first such commit in `git log`'s
+/// order, which for a linear history is the newest.
+fn removals_by_git(t: &TestRepo) -> std::collections::HashMap<String, String> {
+    let log = t.git(&[
+        "log",
+        "--first-parent",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--format=commit %H",
+        "--",
+        "auths",
+    ]);
+    let mut out = std::collections::HashMap::new();
+    let mut commit = String::new();
+    for line in log.lines() {
+        if let Some(c) = line.strip_prefix("commit ") {
+            c.clone_into(&mut commit);
+        } else if let Some(raw) = line.strip_prefix(':') {
+            let old = raw.split_whitespace().nth(2).unwrap();
+            if !old.bytes().all(|b| b == b'0') {
+                out.entry(old.to_owned()).or_insert_with(|| commit.clone());
+            }
+        }
+    }
+    out
+}
+
+/// 700 commits, all at the same time (so the walk order alone picks the newest removal): each
+/// adds a credential and removes the previous one, and one credential (the same blob) is added
+/// and removed twice, 500 commits apart. Long enough for the walk to split the commits between
+/// threads (runs of at least 256); the answer must be git's, blob for blob, with the removal of
+/// the twice-removed blob from the later run (the one walked first), not the earlier.
+#[test]
+fn history_of_a_long_history_matches_git_for_every_blob() {
+    let t = TestRepo::new();
+    let mut s = Vec::new();
+    let mut planted = Vec::new();
+    let twice = serde_json::to_vec_pretty(&codex_live("x@example.com", "acct-x", "plus")).unwrap();
+    for i in 0..700u32 {
+        s.extend_from_slice(b"commit refs/heads/main\n");
+        s.extend_from_slice(b"author Test Author <author@example.com> 1767225600 +0000\n");
+        s.extend_from_slice(b"committer Test Committer <committer@example.com> 1767225600 +0000\n");
+        let msg = format!("change {i}\n");
+        s.extend_from_slice(format!("data {}\n{msg}", msg.len()).as_bytes());
+        let cred = codex_live(&format!("u{i}@example.com"), &format!("acct-{i}"), "plus");
+        let body = serde_json::to_vec_pretty(&cred).unwrap();
+        planted.push(cred);
+        s.extend_from_slice(
+            format!("M 100644 inline auths/f{i}.json\ndata {}\n", body.len()).as_bytes(),
+        );
+        s.extend_from_slice(&body);
+        s.push(b'\n');
+        if i > 0 {
+            s.extend_from_slice(format!("D auths/f{}.json\n", i - 1).as_bytes());
+        }
+        for (add, path) in [(100, "auths/x.json"), (600, "auths/y.json")] {
+            if i == add {
+                s.extend_from_slice(
+                    format!("M 100644 inline {path}\ndata {}\n", twice.len()).as_bytes(),
+                );
+                s.extend_from_slice(&twice);
+                s.push(b'\n');
+            }
+            if i == add + 10 {
+                s.extend_from_slice(format!("D {path}\n").as_bytes());
+            }
+        }
+        s.push(b'\n');
+    }
+    fast_import(&t, &s);
+    let r = history(&t, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["summary"]["commits"], 700);
+    // f0..f698 and the twice-removed blob.
+    assert_eq!(report["summary"]["blobs"], 700);
+    let git = removals_by_git(&t);
+    assert_eq!(git.len(), 700);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 700);
+    for e in results {
+        let blob = e["blob"].as_str().unwrap();
+        assert_eq!(
+            e["removed_in"].as_str(),
+            git.get(blob).map(String::as_str),
+            "{e:#}"
+        );
+    }
+    let y = result(&report, "auths/y.json");
+    assert_eq!(y["removed_in"], rev(&t, "main~89").as_str());
+    for secret in planted.iter().flat_map(secrets_of) {
+        assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
+    }
+}
+
+/// A merge is diffed against its first parent: a file the merged branch removed is removed by
+/// the merge (the newest removal, walked first); a file added and removed on the branch alone
+/// is removed by the branch's commit.
+#[test]
+fn history_diffs_a_merge_against_its_first_parent() {
+    let t = TestRepo::new();
+    t.write_json(
+        "auths/a.json",
+        &codex_live("a@example.com", "acct-a", "plus"),
+    );
+    t.write_json(
+        "auths/b.json",
+        &codex_live("b@example.com", "acct-b", "plus"),
+    );
+    t.commit_all("initial");
+    t.git(&["checkout", "-q", "-b", "side"]);
+    t.git(&["rm", "-q", "auths/b.json"]);
+    t.commit_all("side: remove b");
+    t.write_json(
+        "auths/s.json",
+        &codex_live("s@example.com", "acct-s", "plus"),
+    );
+    t.commit_all("side: add s");
+    t.git(&["rm", "-q", "auths/s.json"]);
+    t.commit_all("side: remove s");
+    let removed_s = rev(&t, "HEAD");
+    t.git(&["checkout", "-q", "main"]);
+    t.write("README.md", "pool\n");
+    t.commit_all("main: readme");
+    t.git(&["merge", "-q", "--no-ff", "-m", "merge side", "side"]);
+    let merge = rev(&t, "HEAD");
+    let report = history(&t, &[]).json();
+    assert_eq!(report["summary"]["commits"], 6);
+    assert_eq!(paths(&report), ["auths/b.json", "auths/s.json"]);
+    assert_eq!(
+        result(&report, "auths/b.json")["removed_in"],
+        merge.as_str()
+    );
+    assert_eq!(
+        result(&report, "auths/s.json")["removed_in"],
+        removed_s.as_str()
+    );
+}

@@ -1285,3 +1285,129 @@ fn no_planted_secret_reaches_any_hook_output() {
         assert!(!out.contains(&raw), "a raw token reached the output: {out}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pins (.credmanignore) in the gate
+// ---------------------------------------------------------------------------------------------
+
+/// The gate reads the `.credmanignore` of the pushed tip, never the working tree's: a pin only
+/// in the working tree lets nothing through, a committed one lets the pinned dead file through
+/// (listed as pinned, with its comment), and editing the working tree's file without
+/// committing it changes nothing either way. Through the installed hook and a real `git push`.
+#[test]
+fn the_gate_honours_the_pins_committed_in_the_pushed_tip_not_the_working_tree() {
+    let (t, remote) = installed_repo();
+    assert_eq!(push(&t, &["-u", "origin", "main"]).code, 0);
+    let planted = dead();
+    t.write_json(DEAD, &planted);
+    t.git(&["add", DEAD]);
+    t.git(&["commit", "-q", "-m", "dead, pinned"]);
+    let pushed = remote_rev(&t, &remote, "main");
+    // Pinned in the working tree only: still blocked.
+    t.write(
+        ".credmanignore",
+        "auths/codex-dead*.json   # on-call pool\n",
+    );
+    let r = push(&t, &["origin", "main"]);
+    let text = all_output(&r);
+    assert_ne!(r.code, 0, "{text}");
+    assert!(
+        text.contains("push blocked") && text.contains(DEAD),
+        "{text}"
+    );
+    assert_eq!(remote_rev(&t, &remote, "main"), pushed);
+    // Committed: the pushed tip carries the pin, the push goes through and says why.
+    t.git(&["add", ".credmanignore"]);
+    t.git(&["commit", "-q", "-m", "pin the on-call pool"]);
+    let r = push(&t, &["origin", "main"]);
+    let text = all_output(&r);
+    assert_eq!(r.code, 0, "{text}");
+    assert!(text.contains("nothing blocks the push"), "{text}");
+    assert!(
+        text.contains("1 pinned credential file(s)")
+            && text.contains(DEAD)
+            && text.contains("expired_by_time")
+            && text.contains("pinned: on-call pool"),
+        "{text}"
+    );
+    assert_eq!(remote_rev(&t, &remote, "main"), Some(rev(&t, "HEAD")));
+    // Unpinned in the working tree only: the committed pin still holds for a new dead file.
+    t.write(".credmanignore", "");
+    let second = "auths/codex-dead-2.json";
+    t.write_json(second, &codex_dead("dave@example.com", "acct-9"));
+    t.git(&["add", second]);
+    t.git(&["commit", "-q", "-m", "another pinned dead file"]);
+    let r = push(&t, &["origin", "main"]);
+    assert_eq!(r.code, 0, "{}", all_output(&r));
+    assert!(all_output(&r).contains(second), "{}", all_output(&r));
+    // The unpinning committed: the next dead file blocks.
+    let third = "auths/codex-dead-3.json";
+    t.write_json(third, &codex_dead("erin@example.com", "acct-10"));
+    t.commit_all("unpin, and a third dead file");
+    let r = push(&t, &["origin", "main"]);
+    let text = all_output(&r);
+    assert_ne!(r.code, 0, "{text}");
+    assert!(
+        text.contains("push blocked") && text.contains(third),
+        "{text}"
+    );
+    assert!(!text.contains("pinned"), "{text}");
+    assert_no_leak(&[&text], &[planted]);
+}
+
+/// A pin file named by `GIT_CREDMAN_IGNORE_FILE` or `credman.ignoreFile` is read from disk, as
+/// scan and prune read it (paths and fingerprints); a named file that is missing and a
+/// malformed committed `.credmanignore` are errors (exit 2) naming the file and line.
+#[test]
+fn the_gate_reads_a_named_pin_file_from_disk_and_rejects_a_malformed_one() {
+    let t = TestRepo::new();
+    t.write_json(LIVE, &live());
+    t.commit_all("live");
+    let base = rev(&t, "HEAD");
+    t.write_json(DEAD, &dead());
+    t.commit_all("dead");
+    let main = "refs/heads/main";
+    let stdin = line(main, &rev(&t, "HEAD"), main, &base);
+    assert_eq!(pre_push(&t, &stdin, &[]).code, 1);
+
+    let scan = run(t.credman().args(["scan", "--offline", "--format", "json"])).json();
+    let fp = result(&scan, DEAD)["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let named = t.home().join("pins");
+    std::fs::write(&named, format!("fp:{fp} # rotated by hand\n")).unwrap();
+    let env = [("GIT_CREDMAN_IGNORE_FILE", named.to_str().unwrap())];
+    let r = pre_push_env(&t, &stdin, &[], &env);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("pinned: rotated by hand"), "{}", r.stdout);
+
+    let missing = t.home().join("no-such-pins");
+    let r = pre_push_env(
+        &t,
+        &stdin,
+        &[],
+        &[("GIT_CREDMAN_IGNORE_FILE", missing.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no-such-pins"), "{}", r.stderr);
+
+    // credman.ignoreFile: relative to the working tree's root, read from disk (not committed).
+    t.write("local.pins", "auths/codex-dead.json\n");
+    t.git(&["config", "credman.ignoreFile", "local.pins"]);
+    let r = pre_push(&t, &stdin, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("pinned"), "{}", r.stdout);
+    t.git(&["config", "--unset", "credman.ignoreFile"]);
+
+    t.write(".credmanignore", "auths/ok.json\n!auths/codex-dead.json\n");
+    t.commit_all("a malformed pin file");
+    let stdin = line(main, &rev(&t, "HEAD"), main, &base);
+    let r = pre_push(&t, &stdin, &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("refs/heads/main:.credmanignore:2:"),
+        "{}",
+        r.stderr
+    );
+}

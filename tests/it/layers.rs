@@ -71,6 +71,11 @@ fn only_git_speaks_gix() {
 }
 
 #[test]
+fn only_tui_draws_on_the_terminal() {
+    only(&["ratatui::", "crossterm::"], &["src/tui.rs"]);
+}
+
+#[test]
 fn only_probe_and_management_speak_http() {
     only(
         &["reqwest::", "use reqwest", "hyper::"],
@@ -98,7 +103,7 @@ fn only_settings_interprets_git_config() {
 
 #[test]
 fn commands_never_import_each_other() {
-    let commands = ["scan", "prune", "show", "restore", "hook"];
+    let commands = ["scan", "prune", "show", "restore", "hook", "watch"];
     for (path, code) in sources() {
         let Some(name) = path
             .strip_prefix("src/commands/")
@@ -149,6 +154,17 @@ fn layers_point_downwards() {
                 "crate::commands",
                 "crate::source",
                 "crate::sign",
+            ],
+        ),
+        // Notifications build messages from a finished report and send them through probe.
+        (
+            "src/notify.rs",
+            &[
+                "crate::scan",
+                "crate::prune",
+                "crate::commands",
+                "crate::git",
+                "reqwest",
             ],
         ),
         (

@@ -390,3 +390,100 @@ fn a_pinned_file_is_never_disabled_or_deleted_on_the_server() {
         patches[0].body
     );
 }
+
+fn identity(report: &Value, path: &str) -> String {
+    result(report, path)["identity"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn an_identity_pin_survives_a_rename_and_cpas_rewrite_of_the_tokens() {
+    let t = pinned_pool();
+    let before = scan_json(&t, &[]).json();
+    let id = identity(&before, DEAD);
+    let fp = fingerprint(&before, DEAD);
+    assert_eq!(id.len(), 12);
+    // Three accounts, three identities; the key is a hash and the account stays masked.
+    let ids: std::collections::HashSet<_> =
+        [LIVE, PINNED, DEAD].map(|p| identity(&before, p)).into();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(result(&before, DEAD)["account"], "c***@example.com");
+    let whole = before.to_string();
+    assert!(
+        !whole.contains("carol@") && !whole.contains("acct-3"),
+        "{whole}"
+    );
+
+    t.write(".credmanignore", format!("id:{id} # carol's account\n"));
+    // CPA rewrites the file (a new token, written again later) and someone renames it.
+    t.git(&["mv", DEAD, "auths/renamed.json"]);
+    let mut rewritten = codex_dead("carol@example.com", "acct-3");
+    rewritten["last_refresh"] = rfc_in(-3600).into();
+    t.write_json("auths/renamed.json", &rewritten);
+    t.commit_all("rename and rewrite");
+    let after = scan_json(&t, &[]).json();
+    assert_ne!(fingerprint(&after, "auths/renamed.json"), fp, "a new token");
+    assert_eq!(
+        identity(&after, "auths/renamed.json"),
+        id,
+        "the same account"
+    );
+    assert_eq!(
+        result(&after, "auths/renamed.json")["pinned"],
+        "carol's account"
+    );
+
+    let r = run(t
+        .credman()
+        .args(["prune", "--offline", "--no-sign", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report = r.json();
+    assert_eq!(paths(&report), [PINNED]);
+    assert_eq!(
+        skipped(&report),
+        [(
+            "auths/renamed.json".to_owned(),
+            "pinned: carol's account".to_owned()
+        )]
+    );
+    assert_eq!(names(&t), [".credmanignore", LIVE, "auths/renamed.json"]);
+    t.git(&["fsck", "--strict"]);
+    // The prune commit's embedded report carries the identity of what it removed.
+    let msg = t.git(&["log", "-1", "--format=%B"]);
+    let embedded = embedded_report(&msg);
+    assert_eq!(
+        embedded["results"][0]["identity"],
+        identity(&before, PINNED).as_str()
+    );
+}
+
+#[test]
+fn a_baseline_counts_a_rewritten_file_of_the_same_account_as_unchanged() {
+    let t = TestRepo::new();
+    t.write_json(LIVE, &codex_live("alice@example.com", "acct-1", "plus"));
+    t.write_json(DEAD, &codex_dead("carol@example.com", "acct-3"));
+    t.commit_all("initial");
+    let base = t.home().join("base.json");
+    run(t
+        .credman()
+        .args(["scan", "--offline", "--report"])
+        .arg(&base));
+    // CPA refreshes the live one (new access and refresh tokens) and renames nothing; the
+    // dead one is rewritten with a new token of the same account; a third account appears.
+    t.write_json(LIVE, &codex_live("alice@example.com", "acct-1", "plus"));
+    t.write_json(DEAD, &codex_dead("carol@example.com", "acct-3"));
+    t.write_json(
+        "auths/codex-other.json",
+        &codex_dead("dan@example.com", "acct-4"),
+    );
+    t.commit_all("rewrite");
+    let r = scan_json(&t, &["--baseline", base.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report = r.json();
+    assert_eq!(paths(&report), ["auths/codex-other.json"]);
+    assert_eq!(report["baseline"]["unchanged"], 2);
+    assert_eq!(report["baseline"]["changed"], 1);
+    validate_report(&report);
+}
