@@ -24,6 +24,10 @@ fn quote(s: &str) -> String {
 
 impl Pty {
     fn spawn(home: &Path, dir: &Path, args: &[&str]) -> Pty {
+        Self::spawn_with(home, dir, args, &[])
+    }
+
+    fn spawn_with(home: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Pty {
         let mut line = format!(
             "stty cols 140 rows 40; exec {}",
             quote(env!("CARGO_BIN_EXE_git-credman"))
@@ -38,6 +42,7 @@ impl Pty {
             .env_clear()
             .envs(scrubbed_env(home))
             .env("TERM", "xterm-256color")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -284,4 +289,45 @@ fn dir_mode_review_quarantines_only_the_chosen_files() {
         assert!(!pool_dir.join("auths").join(gone).exists(), "{gone}");
         assert!(t.home().join("q/auths").join(gone).exists(), "{gone}");
     }
+}
+
+#[test]
+fn server_mode_review_disables_only_the_chosen_files() {
+    use crate::support::cpa::Cpa;
+    let key = format!("mk-{}", noise("interactive-key", 48));
+    let cpa = Cpa::start(&key);
+    let t = TestRepo::bare_dir();
+    for i in 1..=2 {
+        let v = codex_dead(&format!("d{i}@example.com"), &format!("acct-d{i}"));
+        cpa.put(
+            &format!("codex-dead-{i}.json"),
+            serde_json::json!(i.to_string()),
+            &v,
+        );
+    }
+    let url = cpa.url();
+    let mut p = Pty::spawn_with(
+        t.home(),
+        t.home(),
+        &[
+            "prune",
+            "--interactive",
+            "--offline",
+            "--server",
+            &url,
+            "--download",
+        ],
+        &[("GIT_CREDMAN_MANAGEMENT_KEY", key.as_str())],
+    );
+    p.wait_for("2 of 2 selected");
+    p.keys("\r");
+    p.wait_for("codex-dead-1.json");
+    p.keys(" ");
+    p.wait_for("[ ]");
+    p.keys("c");
+    p.wait_for(&format!("Will disable 1 file(s) on {url}"));
+    p.keys("y");
+    assert_eq!(p.exit_code(), 0);
+    assert!(!cpa.is_disabled("codex-dead-1.json"));
+    assert!(cpa.is_disabled("codex-dead-2.json"));
 }
