@@ -489,9 +489,12 @@ impl Server {
         if let Some(index) = auth_index {
             body["auth_index"] = Value::from(index);
         }
-        let rb = self
-            .request(reqwest::Method::PATCH, "auth-files/status")?
-            .json(&body);
+        self.patch("auth-files/status", what, &body)
+    }
+
+    /// Sends one `PATCH` of a management route; anything but 200 is an error with CPA's reason.
+    fn patch(&self, route: &str, what: String, body: &impl serde::Serialize) -> Result<(), Error> {
+        let rb = self.request(reqwest::Method::PATCH, route)?.json(body);
         match self.send(&what, rb)? {
             (200, _) => Ok(()),
             (status, body) => Err(Error::Http {
@@ -516,17 +519,7 @@ impl Server {
         let what = format!("updating the fields of {name}");
         let mut body = fields.clone();
         body.insert("name".to_owned(), Value::from(name));
-        let rb = self
-            .request(reqwest::Method::PATCH, "auth-files/fields")?
-            .json(&body);
-        match self.send(&what, rb)? {
-            (200, _) => Ok(()),
-            (status, body) => Err(Error::Http {
-                what,
-                status,
-                message: error_message(&body),
-            }),
-        }
+        self.patch("auth-files/fields", what, &body)
     }
 
     /// Deletes top-level files by name, recording per-file results; only a refused key (or an

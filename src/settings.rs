@@ -451,17 +451,20 @@ pub struct StrikeSettings {
     pub spacing: chrono::TimeDelta,
 }
 
-/// Parses `--spacing`: a number with `s`, `m`, `h` or `d` (seconds without one), 0 to 365 days.
-pub fn parse_spacing(value: &str) -> Result<chrono::TimeDelta, String> {
+/// Splits a duration into its number and its unit (`s` when it has none).
+fn number_and_unit(value: &str) -> Option<(f64, &str)> {
     let v = value.trim();
     let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => (&v[..i], &v[i..]),
         None => (v, "s"),
     };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| "expected a duration like 6h, 90m or 2d".to_owned())?;
+    num.trim().parse().ok().map(|n| (n, unit))
+}
+
+/// Parses `--spacing`: a number with `s`, `m`, `h` or `d` (seconds without one), 0 to 365 days.
+pub fn parse_spacing(value: &str) -> Result<chrono::TimeDelta, String> {
+    let (n, unit) = number_and_unit(value)
+        .ok_or_else(|| "expected a duration like 6h, 90m or 2d".to_owned())?;
     let unit_secs = match unit {
         "s" => 1.0,
         "m" => 60.0,
@@ -1405,15 +1408,8 @@ pub fn watch(
 
 /// Parses a duration: seconds, or a number with `ms`, `s`, `m` or `h`.
 pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
-    let v = value.trim();
-    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&v[..i], &v[i..]),
-        None => (v, "s"),
-    };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| "expected a duration like 90, 90s, 5m".to_owned())?;
+    let (n, unit) =
+        number_and_unit(value).ok_or_else(|| "expected a duration like 90, 90s, 5m".to_owned())?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,

@@ -59,27 +59,37 @@ fn breaker_refusal(
     Ok(Some(Outcome::Breaker))
 }
 
-/// `--interactive`: the review on the terminal narrows the plan (never widens it); `None` when
-/// the user quit, and then nothing is done.
-fn interactive(
+/// The last say over a plan before the breaker: `--interactive`'s review on the terminal
+/// narrows it (never widens it; `None` when the user quit, and then nothing is done), then the
+/// N-strikes rule cites the verdicts of the files that are to go.
+fn narrow(
     plan: Plan,
-    collected: &Collected,
+    (scanned, rule): (
+        &mut [crate::scan::Scanned],
+        &mut Option<crate::report::StrikeRule>,
+    ),
+    strikes: Option<&prune::Strikes>,
     settings: &PruneSettings,
     args: &PruneArgs,
     ctx: &mut Ctx<'_>,
     action: &dyn Fn(usize) -> String,
 ) -> anyhow::Result<Option<Plan>> {
-    if !args.interactive {
-        return Ok(Some(plan));
+    let plan = if args.interactive {
+        let scanned = &*scanned;
+        let breaker = |chosen: &[usize]| prune::breaker(scanned, chosen, settings.max_delete);
+        let reviewed = crate::tui::review(scanned, plan, action, &breaker, args.force)?;
+        if reviewed.is_none() {
+            ctx.status
+                .line("Quit the interactive review; nothing was changed.")?;
+        }
+        reviewed
+    } else {
+        Some(plan)
+    };
+    if let (Some(plan), Some(k)) = (&plan, strikes) {
+        k.cite(scanned, rule, &plan.chosen);
     }
-    let breaker =
-        |chosen: &[usize]| prune::breaker(&collected.scanned, chosen, settings.max_delete);
-    let reviewed = crate::tui::review(&collected.scanned, plan, action, &breaker, args.force)?;
-    if reviewed.is_none() {
-        ctx.status
-            .line("Quit the interactive review; nothing was changed.")?;
-    }
-    Ok(reviewed)
+    Ok(plan)
 }
 
 /// Reports the plan and returns `Clean` when nothing is selected, or with `--dry-run`.
@@ -438,12 +448,10 @@ fn run_repo(
         ""
     };
     let action = |n: usize| format!("remove {n} file(s) in one commit {target}{push}");
-    let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
+    let cites = (collected.scanned.as_mut_slice(), &mut collected.strikes);
+    let Some(plan) = narrow(plan, cites, strikes.as_ref(), settings, args, ctx, &action)? else {
         return Ok(Outcome::Clean);
     };
-    if let Some(k) = &strikes {
-        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
-    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -599,12 +607,10 @@ fn run_server(
             format!("disable {n} file(s) on {url} (reversible with --enable)")
         }
     };
-    let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
+    let cites = (collected.scanned.as_mut_slice(), &mut collected.strikes);
+    let Some(plan) = narrow(plan, cites, strikes.as_ref(), settings, args, ctx, &action)? else {
         return Ok(Outcome::Clean);
     };
-    if let Some(k) = &strikes {
-        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
-    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
@@ -705,12 +711,10 @@ fn run_dir(
             format!("move {n} file(s) to the quarantine {quarantine}")
         }
     };
-    let Some(plan) = interactive(plan, &collected, settings, args, ctx, &action)? else {
+    let cites = (collected.scanned.as_mut_slice(), &mut collected.strikes);
+    let Some(plan) = narrow(plan, cites, strikes.as_ref(), settings, args, ctx, &action)? else {
         return Ok(Outcome::Clean);
     };
-    if let Some(k) = &strikes {
-        k.cite(&mut collected.scanned, &mut collected.strikes, &plan.chosen);
-    }
     if let Some(refused) = breaker_refusal(&collected, &plan, settings, args, ctx)? {
         return Ok(refused);
     }
