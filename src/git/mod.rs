@@ -317,7 +317,16 @@ impl Repo {
 
     /// Returns a reader for blobs, one per thread.
     pub fn blob_reader(&self) -> BlobReader {
-        BlobReader { repo: self.local() }
+        let mut repo = self.inner.to_thread_local();
+        // Credential files of one provider are alike, so git stores most of them as deltas of
+        // each other. gix sets no delta-base cache without its `max-performance` feature: every
+        // blob would be rebuilt from the end of its delta chain. Each blob is read once, so an
+        // object cache would only copy it.
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
+        });
+        repo.objects.unset_object_cache();
+        BlobReader { repo }
     }
 
     /// Returns a checker that tells whether tracked files differ in the working tree, or `None`
