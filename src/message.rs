@@ -26,6 +26,7 @@ pub const COLUMNS: [&str; 18] = [
     "reason",
     "blob",
     "fingerprint",
+    "identity",
     "account",
     "expires_at",
     "has_refresh_token",
@@ -36,7 +37,6 @@ pub const COLUMNS: [&str; 18] = [
     "checked_at",
     "duplicate_group",
     "worktree",
-    "identity",
     "strikes",
 ];
 
@@ -146,6 +146,7 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
             json!(index.get(f.reason.as_str()).copied().unwrap_or(0)),
             json!(f.blob),
             json!(f.fingerprint),
+            json!(f.identity),
             json!(f.account),
             json!(f.expires_at.map(crate::report::rfc3339)),
             json!(f.has_refresh_token),
@@ -156,7 +157,6 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
             json!(f.checked_at.map(crate::report::rfc3339)),
             group.unwrap_or(Value::Null),
             json!(f.worktree),
-            json!(f.identity),
             f.strikes.as_ref().map_or(Value::Null, |cited| {
                 cited
                     .iter()
