@@ -195,41 +195,7 @@ impl Repo {
         new: ObjectId,
         reflog: &str,
     ) -> Result<(), Error> {
-        use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
-        let repo = self.local();
-        let full: gix::refs::FullName =
-            name.try_into()
-                .map_err(|e: gix::validate::reference::name::Error| {
-                    Error::Refused(format!("invalid ref name '{name}': {e}"))
-                })?;
-        let edit = RefEdit {
-            change: Change::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: true,
-                    message: reflog.into(),
-                },
-                expected: match expected {
-                    Some(id) => PreviousValue::MustExistAndMatch(gix::refs::Target::Object(id)),
-                    None => PreviousValue::MustNotExist,
-                },
-                new: gix::refs::Target::Object(new),
-            },
-            name: full,
-            deref: false,
-        };
-        repo.edit_reference(edit).map(|_| ()).map_err(|source| {
-            if self.ref_tip(name).ok().flatten() == expected {
-                Error::Repo {
-                    what: format!("cannot update {name}"),
-                    source,
-                }
-            } else {
-                Error::RefMoved {
-                    name: name.to_owned(),
-                }
-            }
-        })
+        self.swap(name, expected, new, reflog, false)
     }
 }
 

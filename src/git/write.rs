@@ -472,6 +472,20 @@ impl Repo {
         new: ObjectId,
         reflog: &str,
     ) -> Result<(), Error> {
+        self.swap(name, Some(expected), new, reflog, true)
+    }
+
+    /// The compare-and-swap of [`Self::move_ref`] and `swap_ref`: `name` goes from `expected`
+    /// (`None`: it must not exist yet) to `new`, through its symbolic target with `deref`.
+    /// [`Error::RefMoved`] when another writer got there first.
+    pub(crate) fn swap(
+        &self,
+        name: &str,
+        expected: Option<ObjectId>,
+        new: ObjectId,
+        reflog: &str,
+        deref: bool,
+    ) -> Result<(), Error> {
         use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
         let repo = self.local();
         let full: gix::refs::FullName =
@@ -483,18 +497,22 @@ impl Repo {
             change: Change::Update {
                 log: LogChange {
                     mode: RefLog::AndReference,
-                    force_create_reflog: false,
+                    // A data ref (not HEAD's branch) gets a reflog even where git would not.
+                    force_create_reflog: !deref,
                     message: reflog.into(),
                 },
-                expected: PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
+                expected: match expected {
+                    Some(id) => PreviousValue::MustExistAndMatch(gix::refs::Target::Object(id)),
+                    None => PreviousValue::MustNotExist,
+                },
                 new: gix::refs::Target::Object(new),
             },
             name: full,
-            deref: true,
+            deref,
         };
         repo.edit_reference(edit).map(|_| ()).map_err(|source| {
             let now = repo.rev_parse_single(name).ok().map(gix::Id::detach);
-            if now == Some(expected) {
+            if now == expected {
                 Error::Repo {
                     what: format!("cannot update {name}"),
                     source,
