@@ -289,14 +289,9 @@ pub(crate) fn provider_answer() -> impl Strategy<Value = crate::providers::Probe
         Just("text/html".to_owned()),
         Just(String::new())
     ];
-    (status, ct, body).prop_map(
-        |(status, content_type, body)| crate::providers::ProbeResponse {
-            status,
-            content_type,
-            body,
-            retry_after: None,
-        },
-    )
+    (status, ct, body).prop_map(|(status, content_type, body)| {
+        crate::providers::ProbeResponse::new(status, content_type, body, None)
+    })
 }
 
 /// Whether an answer is transient by nature: throttling, a server error or an HTML page.

@@ -729,12 +729,7 @@ impl ApiCall {
                     }
                     text.truncate(end);
                 }
-                Ok(ProbeResponse {
-                    status: code,
-                    content_type,
-                    body: text,
-                    retry_after: None,
-                })
+                Ok(ProbeResponse::new(code, content_type, text, None))
             }
             502 => Err(RelayError::Failed(
                 "the server could not reach the provider (api-call 502)".into(),

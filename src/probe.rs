@@ -583,12 +583,12 @@ async fn send(
             Err(e) => return Err(transport_reason(&e)),
         }
     }
-    Ok(ProbeResponse {
+    Ok(ProbeResponse::new(
         status,
         content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        String::from_utf8_lossy(&body).into_owned(),
         retry_after,
-    })
+    ))
 }
 
 /// A JSON POST to a notification receiver (`crate::notify`): the URL is a [`Secret`] (a

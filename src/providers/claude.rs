@@ -107,7 +107,7 @@ fn full_windows(body: &Value) -> Vec<(&String, &Value)> {
 }
 
 fn exhausted(resp: &ProbeResponse) -> bool {
-    resp.json().is_some_and(|b| !full_windows(&b).is_empty())
+    resp.json().is_some_and(|b| !full_windows(b).is_empty())
 }
 
 /// The usage windows of an `oauth/usage` answer: every member with a numeric `utilization`
@@ -159,7 +159,7 @@ fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
 fn windows(resp: &ProbeResponse, v: &mut Verdict) {
     usage_quota(resp, v);
     let Some(body) = resp.json() else { return };
-    let full = full_windows(&body);
+    let full = full_windows(body);
     let names: Vec<String> = full
         .iter()
         .map(|(k, _)| {

@@ -217,7 +217,7 @@ fn usage_exhausted(resp: &ProbeResponse) -> bool {
     let Some(body) = resp.json() else {
         return false;
     };
-    let rl = rate_limit(&body);
+    let rl = rate_limit(body);
     let flag = |k: &str, camel: &str| rl.get(k).or_else(|| rl.get(camel)).and_then(Value::as_bool);
     flag("limit_reached", "limitReached") == Some(true)
         || flag("allowed", "allowed") == Some(false)
@@ -229,7 +229,7 @@ fn usage_exhausted(resp: &ProbeResponse) -> bool {
 /// first, and the plan.
 fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
     let Some(body) = resp.json() else { return };
-    let rl = rate_limit(&body);
+    let rl = rate_limit(body);
     let mut windows: Vec<crate::verdict::Window> = ["primary_window", "secondary_window"]
         .iter()
         .filter_map(|key| {
@@ -263,7 +263,7 @@ fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
 fn window_reset(resp: &ProbeResponse, v: &mut Verdict) {
     usage_quota(resp, v);
     let Some(body) = resp.json() else { return };
-    let rl = rate_limit(&body);
+    let rl = rate_limit(body);
     let ws = windows(rl);
     v.reset_at = ws
         .iter()
@@ -283,8 +283,8 @@ fn window_reset(resp: &ProbeResponse, v: &mut Verdict) {
 
 /// `error.resets_at`, else now + `error.resets_in_seconds` (saturating: a huge value is ignored).
 fn limit_reset(resp: &ProbeResponse, v: &mut Verdict) {
-    let body = resp.json().unwrap_or(Value::Null);
-    let err = body.get("error").unwrap_or(&body);
+    let body = resp.json().unwrap_or(&Value::Null);
+    let err = body.get("error").unwrap_or(body);
     v.reset_at = time_of(err.get("resets_at")).or_else(|| {
         err.get("resets_in_seconds")
             .and_then(Value::as_i64)

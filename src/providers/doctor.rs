@@ -426,6 +426,7 @@ mod tests {
             content_type: ct.into(),
             body: body.into(),
             retry_after: None,
+            ..ProbeResponse::default()
         }
     }
 

@@ -129,12 +129,32 @@ pub struct ProbeResponse {
     pub body: String,
     /// The `Retry-After` delay, when the answer had one.
     pub retry_after: Option<std::time::Duration>,
+    /// The body parsed as JSON, once: every rule row and annotation asks for it.
+    parsed: std::sync::OnceLock<Option<Value>>,
 }
 
 impl ProbeResponse {
-    /// Parses the body as JSON, if it is.
-    pub fn json(&self) -> Option<Value> {
-        serde_json::from_str(&self.body).ok()
+    /// An answer.
+    pub fn new(
+        status: u16,
+        content_type: String,
+        body: String,
+        retry_after: Option<std::time::Duration>,
+    ) -> Self {
+        Self {
+            status,
+            content_type,
+            body,
+            retry_after,
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The body as JSON, if it is (parsed on the first call).
+    pub fn json(&self) -> Option<&Value> {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.body).ok())
+            .as_ref()
     }
 
     /// Returns whether the body is an HTML page (a WAF or captive portal, never evidence).
@@ -318,6 +338,7 @@ pub(crate) mod test_support {
             content_type: "application/json".into(),
             body: body.into(),
             retry_after: None,
+            ..ProbeResponse::default()
         }
     }
 
@@ -327,6 +348,7 @@ pub(crate) mod test_support {
             content_type: "text/html".into(),
             body: "<html>challenge</html>".into(),
             retry_after: None,
+            ..ProbeResponse::default()
         }
     }
 
