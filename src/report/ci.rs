@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Finding, Report, escape};
@@ -201,80 +202,122 @@ fn capped(report: &Report, cap: usize) -> (Vec<&Finding>, usize) {
     (bad, total - cap)
 }
 
-/// Builds the SARIF 2.1.0 log.
-pub fn sarif(report: &Report) -> Value {
+/// Builds the SARIF 2.1.0 log as a value (tests read it; `render_sarif` streams it).
+#[cfg(test)]
+fn sarif(report: &Report) -> Value {
     sarif_capped(report, MAX_SARIF_RESULTS)
 }
 
+#[cfg(test)]
 fn sarif_capped(report: &Report, cap: usize) -> Value {
-    let rules: Vec<Value> = Status::ALL
-        .iter()
-        .filter(|s| !s.is_alive())
-        .map(|s| {
-            json!({
-                "id": s.as_str(),
-                "name": rule_name(*s),
-                "shortDescription": {"text": format!("Credential status {}", s.as_str())},
-                "fullDescription": {"text": help_text(*s)},
-                "help": {"text": help_text(*s), "markdown": help_text(*s)},
-                "defaultConfiguration": {"level": level(s.class())},
-                "properties": {
-                    "tags": ["security", "credentials", s.class().as_str()],
-                    "security-severity": security_severity(s.class()),
-                    "precision": precision(*s),
-                },
-            })
-        })
-        .collect();
-    let prefix = checkout_prefix(report);
-    let (kept, omitted) = capped(report, cap);
-    let results: Vec<Value> = kept
-        .into_iter()
-        .map(|f| {
-            let path = format!("{prefix}{}", f.path);
-            json!({
-                "ruleId": f.status.as_str(),
-                "level": level(f.class),
-                "message": {"text": message(f)},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": uri_path(&path), "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 2}
-                }}],
-                "partialFingerprints": {"primaryLocationLineHash": line_hash(&path, &f.provider)},
-                "properties": {"provider": f.provider, "class": f.class.as_str(), "http_status": f.http_status},
-            })
-        })
-        .collect();
-    let mut run = json!({
-        "tool": {"driver": {
-            "name": "git-credman",
-            "version": env!("CARGO_PKG_VERSION"),
-            "informationUri": "https://github.com/git-credman/git-credman",
-            "rules": rules,
-        }},
-        "results": results,
-    });
-    if omitted > 0 {
-        let text = format!(
-            "{omitted} more results were left out: GitHub code scanning accepts at most {cap} per run (dead credentials come first); the JSON report (--format json) and the job summary have every file"
-        );
-        tracing::warn!("SARIF: {text}");
-        run["invocations"] = json!([{
-            "executionSuccessful": true,
-            "toolExecutionNotifications": [{"level": "warning", "message": {"text": text}}],
-        }]);
-        run["properties"] = json!({"omittedResults": omitted});
+    serde_json::to_value(SarifLog::new(report, cap)).unwrap_or(Value::Null)
+}
+
+/// A SARIF log as it is written: each result is built and written in turn, never all at once
+/// (up to [`MAX_SARIF_RESULTS`] of them held as JSON values was tens of megabytes). Fields are
+/// in the order `serde_json`'s maps keep them (sorted), so the output is what it always was.
+#[derive(Serialize)]
+struct SarifLog<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    runs: [SarifRun<'a>; 1],
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct SarifRun<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invocations: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<Value>,
+    results: SarifResults<'a>,
+    tool: Value,
+}
+
+struct SarifResults<'a> {
+    kept: Vec<&'a Finding>,
+    prefix: String,
+}
+
+impl Serialize for SarifResults<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.kept.iter().map(|f| sarif_result(f, &self.prefix)))
     }
+}
+
+fn sarif_result(f: &Finding, prefix: &str) -> Value {
+    let path = format!("{prefix}{}", f.path);
     json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [run]
+        "ruleId": f.status.as_str(),
+        "level": level(f.class),
+        "message": {"text": message(f)},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": uri_path(&path), "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 2}
+        }}],
+        "partialFingerprints": {"primaryLocationLineHash": line_hash(&path, &f.provider)},
+        "properties": {"provider": f.provider, "class": f.class.as_str(), "http_status": f.http_status},
     })
+}
+
+impl<'a> SarifLog<'a> {
+    fn new(report: &'a Report, cap: usize) -> Self {
+        let rules: Vec<Value> = Status::ALL
+            .iter()
+            .filter(|s| !s.is_alive())
+            .map(|s| {
+                json!({
+                    "id": s.as_str(),
+                    "name": rule_name(*s),
+                    "shortDescription": {"text": format!("Credential status {}", s.as_str())},
+                    "fullDescription": {"text": help_text(*s)},
+                    "help": {"text": help_text(*s), "markdown": help_text(*s)},
+                    "defaultConfiguration": {"level": level(s.class())},
+                    "properties": {
+                        "tags": ["security", "credentials", s.class().as_str()],
+                        "security-severity": security_severity(s.class()),
+                        "precision": precision(*s),
+                    },
+                })
+            })
+            .collect();
+        let (kept, omitted) = capped(report, cap);
+        let mut run = SarifRun {
+            invocations: None,
+            properties: None,
+            results: SarifResults {
+                kept,
+                prefix: checkout_prefix(report),
+            },
+            tool: json!({"driver": {
+                "name": "git-credman",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/git-credman/git-credman",
+                "rules": rules,
+            }}),
+        };
+        if omitted > 0 {
+            let text = format!(
+                "{omitted} more results were left out: GitHub code scanning accepts at most {cap} per run (dead credentials come first); the JSON report (--format json) and the job summary have every file"
+            );
+            tracing::warn!("SARIF: {text}");
+            run.invocations = Some(json!([{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": [{"level": "warning", "message": {"text": text}}],
+            }]));
+            run.properties = Some(json!({"omittedResults": omitted}));
+        }
+        SarifLog {
+            schema: "https://json.schemastore.org/sarif-2.1.0.json",
+            runs: [run],
+            version: "2.1.0",
+        }
+    }
 }
 
 /// Writes the SARIF log.
 pub fn render_sarif(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &sarif(report))?;
+    serde_json::to_writer_pretty(&mut *out, &SarifLog::new(report, MAX_SARIF_RESULTS))?;
     writeln!(out)
 }
 
