@@ -48,6 +48,19 @@ impl Secret {
     }
 }
 
+/// Returns the first 16 bytes of the SHA-256 of an account key ([`Credential::account_key`]),
+/// behind a prefix no token digest ([`Secret::digest`]) shares: duplicate detection compares
+/// both kinds of key in one list without an account ever matching a token.
+pub(crate) fn account_digest(key: &str) -> u128 {
+    let mut h = Sha256::new();
+    h.update(b"account\0");
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&d[..16]);
+    u128::from_be_bytes(first)
+}
+
 /// Returns the public fingerprint (12 hex digits) of a secret's digest (`Secret::digest`).
 pub fn fingerprint_of(digest: u128) -> String {
     format!("{:012x}", digest >> 80)

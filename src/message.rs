@@ -144,7 +144,7 @@ fn encode_results(head: &str, results: &[Finding], out: &mut String) {
             json!(f.provider),
             json!(f.status.as_str()),
             json!(index.get(f.reason.as_str()).copied().unwrap_or(0)),
-            json!(f.blob),
+            json!(f.blob.map(|b| b.to_string())),
             json!(f.fingerprint),
             json!(f.identity),
             json!(f.account),
@@ -357,7 +357,7 @@ mod tests {
             plan: Some("plus".into()),
             expires_at: chrono::DateTime::from_timestamp(1_740_787_200, 0),
             disabled: i.is_multiple_of(10),
-            blob: Some(format!("{:040x}", i * 104_729)),
+            blob: crate::git::ObjectId::from_hex(format!("{:040x}", i * 104_729).as_bytes()).ok(),
             duplicate_group: i
                 .is_multiple_of(50)
                 .then_some(crate::report::DuplicateGroup { id: 1, size: 2 }),

@@ -317,16 +317,33 @@ impl Repo {
 
     /// Returns a reader for blobs, one per thread.
     pub fn blob_reader(&self) -> BlobReader {
-        let mut repo = self.inner.to_thread_local();
-        // Credential files of one provider are alike, so git stores most of them as deltas of
-        // each other. gix sets no delta-base cache without its `max-performance` feature: every
-        // blob would be rebuilt from the end of its delta chain. Each blob is read once, so an
-        // object cache would only copy it.
-        repo.objects.set_pack_cache(|| {
-            Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
-        });
-        repo.objects.unset_object_cache();
-        BlobReader { repo }
+        BlobReader::new(self.inner.to_thread_local().objects)
+    }
+
+    /// Opens the object database again, on its own: the packs it maps are unmapped when the
+    /// last reader of it is dropped. A scan of 100,000 blobs touches every page of the pack;
+    /// reading them in slices, each through its own store, keeps only one slice's pages
+    /// resident (the repository's own store keeps a pack mapped for as long as it lives).
+    pub fn blob_source(&self) -> Result<BlobSource, Error> {
+        let store = &self.inner.objects;
+        let repo = self.inner.to_thread_local();
+        let fresh = gix::odb::Store::at_opts(
+            store.path().to_owned(),
+            store.object_hash(),
+            &mut store.replacements(),
+            gix::odb::store::init::Options {
+                use_multi_pack_index: store.use_multi_pack_index(),
+                current_dir: Some(repo.current_dir().to_owned()),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| Error::Repo {
+            what: "cannot open the object database".into(),
+            source: gix::Error::from_error(e),
+        })?;
+        Ok(BlobSource {
+            store: std::sync::Arc::new(fresh),
+        })
     }
 
     /// Returns a checker that tells whether tracked files differ in the working tree, or `None`
@@ -372,19 +389,44 @@ impl Repo {
     }
 }
 
-/// Reads blobs from one thread's repository handle.
+/// An object database opened on its own ([`Repo::blob_source`]), shared by reader threads.
+pub struct BlobSource {
+    store: std::sync::Arc<gix::odb::Store>,
+}
+
+impl BlobSource {
+    /// A reader of this database for one thread.
+    pub fn reader(&self) -> BlobReader {
+        BlobReader::new(gix::odb::memory::Proxy::from(gix::odb::Cache::from(
+            self.store.to_handle(),
+        )))
+    }
+}
+
+/// Reads blobs from one thread's object database handle.
 pub struct BlobReader {
-    repo: gix::Repository,
+    objects: gix::OdbHandle,
 }
 
 impl BlobReader {
+    fn new(mut objects: gix::OdbHandle) -> Self {
+        // Credential files of one provider are alike, so git stores most of them as deltas of
+        // each other. gix sets no delta-base cache without its `max-performance` feature: every
+        // blob would be rebuilt from the end of its delta chain. Each blob is read once, so an
+        // object cache would only copy it.
+        objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::default())
+        });
+        objects.unset_object_cache();
+        Self { objects }
+    }
+
     /// Reads a blob into `buf` (reused between calls, so large scans do not copy or
     /// reallocate every blob).
     pub fn read_into(&self, id: ObjectId, buf: &mut Vec<u8>) -> Result<(), Error> {
         use gix::objs::Find as _;
         let missing = || Error::Refused(format!("blob {id} is missing from the object database"));
         let data = self
-            .repo
             .objects
             .try_find(&id, buf)
             .map_err(|e| Error::Repo {

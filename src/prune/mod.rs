@@ -287,11 +287,11 @@ pub fn plan_from_report(
         }
         let mut verdict = Verdict::new(r.status, r.reason.clone());
         verdict.http_status = r.http_status;
-        s.online = Some(Online {
+        s.online = Some(Box::new(Online {
             verdict,
             checked_at: None,
             elapsed_ms: None,
-        });
+        }));
         plan.chosen.push(i);
     }
     let mut gone: Vec<&str> = wanted.into_keys().collect();

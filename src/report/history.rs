@@ -85,7 +85,7 @@ impl Exposure {
             account: f.account.clone(),
             expires_at: f.expires_at.map(crate::report::rfc3339),
             has_refresh_token: f.has_refresh_token,
-            blob: f.blob.clone(),
+            blob: f.blob.map(|b| b.to_string()),
             removed_in: commit,
             removed_by: author,
             removed_at: crate::report::rfc3339(at),

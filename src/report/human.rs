@@ -323,7 +323,7 @@ fn quota(report: &Report, layout: &Layout, p: &Painter, out: &mut dyn Write) -> 
     let mut with: Vec<(&Finding, &crate::verdict::Quota)> = report
         .results
         .iter()
-        .filter_map(|f| f.quota.as_ref().map(|q| (f, q)))
+        .filter_map(|f| f.quota.as_deref().map(|q| (f, q)))
         .collect();
     with.sort_by_key(|(f, q)| {
         (

@@ -59,8 +59,9 @@ pub struct Finding {
     pub has_refresh_token: bool,
     /// CPA's persisted `disabled` flag.
     pub disabled: bool,
-    /// The git blob id scanned; null for directories.
-    pub blob: Option<String>,
+    /// The git blob id scanned; null for directories. Held as the id, written as its hex.
+    #[serde(serialize_with = "ser_id")]
+    pub blob: Option<crate::git::ObjectId>,
     /// Other files of this file's duplicate group (same account or same token), in path
     /// order, at most [`MAX_LISTED_DUPLICATES`] of them: `duplicate_group` has the whole
     /// group's id and size (a pool of 4,000 copies would otherwise list every pair).
@@ -77,7 +78,7 @@ pub struct Finding {
     pub checked_at: Option<DateTime<Utc>>,
     /// What the server says about it (server mode).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<ServerState>,
+    pub server: Option<Box<ServerState>>,
     /// How long the online check took (online).
     pub elapsed_ms: Option<u64>,
     /// Why the file is pinned (the comment of its `.credmanignore` line, `""` without one);
@@ -86,7 +87,7 @@ pub struct Finding {
     pub pinned: Option<String>,
     /// The usage windows the provider reported (online, codex and claude); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub quota: Option<crate::verdict::Quota>,
+    pub quota: Option<Box<crate::verdict::Quota>>,
     /// The recorded verdicts a prune with `--strikes` removed it on (its dead streak, oldest
     /// first); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,6 +127,18 @@ pub struct DuplicateGroup {
     pub id: usize,
     /// How many files the group has (at least 2).
     pub size: usize,
+}
+
+// serde's `serialize_with` hands over a reference to the field.
+#[allow(clippy::ref_option)]
+fn ser_id<S: serde::Serializer>(
+    id: &Option<crate::git::ObjectId>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.collect_str(id),
+        None => s.serialize_none(),
+    }
 }
 
 #[allow(clippy::ref_option)]

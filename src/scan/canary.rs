@@ -168,11 +168,11 @@ pub fn downgrade(scanned: &mut [Scanned], canaries: &[Canary]) {
             .online
             .as_ref()
             .map_or((None, None), |o| (o.checked_at, o.elapsed_ms));
-        s.online = Some(Online {
+        s.online = Some(Box::new(Online {
             verdict: Verdict::new(Status::Unknown, reason),
             checked_at,
             elapsed_ms,
-        });
+        }));
     }
 }
 

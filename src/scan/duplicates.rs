@@ -5,39 +5,39 @@
 use super::Scanned;
 use crate::report::{DuplicateGroup, MAX_LISTED_DUPLICATES};
 
+/// One duplicate key (16 bytes of a digest) and the position of the record holding it: 20
+/// bytes (a `u128` would align the pair to 32), a few per file.
+pub(crate) type Key = ([u8; 16], u32);
+
+/// Moves the duplicate keys of `s`, which sits at `at` in the result, into `into`.
+pub(crate) fn take_keys(s: &mut Scanned, at: usize, into: &mut Vec<Key>) {
+    // Positions fit in 32 bits: no file system or tree holds 4 billion credential files.
+    let at = u32::try_from(at).unwrap_or(u32::MAX);
+    into.extend(
+        std::mem::take(&mut s.dup_keys)
+            .iter()
+            .map(|k| (k.to_be_bytes(), at)),
+    );
+}
+
 /// Finds the groups of files that hold the same account or the same token (directly or through
 /// each other) and marks every member: `duplicate_group` (id and size) and `duplicates` (at most
 /// [`MAX_LISTED_DUPLICATES`] other members, in scan order).
 ///
 /// Linear in the number of files and secrets (plus the sorts): recording every pair was
 /// quadratic, 1.4 GB and a 370 MB report for 4,000 files sharing one token (issue 10).
-pub(crate) fn mark_duplicates(scanned: &mut [Scanned]) {
+pub(crate) fn mark_duplicates(scanned: &mut [Scanned], mut keys: Vec<Key>) {
     // Sort (key, index) pairs and walk the runs: no per-key allocation, which matters at
-    // 100,000 files. Account keys are compared as strings, token digests as numbers.
-    let mut accounts: Vec<(&str, usize)> = scanned
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| Some((s.account_key.as_deref()?, i)))
-        .collect();
-    let mut tokens: Vec<(u128, usize)> = scanned
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| s.token_digests.iter().map(move |d| (*d, i)))
-        .collect();
-    accounts.sort_unstable();
-    tokens.sort_unstable();
+    // 100,000 files. Account keys and token digests share the list: an account key's digest
+    // has its own prefix (`credential::account_digest`), so it only ever matches an account.
+    keys.sort_unstable();
     let mut sets = DisjointSets::new(scanned.len());
-    for pair in accounts.windows(2) {
+    for pair in keys.windows(2) {
         if pair[0].0 == pair[1].0 {
-            sets.union(pair[0].1, pair[1].1);
+            sets.union(pair[0].1 as usize, pair[1].1 as usize);
         }
     }
-    for pair in tokens.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            sets.union(pair[0].1, pair[1].1);
-        }
-    }
-    drop((accounts, tokens));
+    drop(keys);
     // Members of each group, in scan order; groups numbered by their first member.
     let mut members: std::collections::HashMap<usize, Vec<usize>> =
         std::collections::HashMap::new();
@@ -116,9 +116,20 @@ mod tests {
 
     fn file(path: &str, account: Option<&str>, tokens: &[u128]) -> Scanned {
         let mut s = super::super::analyze::test_scanned(path, "codex", Status::Active, None);
-        s.account_key = account.map(str::to_owned);
-        s.token_digests = tokens.to_vec();
+        s.dup_keys = account
+            .map(crate::credential::account_digest)
+            .into_iter()
+            .chain(tokens.iter().copied())
+            .collect();
         s
+    }
+
+    fn mark(scanned: &mut [Scanned]) {
+        let mut keys = Vec::new();
+        for (i, s) in scanned.iter_mut().enumerate() {
+            take_keys(s, i, &mut keys);
+        }
+        mark_duplicates(scanned, keys);
     }
 
     fn groups(scanned: &[Scanned]) -> Vec<Option<(usize, usize)>> {
@@ -137,7 +148,7 @@ mod tests {
             file("c.json", None, &[2, 3]),
             file("d.json", Some("codex:y"), &[4]),
         ];
-        mark_duplicates(&mut s);
+        mark(&mut s);
         assert_eq!(
             groups(&s),
             vec![Some((1, 3)), Some((1, 3)), Some((1, 3)), None]
@@ -155,7 +166,7 @@ mod tests {
             file("c.json", None, &[9]),
             file("d.json", None, &[7]),
         ];
-        mark_duplicates(&mut s);
+        mark(&mut s);
         assert_eq!(
             groups(&s),
             vec![Some((1, 2)), Some((2, 2)), Some((1, 2)), Some((2, 2))]
@@ -167,7 +178,7 @@ mod tests {
         let mut s: Vec<Scanned> = (0..MAX_LISTED_DUPLICATES + 5)
             .map(|i| file(&format!("{i:02}.json"), None, &[42]))
             .collect();
-        mark_duplicates(&mut s);
+        mark(&mut s);
         for (i, f) in s.iter().enumerate() {
             assert_eq!(
                 f.duplicate_group.map(|g| g.size),
@@ -178,6 +189,21 @@ mod tests {
         }
     }
 
+    /// Accounts and tokens share one list: an account key never matches a token that happens
+    /// to be the same string (its digest has its own prefix).
+    #[test]
+    fn an_account_key_never_matches_a_token_of_the_same_text() {
+        use sha2::{Digest as _, Sha256};
+        let d = Sha256::digest(b"codex:x");
+        let plain = u128::from_be_bytes(d[..16].try_into().unwrap());
+        let mut s = vec![
+            file("a.json", Some("codex:x"), &[]),
+            file("b.json", None, &[plain]),
+        ];
+        mark(&mut s);
+        assert_eq!(groups(&s), vec![None, None]);
+    }
+
     #[test]
     fn nothing_shared_means_no_groups() {
         let mut s = vec![
@@ -185,7 +211,7 @@ mod tests {
             file("b.json", Some("codex:y"), &[2]),
             file("c.json", None, &[]),
         ];
-        mark_duplicates(&mut s);
+        mark(&mut s);
         assert_eq!(groups(&s), vec![None, None, None]);
     }
 }

@@ -859,3 +859,54 @@ fn errors_speak_the_users_words() {
         assert!(!r.stderr.contains(word), "{}", r.stderr);
     }
 }
+
+/// A repository is read in slices of 8,192 files, each through an object database opened on
+/// its own (so that only one slice's pages of the pack stay mapped, issue 13). A scan of more
+/// files than that must read every file exactly once, in path order, with the blob of each,
+/// and find a duplicate whose two files sit in different slices.
+#[test]
+fn a_scan_larger_than_one_read_slice_reads_every_file_once_in_order() {
+    const N: usize = 9_000;
+    let t = TestRepo::new();
+    let mut dead = 0;
+    for i in 0..N {
+        // The first and the last file are the same account: a duplicate across slices.
+        let email = if i == N - 1 {
+            "u0@example.com".to_owned()
+        } else {
+            format!("u{i}@example.com")
+        };
+        let mut cred = json!({"type": "claude", "email": email,
+            "access_token": format!("sk-ant-oat01-{}", noise(&format!("a{i}"), 40)),
+            "expired": rfc_in(-3600)});
+        if i % 7 == 0 {
+            dead += 1;
+        } else {
+            cred["refresh_token"] = json!(format!("sk-ant-ort01-{}", noise(&format!("r{i}"), 40)));
+        }
+        t.write_json(&format!("auths/c{i:05}.json"), &cred);
+    }
+    t.commit_all("pool");
+    // One pack, as a clone has it: the slices read it through separate mappings.
+    t.git(&["repack", "-a", "-d", "-q"]);
+    let r = scan_json(&t, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["summary"]["total"], N);
+    assert_eq!(report["summary"]["by_status"]["expired_by_time"], dead);
+    let listed = paths(&report);
+    let expected: Vec<String> = (0..N).map(|i| format!("auths/c{i:05}.json")).collect();
+    assert_eq!(listed, expected, "every file once, in path order");
+    // Blobs on both sides of the slice boundary are the ones git has.
+    for i in [0, 8_191, 8_192, N - 1] {
+        let path = &expected[i];
+        assert_eq!(
+            result(&report, path)["blob"].as_str(),
+            Some(t.git(&["rev-parse", &format!("HEAD:{path}")]).trim()),
+            "{path}"
+        );
+    }
+    let first = result(&report, &expected[0]);
+    assert_eq!(first["duplicate_group"]["size"], 2, "{first}");
+    assert_eq!(first["duplicates"], json!([expected[N - 1]]));
+}
