@@ -1,7 +1,10 @@
 //! A fixed-latency mock provider for the online benchmark (`benches/online.sh`).
 //!
-//! Answers every HTTP/1.1 request (keep-alive) with `200 {"rate_limit":{"allowed":true}}` after
-//! `LATENCY_MS`. Prints `listening <addr>` on stdout, then serves until killed. Loopback only.
+//! Answers every HTTP/1.1 request (keep-alive) after `LATENCY_MS` with a 200 shaped like the
+//! answer of codex's `GET /backend-api/wham/usage` (reference §5: `plan_type`, `rate_limit`
+//! with a 5-hour and a 7-day window, `credits`), so that the scan parses what it would parse
+//! from the real provider. Prints `listening <addr>` on stdout, then serves until killed.
+//! Loopback only. `benches/online.sh` also points `wrk` at it, for the floor.
 
 #![allow(clippy::print_stdout)]
 
@@ -21,7 +24,15 @@ async fn main() -> std::io::Result<()> {
     loop {
         let (mut sock, _) = listener.accept().await?;
         tokio::spawn(async move {
-            let body = r#"{"rate_limit":{"allowed":true,"limit_reached":false}}"#;
+            let body = concat!(
+                r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,"#,
+                r#""primary_window":{"used_percent":12,"limit_window_seconds":18000,"#,
+                r#""reset_after_seconds":9000,"reset_at":4102444800},"#,
+                r#""secondary_window":{"used_percent":3,"limit_window_seconds":604800,"#,
+                r#""reset_after_seconds":302400,"reset_at":4102444800}},"#,
+                r#""code_review_rate_limit":null,"additional_rate_limits":[],"#,
+                r#""credits":{"has_credits":false,"unlimited":false,"balance":"0"}}"#
+            );
             let resp = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
