@@ -403,6 +403,37 @@ type Block = (usize, Vec<Scanned>);
 /// How many candidates a reader thread takes at a time.
 const BLOCK: usize = 256;
 
+/// The object database of the slice being read, shared by the reader threads: the first
+/// thread to reach a slice opens it, and the previous one is unmapped once the last thread
+/// still in it moves on. No thread waits for another at a slice's end.
+#[derive(Default)]
+struct Slices {
+    current: std::sync::Mutex<Option<(usize, crate::git::BlobSource)>>,
+}
+
+impl Slices {
+    /// A reader of slice `slice`'s object database (each reader keeps its database open).
+    fn reader(
+        &self,
+        repo: &crate::git::Repo,
+        slice: usize,
+    ) -> Result<crate::git::BlobReader, Error> {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*current {
+            Some((at, source)) if *at == slice => Ok(source.reader()),
+            _ => {
+                let source = repo.blob_source()?;
+                let reader = source.reader();
+                *current = Some((slice, source));
+                Ok(reader)
+            }
+        }
+    }
+}
+
 /// How many candidates are read through one object database (a multiple of [`BLOCK`]): at
 /// 100,000 files a pack of about 90 MB is read in thirteen slices of about 7 MB.
 const SLICE: usize = 32 * BLOCK;
@@ -425,6 +456,7 @@ pub fn analyze(
     }
     .clamp(1, candidates.len().max(1));
     let next = &AtomicUsize::new(0);
+    let slices = &Slices::default();
 
     // Each finished block goes to this thread, which appends it in candidate order as soon as
     // the blocks before it are in: the records exist once, not once in their blocks and again
@@ -434,96 +466,93 @@ pub fn analyze(
     // token): reserved once, as growing the list by doubling would copy it at its largest.
     // Reserved pages that are never written are never resident.
     let mut keys = Vec::with_capacity(candidates.len().saturating_mul(4));
-    let mut due = 0;
-    for slice in (0..candidates.len()).step_by(SLICE) {
-        let end = (slice + SLICE).min(candidates.len());
-        // A repository is read one slice at a time, each through its own object database,
-        // so that only one slice's pages of the pack are mapped (see `Repo::blob_source`).
-        let source = match &listing.origin {
-            Origin::Repo { repo, .. } => Some(repo.blob_source()?),
-            Origin::Dir { .. } | Origin::Server(_) => None,
-        };
-        let source = source.as_ref();
-        next.store(slice, Ordering::Relaxed);
-        let (tx, rx) = std::sync::mpsc::channel::<Block>();
-        let per_thread: Vec<Result<(), Error>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..jobs)
-                .map(|_| {
-                    let tx = tx.clone();
-                    scope.spawn(move || {
-                        let reader = match (&listing.origin, source) {
-                            (Origin::Dir { root }, _) => Reader::Dir(root),
-                            (Origin::Server(o), _) => Reader::Server(o),
-                            (Origin::Repo { .. }, Some(source)) => {
-                                Reader::Repo(Box::new(source.reader()))
-                            }
-                            (Origin::Repo { repo, .. }, None) => {
-                                Reader::Repo(Box::new(repo.blob_reader()))
-                            }
-                        };
-                        let worktree = match &listing.origin {
-                            Origin::Repo { worktree, .. } => worktree.as_ref(),
-                            Origin::Dir { .. } | Origin::Server(_) => None,
-                        };
-                        let mut buf = Vec::with_capacity(8192);
-                        // Contiguous blocks keep neighbouring blobs (often deltas of each
-                        // other) on one thread, where its delta-base cache can reuse them.
-                        loop {
-                            let start = next.fetch_add(BLOCK, Ordering::Relaxed);
-                            if start >= end {
-                                break;
-                            }
-                            let mut block = Vec::with_capacity(BLOCK);
-                            let take = BLOCK.min(end - start);
-                            for (i, c) in candidates.iter().enumerate().skip(start).take(take) {
-                                let one = match &reader {
-                                    Reader::Server(o) => super::entry::analyze_entry(o, i, opts),
-                                    _ => analyze_one(&reader, c, opts, &mut buf)?,
-                                };
-                                if let Some(mut s) = one {
-                                    s.candidate = i;
-                                    if let (Some(wt), Some(id)) = (worktree, c.blob) {
-                                        s.worktree = wt.state_raw(&c.raw, id).map(|st| match st {
-                                            WorktreeState::Modified => "modified",
-                                            WorktreeState::Deleted => "deleted",
-                                        });
-                                    }
-                                    sink(&mut s);
-                                    block.push(s);
-                                }
-                            }
-                            // The receiver outlives every reader (it is this scope's thread).
-                            let _ = tx.send((start, block));
+    let (tx, rx) = std::sync::mpsc::channel::<Block>();
+    let per_thread: Vec<Result<(), Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                let tx = tx.clone();
+                scope.spawn(move || {
+                    let worktree = match &listing.origin {
+                        Origin::Repo { worktree, .. } => worktree.as_ref(),
+                        Origin::Dir { .. } | Origin::Server(_) => None,
+                    };
+                    let mut reader: Option<(usize, Reader<'_>)> = None;
+                    let mut buf = Vec::with_capacity(8192);
+                    // Contiguous blocks keep neighbouring blobs (often deltas of each other)
+                    // on one thread, where its delta-base cache can reuse them.
+                    loop {
+                        let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+                        if start >= candidates.len() {
+                            break;
                         }
-                        Ok(())
-                    })
-                })
-                .collect();
-            drop(tx);
-            // Blocks arrive in order per thread but interleaved across threads: hold the
-            // early ones (at most a few per thread) until the blocks before them are in.
-            let mut early = std::collections::BTreeMap::new();
-            for (start, block) in rx {
-                early.insert(start, block);
-                while let Some(block) = early.remove(&due) {
-                    for mut s in block {
-                        take_keys(&mut s, scanned.len(), &mut keys);
-                        scanned.push(s);
+                        // A repository is read slice by slice, each slice through its own
+                        // object database, so that only the pages of the pack the current
+                        // slice needs stay mapped (`Repo::blob_source`).
+                        let slice = start / SLICE;
+                        let reader = match &mut reader {
+                            Some((at, r)) if *at == slice => &*r,
+                            held => {
+                                *held = None;
+                                let r = match &listing.origin {
+                                    Origin::Repo { repo, .. } => {
+                                        Reader::Repo(Box::new(slices.reader(repo, slice)?))
+                                    }
+                                    Origin::Dir { root } => Reader::Dir(root),
+                                    Origin::Server(o) => Reader::Server(o),
+                                };
+                                &held.insert((slice, r)).1
+                            }
+                        };
+                        let mut block = Vec::with_capacity(BLOCK);
+                        for (i, c) in candidates.iter().enumerate().skip(start).take(BLOCK) {
+                            let one = match reader {
+                                Reader::Server(o) => super::entry::analyze_entry(o, i, opts),
+                                _ => analyze_one(reader, c, opts, &mut buf)?,
+                            };
+                            if let Some(mut s) = one {
+                                s.candidate = i;
+                                if let (Some(wt), Some(id)) = (worktree, c.blob) {
+                                    s.worktree = wt.state_raw(&c.raw, id).map(|st| match st {
+                                        WorktreeState::Modified => "modified",
+                                        WorktreeState::Deleted => "deleted",
+                                    });
+                                }
+                                sink(&mut s);
+                                block.push(s);
+                            }
+                        }
+                        // The receiver outlives every reader (it is this scope's own thread).
+                        let _ = tx.send((start, block));
                     }
-                    due += BLOCK;
-                }
-            }
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+                    Ok(())
                 })
-                .collect()
-        });
-        for part in per_thread {
-            part?;
+            })
+            .collect();
+        drop(tx);
+        // Blocks arrive in order per thread but interleaved across threads: hold the early
+        // ones (at most a few per thread) until the blocks before them are in.
+        let mut early = std::collections::BTreeMap::new();
+        let mut due = 0;
+        for (start, block) in rx {
+            early.insert(start, block);
+            while let Some(block) = early.remove(&due) {
+                for mut s in block {
+                    take_keys(&mut s, scanned.len(), &mut keys);
+                    scanned.push(s);
+                }
+                due += BLOCK;
+            }
         }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+            })
+            .collect()
+    });
+    for part in per_thread {
+        part?;
     }
     tracing::debug!("reader threads done");
     mark_duplicates(&mut scanned, keys);
