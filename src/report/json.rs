@@ -37,16 +37,87 @@ fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
         if i > 0 {
             out.extend_from_slice(b",\n");
         }
-        let one = serde_json::to_vec_pretty(f)?;
         out.extend_from_slice(b"    ");
-        for &b in &one {
-            out.push(b);
-            if b == b'\n' {
-                out.extend_from_slice(b"    ");
-            }
-        }
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Nested::at(2));
+        f.serialize(&mut ser)?;
     }
     Ok(out)
+}
+
+/// serde_json's `PrettyFormatter` (two-space indent) starting `level` levels deep: a finding
+/// written with it is byte for byte what the whole report's pretty printer writes for it inside
+/// `results`, without rendering it alone first and indenting every line after.
+struct Nested {
+    level: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn at(level: usize) -> Self {
+        Self {
+            level,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        for _ in 0..self.level {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + Write>(&self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Writes the report as pretty JSON followed by a newline.
@@ -143,6 +214,15 @@ mod tests {
             identity: None,
             has_refresh_token: true,
             duplicates: vec!["a".into(), "b".into()],
+            // Nested objects, an empty array inside one, nulls: every shape a finding has.
+            server: Some(Box::new(super::super::ServerState {
+                auth_index: Some("i-1".into()),
+                ..Default::default()
+            })),
+            quota: Some(Box::new(crate::verdict::Quota {
+                plan: Some("plus".into()),
+                windows: Vec::new(),
+            })),
             ..Finding::for_test(path, "codex", Status::Unverified)
         }
     }
