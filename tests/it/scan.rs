@@ -910,3 +910,27 @@ fn a_scan_larger_than_one_read_slice_reads_every_file_once_in_order() {
     assert_eq!(first["duplicate_group"]["size"], 2, "{first}");
     assert_eq!(first["duplicates"], json!([expected[N - 1]]));
 }
+
+/// A `git clone --shared` holds no objects of its own: its blobs are in the source's object
+/// database, named in `objects/info/alternates`. The scan reads each slice through an object
+/// database it opens itself (issue 13), which must follow the alternates as git does.
+#[test]
+fn a_shared_clone_is_read_through_its_alternates() {
+    let src = mixed_repo();
+    let clone = src.home().join("shared");
+    src.git(&[
+        "clone",
+        "-q",
+        "--shared",
+        src.root.to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
+    assert!(clone.join(".git/objects/info/alternates").is_file());
+    let r = run(src
+        .credman_in(&clone)
+        .args(["scan", "--offline", "--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["summary"]["total"], 3);
+    assert_eq!(report["summary"]["by_status"]["expired_by_time"], 1);
+}
