@@ -11,13 +11,12 @@ pub(crate) type Key = ([u8; 16], u32);
 
 /// Moves the duplicate keys of `s`, which sits at `at` in the result, into `into`.
 pub(crate) fn take_keys(s: &mut Scanned, at: usize, into: &mut Vec<Key>) {
-    // Positions fit in 32 bits: no file system or tree holds 4 billion credential files.
-    let at = u32::try_from(at).unwrap_or(u32::MAX);
-    into.extend(
-        std::mem::take(&mut s.dup_keys)
-            .iter()
-            .map(|k| (k.to_be_bytes(), at)),
-    );
+    let keys = std::mem::take(&mut s.dup_keys);
+    // Positions fit in 32 bits (no tree holds 4 billion credential files); one that did not
+    // would only go unmatched.
+    if let Ok(at) = u32::try_from(at) {
+        into.extend(keys.iter().map(|k| (k.to_be_bytes(), at)));
+    }
 }
 
 /// Finds the groups of files that hold the same account or the same token (directly or through
