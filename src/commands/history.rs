@@ -89,8 +89,8 @@ pub fn run(args: &HistoryArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow
         let key = s
             .facts
             .fingerprint
-            .clone()
-            .unwrap_or_else(|| format!("path:{}", s.path));
+            .as_deref()
+            .map_or_else(|| format!("path:{}", s.path), str::to_owned);
         let time = removals.get(s.candidate).map_or(0, |r| r.time);
         match by_token.get_mut(&key) {
             Some((best, copies)) => {

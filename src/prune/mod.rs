@@ -272,7 +272,9 @@ pub fn plan_from_report(
             skip(&mut plan, &s.path, reason);
             continue;
         }
-        if r.provider != s.facts.provider || r.fingerprint != s.facts.fingerprint {
+        if r.provider != s.facts.provider
+            || r.fingerprint.as_deref() != s.facts.fingerprint.as_deref()
+        {
             skip(
                 &mut plan,
                 &s.path,

@@ -42,15 +42,16 @@ pub struct Options {
 pub struct Facts {
     /// Provider (`type`), `unknown` when absent or unparseable.
     pub provider: String,
-    /// First 12 hex digits of the SHA-256 of the credential's token.
-    pub fingerprint: Option<String>,
+    /// First 12 hex digits of the SHA-256 of the credential's token. (The text fields of a
+    /// record are boxed `str`s, 8 bytes smaller each: there is one record per file.)
+    pub fingerprint: Option<Box<str>>,
     /// The stable identity key (`Credential::identity_key`): provider, account and token
     /// family, hashed; none when the file names no account.
-    pub identity: Option<String>,
+    pub identity: Option<Box<str>>,
     /// The account, masked unless `--show-identities`.
-    pub account: Option<String>,
+    pub account: Option<Box<str>>,
     /// Codex plan type, when known.
-    pub plan: Option<String>,
+    pub plan: Option<Box<str>>,
     /// When the access token expires, when known.
     pub expires_at: Option<DateTime<Utc>>,
     /// Whether a refresh token is present.
@@ -84,16 +85,16 @@ impl Facts {
     pub fn of(cred: &Credential, fingerprint: Option<String>, show_identities: bool) -> Self {
         Self {
             provider: cred.provider.clone(),
-            fingerprint,
-            identity: cred.identity_key(),
+            fingerprint: fingerprint.map(String::into_boxed_str),
+            identity: cred.identity_key().map(String::into_boxed_str),
             account: cred.identity().map(|i| {
                 if show_identities {
-                    i.to_owned()
+                    i.into()
                 } else {
-                    mask_identity(i)
+                    mask_identity(i).into_boxed_str()
                 }
             }),
-            plan: cred.plan.clone(),
+            plan: cred.plan.as_deref().map(Into::into),
             expires_at: cred.expires_at,
             has_refresh_token: cred.refresh_token.is_some(),
             disabled: cred.disabled,
@@ -246,10 +247,10 @@ impl Scanned {
             class: v.status.class(),
             reason: v.reason.clone(),
             http_status: v.http_status,
-            fingerprint: self.facts.fingerprint.clone(),
-            identity: self.facts.identity.clone(),
-            account: self.facts.account.clone(),
-            plan: self.facts.plan.clone(),
+            fingerprint: self.facts.fingerprint.as_deref().map(str::to_owned),
+            identity: self.facts.identity.as_deref().map(str::to_owned),
+            account: self.facts.account.as_deref().map(str::to_owned),
+            plan: self.facts.plan.as_deref().map(str::to_owned),
             expires_at: self.facts.expires_at,
             has_refresh_token: self.facts.has_refresh_token,
             disabled: self.facts.disabled,

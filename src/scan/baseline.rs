@@ -169,16 +169,15 @@ impl Baseline {
     /// Whether the file's status changed since the baseline (see the module docs).
     pub fn changed(&self, s: &Scanned) -> bool {
         let status = s.status();
-        let fp = s.facts.fingerprint.clone();
-        if self.paths.get(&(s.path.clone(), fp.clone())) == Some(&status) {
+        let fp = s.facts.fingerprint.as_deref();
+        if self.paths.get(&(s.path.clone(), fp.map(str::to_owned))) == Some(&status) {
             return false;
         }
-        let seen = |map: &HashMap<String, HashSet<Status>>, key: Option<&String>| {
+        let seen = |map: &HashMap<String, HashSet<Status>>, key: Option<&str>| {
             key.and_then(|k| map.get(k))
                 .is_some_and(|statuses| statuses.contains(&status))
         };
-        !(seen(&self.fingerprints, fp.as_ref())
-            || seen(&self.identities, s.facts.identity.as_ref()))
+        !(seen(&self.fingerprints, fp) || seen(&self.identities, s.facts.identity.as_deref()))
     }
 
     /// Keeps only the changed files; returns (changed, unchanged) counts.
@@ -207,7 +206,7 @@ mod tests {
     }
 
     fn with_fp(mut s: Scanned, fp: &str) -> Scanned {
-        s.facts.fingerprint = Some(fp.to_owned());
+        s.facts.fingerprint = Some(fp.into());
         s
     }
 
@@ -267,7 +266,7 @@ mod tests {
         let dead = Status::ExpiredByTime;
         let with_id = |path: &str, fp: &str, id: &str, status: Status| {
             let mut s = with_fp(test_scanned(path, "codex", status, None), fp);
-            s.facts.identity = Some(id.to_owned());
+            s.facts.identity = Some(id.into());
             s
         };
         // New token, same account (CPA's refresh), renamed too: unchanged.
