@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: `git credman scan --offline` on a repository with N tracked credential files.
 #
-# Usage: bash benches/scan.sh [N]        (N defaults to 100000; RUNS=3 timed runs each;
+# Usage: bash benches/scan.sh [N]        (N defaults to 100000; RUNS=5 timed runs each;
 #                                         REPACK=0 keeps the raw fast-import pack)
 #
 # Requirement checked (issue 13): an offline scan of a repo with 100,000 tracked credential files
@@ -33,7 +33,7 @@
 set -euo pipefail
 
 N="${1:-100000}"
-RUNS="${RUNS:-3}"
+RUNS="${RUNS:-5}"
 MAX_RATIO="${MAX_RATIO:-1.00}"
 MAX_RSS_MB="${MAX_RSS_MB:-150}"
 
