@@ -174,6 +174,9 @@ impl HostLimit {
 struct Shared {
     cfg: Config,
     hosts: Mutex<HashMap<String, Arc<HostLimit>>>,
+    /// Where each probe URL goes, worked out once: its origin's limiter and the redirected URL,
+    /// parsed (see [`Shared::target`]).
+    targets: Mutex<HashMap<String, Target>>,
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     progress: Option<indicatif::ProgressBar>,
     /// Set when the server refused the management key mid-run: every further request would
@@ -203,6 +206,45 @@ impl Shared {
                 cap: AtomicUsize::new(cap),
             })
         }))
+    }
+
+    /// Where `url` goes: its origin's limiter and the URL after `--endpoint` redirection,
+    /// parsed when it parses. A probe sends the same few URLs thousands of times (every codex
+    /// file asks `wham/usage`), so a URL without a query is worked out once; one with a query
+    /// may carry a token (Google's `tokeninfo`) and is never kept.
+    fn target(&self, url: &str) -> Target {
+        let cacheable = !url.contains('?');
+        if cacheable
+            && let Some(t) = self
+                .targets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(url)
+        {
+            return t.clone();
+        }
+        let origin = endpoint::split_origin(url)
+            .map(|(o, _)| o)
+            .unwrap_or_default();
+        let rewritten = self.cfg.endpoints.rewrite(url);
+        let t = Target {
+            limit: self.host(&origin),
+            url: match reqwest::Url::parse(&rewritten) {
+                Ok(parsed) => Ok(parsed),
+                Err(_) => Err(rewritten),
+            },
+        };
+        if cacheable {
+            let mut targets = self
+                .targets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A handful per provider; the bound only guards against URLs built per file.
+            if targets.len() < 256 {
+                targets.insert(url.to_owned(), t.clone());
+            }
+        }
+        t
     }
 
     /// Returns the client for a proxy (`None`: `--proxy` or the environment's proxies).
@@ -308,6 +350,7 @@ async fn run_async(
     let deadline = cfg.deadline.map(|d| tokio::time::Instant::now() + d);
     let shared = Arc::new(Shared {
         hosts: Mutex::new(HashMap::new()),
+        targets: Mutex::new(HashMap::new()),
         clients: Mutex::new(HashMap::new()),
         progress,
         cfg,
@@ -433,10 +476,8 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
         if let Some(reason) = sh.aborted() {
             return Verdict::new(Status::CheckError, format!("not checked: {reason}"));
         }
-        let origin = endpoint::split_origin(&req.url)
-            .map(|(o, _)| o)
-            .unwrap_or_default();
-        let limit = sh.host(&origin);
+        let target = sh.target(&req.url);
+        let limit = &target.limit;
         let result = {
             // The total is bounded by how many checks are spawned at once (`concurrency`).
             let Ok(_host) = limit.sem.acquire().await else {
@@ -465,7 +506,7 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                         "the server listed no auth_index for this file",
                     );
                 }
-                (None, _) => send(&client, &req, &sh.cfg.endpoints).await,
+                (None, _) => send(&client, &req, target.url.clone()).await,
             }
         };
         let (fallback, retry_after) = match result {
@@ -527,16 +568,27 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     (at - Utc::now()).to_std().ok()
 }
 
+/// Where a probe URL goes (see `Shared::target`).
+#[derive(Clone)]
+struct Target {
+    limit: Arc<HostLimit>,
+    /// The redirected URL, parsed; as text when it does not parse (reqwest then says why).
+    url: Result<reqwest::Url, String>,
+}
+
 /// Sends one request and reads a capped body. Errors are short reasons without URLs.
 async fn send(
     client: &reqwest::Client,
     req: &ProbeRequest,
-    endpoints: &Endpoints,
+    url: Result<reqwest::Url, String>,
 ) -> Result<ProbeResponse, String> {
-    let url = endpoints.rewrite(&req.url);
-    let mut rb = match req.method {
-        Method::Get => client.get(&url),
-        Method::Post => client.post(&url),
+    let method = match req.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+    };
+    let mut rb = match url {
+        Ok(url) => client.request(method, url),
+        Err(text) => client.request(method, text),
     };
     for (name, value) in &req.headers {
         let mut hv = reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| {
@@ -583,12 +635,9 @@ async fn send(
             Err(e) => return Err(transport_reason(&e)),
         }
     }
-    Ok(ProbeResponse::new(
-        status,
-        content_type,
-        String::from_utf8_lossy(&body).into_owned(),
-        retry_after,
-    ))
+    let body = String::from_utf8(body)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok(ProbeResponse::new(status, content_type, body, retry_after))
 }
 
 /// A JSON POST to a notification receiver (`crate::notify`): the URL is a [`Secret`] (a
