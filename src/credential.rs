@@ -41,24 +41,27 @@ impl Secret {
     /// Returns the first 16 bytes of the value's SHA-256, for in-memory equality checks; the
     /// public fingerprint is the first 6 of these bytes, see [`fingerprint_of`].
     pub(crate) fn digest(&self) -> u128 {
-        let d = Sha256::digest(self.0.as_bytes());
-        let mut first = [0u8; 16];
-        first.copy_from_slice(&d[..16]);
-        u128::from_be_bytes(first)
+        digest_of(&[self.0.as_bytes()])
     }
+}
+
+/// The first 16 bytes of the SHA-256 of `parts`, one after the other.
+fn digest_of(parts: &[&[u8]]) -> u128 {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    let d = h.finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&d[..16]);
+    u128::from_be_bytes(first)
 }
 
 /// Returns the first 16 bytes of the SHA-256 of an account key ([`Credential::account_key`]),
 /// behind a prefix no token digest ([`Secret::digest`]) shares: duplicate detection compares
 /// both kinds of key in one list without an account ever matching a token.
 pub(crate) fn account_digest(key: &str) -> u128 {
-    let mut h = Sha256::new();
-    h.update(b"account\0");
-    h.update(key.as_bytes());
-    let d = h.finalize();
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&d[..16]);
-    u128::from_be_bytes(first)
+    digest_of(&[b"account\0", key.as_bytes()])
 }
 
 /// Returns the public fingerprint (12 hex digits) of a secret's digest (`Secret::digest`).
