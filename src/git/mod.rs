@@ -315,8 +315,8 @@ impl Repo {
         Ok(out)
     }
 
-    /// Returns a reader for blobs, one per thread.
-    pub fn blob_reader(&self) -> BlobReader {
+    /// Returns a reader of the repository's own object database (for one thread).
+    fn blob_reader(&self) -> BlobReader {
         BlobReader::new(self.inner.to_thread_local().objects)
     }
 

@@ -206,7 +206,8 @@ impl Scanned {
         let tokens = cred
             .secrets()
             .filter(|s| s.expose() != "$TOKEN$")
-            .map(credential::Secret::digest);
+            .map(credential::Secret::digest)
+            .collect();
         self.dup_keys = dup_keys(&cred, tokens);
         self.credential = keep.then(|| Box::new(cred));
         self
@@ -269,13 +270,13 @@ impl Scanned {
     }
 }
 
-/// The keys duplicate detection compares for `cred`: its account's, then its tokens'.
-fn dup_keys(cred: &Credential, tokens: impl Iterator<Item = u128>) -> Box<[u128]> {
-    cred.account_key()
-        .map(|k| credential::account_digest(&k))
-        .into_iter()
-        .chain(tokens)
-        .collect()
+/// The keys duplicate detection compares for `cred`: its tokens' digests, then its account's
+/// (in the same allocation).
+fn dup_keys(cred: &Credential, mut tokens: Vec<u128>) -> Box<[u128]> {
+    if let Some(k) = cred.account_key() {
+        tokens.push(credential::account_digest(&k));
+    }
+    tokens.into_boxed_slice()
 }
 
 /// Errors that stop a scan (per-file problems are findings, not errors).
@@ -393,7 +394,7 @@ fn analyze_one(
     let facts = Facts::of(&cred, fingerprint, opts.show_identities);
     let mut s = Scanned::new(&c.path, blob, facts, verdict);
     s.content_id = content_id;
-    s.dup_keys = dup_keys(&cred, token_digests.into_iter());
+    s.dup_keys = dup_keys(&cred, token_digests);
     s.credential = opts.keep_credentials.then(|| Box::new(cred));
     Ok(Some(s))
 }
@@ -488,11 +489,16 @@ pub fn analyze(
                         }
                         // A repository is read slice by slice, each slice through its own
                         // object database, so that only the pages of the pack the current
-                        // slice needs stay mapped (`Repo::blob_source`).
-                        let slice = start / SLICE;
+                        // slice needs stay mapped (`Repo::blob_source`). Other sources are
+                        // one slice.
+                        let slice = match &listing.origin {
+                            Origin::Repo { .. } => start / SLICE,
+                            Origin::Dir { .. } | Origin::Server(_) => 0,
+                        };
                         let reader = match &mut reader {
                             Some((at, r)) if *at == slice => &*r,
                             held => {
+                                // Let go of the slice left behind before opening the next.
                                 *held = None;
                                 let r = match &listing.origin {
                                     Origin::Repo { repo, .. } => {
