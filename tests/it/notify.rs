@@ -29,6 +29,19 @@ fn pool(t: &TestRepo, dead: bool) -> Vec<String> {
     secrets
 }
 
+/// A webhook receiver at `/hook` answering `status`, expecting exactly `expect` posts when given.
+async fn webhook(status: u16, expect: Option<u64>) -> MockServer {
+    let server = MockServer::start().await;
+    let mock = Mock::given(method("POST"))
+        .and(path("/hook"))
+        .respond_with(ResponseTemplate::new(status));
+    match expect {
+        Some(n) => mock.expect(n).mount(&server).await,
+        None => mock.mount(&server).await,
+    }
+    server
+}
+
 fn bot_token() -> String {
     format!("{}:{}", 4_242_424_242u64, noise("bot", 35))
 }
@@ -58,13 +71,7 @@ fn assert_clean(text: &str, secrets: &[String], t: &TestRepo) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_gets_a_signed_summary_and_the_report_records_it() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = webhook(204, Some(1)).await;
     let t = TestRepo::new();
     let secrets = pool(&t, true);
     t.git(&[
@@ -239,12 +246,7 @@ async fn a_failed_notification_is_one_stderr_line_and_keeps_the_exit_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn thresholds_decide_whether_anything_is_sent() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    let server = webhook(200, None).await;
     let t = TestRepo::new();
     pool(&t, false);
     t.git(&[
@@ -358,13 +360,7 @@ fn bad_notification_settings_exit_2_with_one_line() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tripped_breaker_is_sent_with_its_verdict() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = webhook(200, Some(1)).await;
     let t = TestRepo::new();
     pool(&t, true);
     let before = t.git(&["rev-parse", "HEAD"]);
@@ -425,13 +421,7 @@ async fn the_bot_token_is_not_logged_even_at_trace_level() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_prune_whose_push_fails_after_the_commit_says_so() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hook"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = webhook(200, Some(1)).await;
     let t = TestRepo::new();
     pool(&t, true);
     let missing = t.home().join("no-such-remote.git");
