@@ -193,26 +193,32 @@ fn a_second_watcher_is_refused_while_the_first_runs_and_a_stale_lock_is_taken_ov
     assert!(!lock.exists());
 }
 
-#[test]
-fn sigterm_to_the_group_mid_prune_exits_0_and_leaves_a_consistent_repo() {
-    let t = TestRepo::new();
-    pool(&t, true);
-    let before = t.git(&["rev-parse", "HEAD"]);
+/// Starts `watch … -- prune --offline` and returns once its round's prune has stopped at the
+/// pause point (after the scan, before any write); removing `<home>/pause` lets it go on.
+fn watch_a_paused_prune(t: &TestRepo) -> Child {
     let pause = t.home().join("pause");
     let child = spawn(
-        &t,
+        t,
         &["watch", "--every", "200ms", "--", "prune", "--offline"],
         &[
             ("GIT_CREDMAN_TEST_PAUSE_AT", Path::new("scanned")),
             ("GIT_CREDMAN_TEST_PAUSE_FILE", &pause),
         ],
     );
-    // The round's prune stops at the pause point (after the scan, before any write).
     wait_for(
         "the round's prune to pause",
         Duration::from_secs(20),
         || pause.exists(),
     );
+    child
+}
+
+#[test]
+fn sigterm_to_the_group_mid_prune_exits_0_and_leaves_a_consistent_repo() {
+    let t = TestRepo::new();
+    pool(&t, true);
+    let before = t.git(&["rev-parse", "HEAD"]);
+    let child = watch_a_paused_prune(&t);
     let pgid = format!("-{}", child.id());
     kill("-TERM", &pgid);
     let r = finish(child);
@@ -227,24 +233,11 @@ fn sigterm_to_the_group_mid_prune_exits_0_and_leaves_a_consistent_repo() {
 fn sigterm_to_the_watcher_alone_lets_the_round_finish_its_commit() {
     let t = TestRepo::new();
     pool(&t, true);
-    let pause = t.home().join("pause");
-    let child = spawn(
-        &t,
-        &["watch", "--every", "200ms", "--", "prune", "--offline"],
-        &[
-            ("GIT_CREDMAN_TEST_PAUSE_AT", Path::new("scanned")),
-            ("GIT_CREDMAN_TEST_PAUSE_FILE", &pause),
-        ],
-    );
-    wait_for(
-        "the round's prune to pause",
-        Duration::from_secs(20),
-        || pause.exists(),
-    );
+    let child = watch_a_paused_prune(&t);
     kill("-TERM", &child.id().to_string());
     std::thread::sleep(Duration::from_millis(200));
     // The round goes on: the prune commits, then the watcher stops without another round.
-    std::fs::remove_file(&pause).unwrap();
+    std::fs::remove_file(t.home().join("pause")).unwrap();
     let r = finish(child);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
