@@ -85,6 +85,16 @@ fn doctor(t: &TestRepo, base: &str, extra: &[&str]) -> Run {
     run(t.credman().args(&args))
 }
 
+/// `doctor` for one provider in the text format.
+fn doctor_text(t: &TestRepo, base: &str, provider: &str) -> Run {
+    let mut args: Vec<String> = ["doctor", "--retries", "0", "--provider", provider]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    args.extend(endpoint_args(base));
+    run(t.credman().args(&args))
+}
+
 fn health<'a>(doc: &'a Value, provider: &str) -> &'a str {
     doc["results"]
         .as_array()
@@ -249,16 +259,7 @@ async fn doctor_reports_drift_for_a_new_error_format_an_html_page_and_a_moved_en
     }
     assert_eq!(health(&doc, "claude"), "ok");
     assert_eq!(doc["summary"]["drift"], 5);
-    let text = run(t.credman().args(
-        [
-            &["doctor", "--retries", "0", "--provider", "kimi"][..],
-            &endpoint_args(&server.uri())
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ]
-        .concat(),
-    ));
+    let text = doctor_text(&t, &server.uri(), "kimi");
     assert_eq!(text.code, 1);
     assert!(
         text.stdout.contains("expected: HTTP 401"),
@@ -306,16 +307,7 @@ async fn doctor_unreachable_is_not_ok_and_not_drift() {
         &["--provider", "kimi", "--provider", "claude"],
     );
     assert_eq!(r.code, 4);
-    let text = run(t.credman().args(
-        [
-            &["doctor", "--retries", "0", "--provider", "claude"][..],
-            &endpoint_args(&server.uri())
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ]
-        .concat(),
-    ));
+    let text = doctor_text(&t, &server.uri(), "claude");
     assert_eq!(text.code, 4);
     assert!(text.stdout.contains("NOT CHECKED"), "{}", text.stdout);
     assert!(!text.stdout.contains("drift"), "{}", text.stdout);
