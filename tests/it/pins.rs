@@ -36,20 +36,6 @@ fn names(t: &TestRepo) -> Vec<String> {
         .collect()
 }
 
-fn skipped(report: &Value) -> Vec<(String, String)> {
-    report["prune"]["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["path"].as_str().unwrap().to_owned(),
-                s["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn fingerprint(report: &Value, path: &str) -> String {
     result(report, path)["fingerprint"]
         .as_str()

@@ -55,20 +55,6 @@ fn assert_clean(t: &TestRepo, commits: &str) {
     assert_eq!(t.git(&["rev-list", "--count", "HEAD"]).trim(), commits);
 }
 
-fn skipped(report: &Value) -> Vec<(String, String)> {
-    report["prune"]["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["path"].as_str().unwrap().to_owned(),
-                s["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn edit(file: &Path, f: impl FnOnce(&mut Value)) {
     let mut doc: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
     f(&mut doc);

@@ -75,20 +75,6 @@ fn verdicts_of(t: &TestRepo, dir: &std::path::Path, path: &str) -> Vec<(String, 
         .collect()
 }
 
-fn skipped(report: &Value) -> Vec<(String, String)> {
-    report["prune"]["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["path"].as_str().unwrap().to_owned(),
-                s["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn names(t: &TestRepo) -> Vec<String> {
     t.git(&["ls-tree", "-r", "--name-only", "HEAD"])
         .lines()

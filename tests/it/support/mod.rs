@@ -306,6 +306,21 @@ pub fn result<'a>(report: &'a Value, path: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no result for {path} in {report:#}"))
 }
 
+/// A prune report's `prune.skipped`, as (path, reason) pairs.
+pub fn skipped(report: &Value) -> Vec<(String, String)> {
+    report["prune"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_owned(),
+                s["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Paths of a JSON report's results.
 pub fn paths(report: &Value) -> Vec<String> {
     report["results"]
