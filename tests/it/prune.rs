@@ -411,17 +411,7 @@ fn dirty_files_are_skipped() {
 
     let report = embedded(&message(&t, "HEAD"));
     assert_eq!(paths(&report), [clean]);
-    let skipped: Vec<(String, String)> = report["prune"]["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["path"].as_str().unwrap().to_owned(),
-                s["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let skipped = skipped(&report);
     assert_eq!(skipped.len(), 4, "{skipped:?}");
     let reason = |p: &str| skipped.iter().find(|(q, _)| q == p).unwrap().1.clone();
     assert!(reason(index_only).contains("staged"), "{skipped:?}");
