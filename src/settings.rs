@@ -71,6 +71,18 @@ pub fn duration_from_secs(secs: f64) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
+/// The environment variables reqwest (through hyper-util's matcher) takes its proxies from;
+/// their `NO_PROXY` only narrows them. When any is set, every probe goes through reqwest
+/// (`probe::Config::env_proxy`).
+pub const PROXY_VARS: [&str; 6] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
 /// A snapshot of the environment variables git-credman reads.
 #[derive(Clone, Default)]
 pub struct Env {
@@ -89,8 +101,9 @@ impl std::fmt::Debug for Env {
 
 impl Env {
     /// Takes the snapshot: every `GIT_CREDMAN_*` and `PRE_COMMIT_*` variable, `NO_COLOR`,
-    /// `GITHUB_STEP_SUMMARY`, and the configuration git passes on its command line
-    /// (`GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n`).
+    /// `GITHUB_STEP_SUMMARY`, the configuration git passes on its command line
+    /// (`GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_COUNT`, `GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n`),
+    /// and the proxy variables reqwest honours ([`PROXY_VARS`]).
     #[allow(clippy::disallowed_methods)]
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
@@ -105,6 +118,7 @@ impl Env {
                     || k == "GIT_CONFIG_COUNT"
                     || k.starts_with("GIT_CONFIG_KEY_")
                     || k.starts_with("GIT_CONFIG_VALUE_")
+                    || PROXY_VARS.contains(&k.as_str())
             })
             .collect();
         Self { vars }
@@ -1608,6 +1622,8 @@ pub fn online(
             endpoints,
             proxy,
             progress,
+            // Set, even empty: reqwest decides what it means.
+            env_proxy: PROXY_VARS.iter().any(|v| env.get_raw(v).is_some()),
             ..probe::Config::default()
         },
         probes: ProbeOptions {
@@ -1786,6 +1802,27 @@ mod tests {
                 .key,
             "GIT_CREDMAN_ENDPOINTS"
         );
+    }
+
+    /// A proxy variable in the environment, even empty, keeps every probe on reqwest (which
+    /// applies it); without one, the engine may send directly.
+    #[test]
+    fn a_proxy_in_the_environment_is_seen_by_the_engine() {
+        let cli = Cli::try_parse_from(["x", "scan"]).unwrap();
+        let Command::Scan(args) = &cli.command else {
+            panic!("scan")
+        };
+        let engine = |pairs: &[(&str, &str)]| {
+            let env = Env::from_pairs(pairs.iter().copied());
+            online(&args.select.online, &env, &GitConfig::default(), false)
+                .unwrap()
+                .engine
+        };
+        assert!(!engine(&[("GIT_CREDMAN_CONCURRENCY", "7")]).env_proxy);
+        for var in PROXY_VARS {
+            assert!(engine(&[(var, "http://127.0.0.1:3128")]).env_proxy, "{var}");
+        }
+        assert!(engine(&[("https_proxy", "")]).env_proxy);
     }
 
     /// A configuration whose global file says one thing and an untrusted repository file

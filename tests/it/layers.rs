@@ -78,8 +78,14 @@ fn only_tui_draws_on_the_terminal() {
 #[test]
 fn only_probe_and_management_speak_http() {
     only(
-        &["reqwest::", "use reqwest", "hyper::"],
-        &["src/probe.rs", "src/management.rs"],
+        &[
+            "reqwest::",
+            "use reqwest",
+            "hyper::",
+            "hyper_util::",
+            "hyper_rustls::",
+        ],
+        &["src/probe/", "src/management.rs"],
     );
 }
 

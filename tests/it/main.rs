@@ -31,5 +31,6 @@ mod server;
 mod show;
 mod strikes;
 mod tools;
+mod transport;
 mod trust;
 mod watch;

@@ -1,5 +1,6 @@
-//! The probe engine, one of the two network owners (with `management`): one pooled reqwest
-//! client (per proxy), bounded concurrency overall and per provider origin, per-request timeouts,
+//! The probe engine, one of the two network owners (with `management`): one pooled client
+//! (hyper's, see [`direct`], for requests straight to the provider; reqwest's per proxy and for
+//! the relay), bounded concurrency overall and per provider origin, per-request timeouts,
 //! retries with exponential backoff and jitter that honour `Retry-After`, adaptive throttling of
 //! an origin that answers 429, and a global deadline. Server mode sends through the [`Relay`]
 //! seam (the Management API's `api-call`); a [`RelayError::KeyRefused`] stops the whole run.
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
+
+mod direct;
 
 use crate::credential::Secret;
 use crate::endpoint::{self, Endpoints};
@@ -65,6 +68,10 @@ pub struct Config {
     /// Relay every request through a CLIProxyAPI server's `POST /v0/management/api-call`
     /// instead of sending it directly (server mode: git-credman never holds the token).
     pub relay: Option<Arc<dyn Relay>>,
+    /// The environment names a proxy ([`crate::settings::PROXY_VARS`]): every request then
+    /// goes through reqwest, which applies it. True by default, so that an engine not built
+    /// from the settings never bypasses a proxy.
+    pub env_proxy: bool,
 }
 
 /// Sends probe requests through a server instead of directly (server mode: git-credman never
@@ -112,6 +119,7 @@ impl Default for Config {
             expected: 0,
             backoff_base: Duration::from_millis(500),
             relay: None,
+            env_proxy: true,
         }
     }
 }
@@ -178,6 +186,8 @@ struct Shared {
     /// parsed (see [`Shared::target`]).
     targets: Mutex<HashMap<String, Target>>,
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
+    /// The client of requests without proxy or relay, built on first use.
+    direct: std::sync::OnceLock<Result<direct::Direct, String>>,
     progress: Option<indicatif::ProgressBar>,
     /// Set when the server refused the management key mid-run: every further request would
     /// count toward CPA's IP ban, so nothing more is sent.
@@ -227,12 +237,19 @@ impl Shared {
             .map(|(o, _)| o)
             .unwrap_or_default();
         let rewritten = self.cfg.endpoints.rewrite(url);
+        let (parsed, uri) = match reqwest::Url::parse(&rewritten) {
+            // The direct client takes the URL as reqwest normalised it (IDNA host, default
+            // port, percent-encoded path); one that `http` refuses goes through reqwest.
+            Ok(parsed) => {
+                let uri = http::Uri::try_from(parsed.as_str()).ok();
+                (Ok(parsed), uri)
+            }
+            Err(_) => (Err(rewritten), None),
+        };
         let t = Target {
             limit: self.host(&origin),
-            url: match reqwest::Url::parse(&rewritten) {
-                Ok(parsed) => Ok(parsed),
-                Err(_) => Err(rewritten),
-            },
+            url: parsed,
+            uri,
         };
         if cacheable {
             let mut targets = self
@@ -245,6 +262,29 @@ impl Shared {
             }
         }
         t
+    }
+
+    /// Whether a request goes through the direct client: no relay, and no proxy for it (none
+    /// given and none in the environment, or CPA's "direct"/"none").
+    fn goes_direct(&self, file_proxy: Option<&Secret>) -> bool {
+        if self.cfg.relay.is_some() {
+            return false;
+        }
+        match file_proxy
+            .or(self.cfg.proxy.as_ref())
+            .map(|p| p.expose().trim())
+        {
+            None => !self.cfg.env_proxy,
+            Some(p) => p == "direct" || p == "none",
+        }
+    }
+
+    /// The direct client, built on first use.
+    fn direct(&self) -> Result<&direct::Direct, String> {
+        self.direct
+            .get_or_init(|| direct::Direct::new(&self.cfg))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Returns the client for a proxy (`None`: `--proxy` or the environment's proxies).
@@ -352,6 +392,7 @@ async fn run_async(
         hosts: Mutex::new(HashMap::new()),
         targets: Mutex::new(HashMap::new()),
         clients: Mutex::new(HashMap::new()),
+        direct: std::sync::OnceLock::new(),
         progress,
         cfg,
         abort: Mutex::new(None),
@@ -464,8 +505,13 @@ fn spawn_check(
 
 /// Runs one probe to its verdict.
 async fn check(sh: &Shared, job: Job) -> Verdict {
-    let client = match sh.client(job.proxy_url.as_ref()) {
-        Ok(c) => c,
+    let route = if sh.goes_direct(job.proxy_url.as_ref()) {
+        sh.direct().map(Route::Direct)
+    } else {
+        sh.client(job.proxy_url.as_ref()).map(Route::Reqwest)
+    };
+    let route = match route {
+        Ok(r) => r,
         Err(reason) => return Verdict::new(Status::CheckError, reason),
     };
     let mut probe = job.probe;
@@ -483,9 +529,17 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
             let Ok(_host) = limit.sem.acquire().await else {
                 return Verdict::new(Status::CheckError, "internal: limiter closed");
             };
-            match (&sh.cfg.relay, &job_auth_index) {
-                (Some(relay), Some(auth_index)) => match relay
-                    .send(&client, auth_index, &req, &sh.cfg.endpoints)
+            match (&sh.cfg.relay, &job_auth_index, &route) {
+                (_, _, Route::Direct(client)) => match &target.uri {
+                    Some(uri) => client.send(&req, uri.clone()).await,
+                    // `http` refused what reqwest parsed: reqwest sends it (and says why not).
+                    None => match sh.client(job.proxy_url.as_ref()) {
+                        Ok(c) => send(&c, &req, target.url.clone()).await,
+                        Err(reason) => Err(reason),
+                    },
+                },
+                (Some(relay), Some(auth_index), Route::Reqwest(client)) => match relay
+                    .send(client, auth_index, &req, &sh.cfg.endpoints)
                     .await
                 {
                     Ok(resp) => Ok(resp),
@@ -500,13 +554,13 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                     }
                     Err(RelayError::Failed(reason)) => Err(reason),
                 },
-                (Some(_), None) => {
+                (Some(_), None, _) => {
                     return Verdict::new(
                         Status::Unknown,
                         "the server listed no auth_index for this file",
                     );
                 }
-                (None, _) => send(&client, &req, target.url.clone()).await,
+                (None, _, Route::Reqwest(client)) => send(client, &req, target.url.clone()).await,
             }
         };
         let (fallback, retry_after) = match result {
@@ -574,6 +628,16 @@ struct Target {
     limit: Arc<HostLimit>,
     /// The redirected URL, parsed; as text when it does not parse (reqwest then says why).
     url: Result<reqwest::Url, String>,
+    /// The same URL for the direct client, when `http` takes it.
+    uri: Option<http::Uri>,
+}
+
+/// Which client sends a check's requests.
+enum Route<'a> {
+    /// Straight to the provider ([`direct`]).
+    Direct(&'a direct::Direct),
+    /// reqwest: a proxy, or the relay.
+    Reqwest(reqwest::Client),
 }
 
 /// Sends one request and reads a capped body. Errors are short reasons without URLs.
