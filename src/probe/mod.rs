@@ -1,5 +1,5 @@
 //! The probe engine, one of the two network owners (with `management`): one pooled client
-//! (hyper's, see [`direct`], for requests straight to the provider; reqwest's per proxy and for
+//! (hyper's, in `probe/direct.rs`, for requests straight to the provider; reqwest's per proxy and for
 //! the relay), bounded concurrency overall and per provider origin, per-request timeouts,
 //! retries with exponential backoff and jitter that honour `Retry-After`, adaptive throttling of
 //! an origin that answers 429, and a global deadline. Server mode sends through the [`Relay`]
@@ -184,7 +184,7 @@ struct Shared {
     hosts: Mutex<HashMap<String, Arc<HostLimit>>>,
     /// Where each probe URL goes, worked out once: its origin's limiter and the redirected URL,
     /// parsed (see [`Shared::target`]).
-    targets: Mutex<HashMap<String, Target>>,
+    targets: Mutex<HashMap<String, Arc<Target>>>,
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     /// The client of requests without proxy or relay, built on first use.
     direct: std::sync::OnceLock<Result<direct::Direct, String>>,
@@ -222,7 +222,7 @@ impl Shared {
     /// parsed when it parses. A probe sends the same few URLs thousands of times (every codex
     /// file asks `wham/usage`), so a URL without a query is worked out once; one with a query
     /// may carry a token (Google's `tokeninfo`) and is never kept.
-    fn target(&self, url: &str) -> Target {
+    fn target(&self, url: &str) -> Arc<Target> {
         let cacheable = !url.contains('?');
         if cacheable
             && let Some(t) = self
@@ -231,7 +231,7 @@ impl Shared {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get(url)
         {
-            return t.clone();
+            return Arc::clone(t);
         }
         let origin = endpoint::split_origin(url)
             .map(|(o, _)| o)
@@ -246,11 +246,11 @@ impl Shared {
             }
             Err(_) => (Err(rewritten), None),
         };
-        let t = Target {
+        let t = Arc::new(Target {
             limit: self.host(&origin),
             url: parsed,
             uri,
-        };
+        });
         if cacheable {
             let mut targets = self
                 .targets
@@ -258,7 +258,7 @@ impl Shared {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             // A handful per provider; the bound only guards against URLs built per file.
             if targets.len() < 256 {
-                targets.insert(url.to_owned(), t.clone());
+                targets.insert(url.to_owned(), Arc::clone(&t));
             }
         }
         t
@@ -622,8 +622,7 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     (at - Utc::now()).to_std().ok()
 }
 
-/// Where a probe URL goes (see `Shared::target`).
-#[derive(Clone)]
+/// Where a probe URL goes (see `Shared::target`), shared by every request to it.
 struct Target {
     limit: Arc<HostLimit>,
     /// The redirected URL, parsed; as text when it does not parse (reqwest then says why).

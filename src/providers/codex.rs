@@ -79,7 +79,7 @@ const USAGE: &[Rule] = &[
     },
     Rule {
         on: On::Code(200),
-        when: When::Json,
+        when: When::Test("a JSON body", is_usage_json),
         then: Then::Done(Status::Active),
         reason: "usage endpoint accepted the token",
         example: r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,"primary_window":{"used_percent":12,"limit_window_seconds":18000,"reset_after_seconds":9000,"reset_at":1900000000}},"credits":{"has_credits":false,"unlimited":false,"balance":"0"}}"#,
@@ -196,59 +196,138 @@ pub fn classify(resp: &ProbeResponse, responses: bool) -> Decision {
     }
 }
 
-fn rate_limit(body: &Value) -> &Value {
-    body.get("rate_limit")
-        .or_else(|| body.get("rateLimit"))
-        .unwrap_or(&Value::Null)
+/// The fields of a `wham/usage` answer the verdict reads (reference §5): the plan, the two
+/// flags and the two windows of `rate_limit` (also spelled `rateLimit`).
+///
+/// Read straight from the body when it is an object of the expected types: building a `Value`
+/// of the whole answer cost about as much CPU as the request itself at thousands of probes a
+/// second (issue 13). Anything else (a field of another type, both spellings, a key twice) is
+/// read from the parsed `Value` as leniently as before: a flag that is not a boolean is no
+/// flag, a number that is not one is no number.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+pub(crate) struct Usage {
+    #[serde(default)]
+    plan_type: Option<String>,
+    #[serde(default, alias = "rateLimit")]
+    rate_limit: Option<RateLimit>,
 }
 
-fn windows(rl: &Value) -> Vec<&Value> {
-    ["primary_window", "secondary_window"]
-        .iter()
-        .filter_map(|w| rl.get(*w))
-        .collect()
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+struct RateLimit {
+    #[serde(default, alias = "limitReached")]
+    limit_reached: Option<bool>,
+    #[serde(default)]
+    allowed: Option<bool>,
+    #[serde(default)]
+    primary_window: Option<UsageWindow>,
+    #[serde(default)]
+    secondary_window: Option<UsageWindow>,
 }
 
-fn used(w: &Value) -> f64 {
-    w.get("used_percent").and_then(Value::as_f64).unwrap_or(0.0)
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+struct UsageWindow {
+    #[serde(default)]
+    used_percent: Option<f64>,
+    #[serde(default)]
+    limit_window_seconds: Option<u64>,
+    /// Seconds, milliseconds or a date (`rule::time_of`); never `null`.
+    #[serde(default)]
+    reset_at: Option<Value>,
+}
+
+impl Usage {
+    /// Parses the answer once (cached on the response, see `ProbeResponse::codex_usage`):
+    /// `None` when the body is not JSON at all.
+    pub(crate) fn of(resp: &ProbeResponse) -> Option<Self> {
+        Self::typed(&resp.body).or_else(|| resp.json().map(Self::from_value))
+    }
+
+    /// The typed read, for an object whose fields have the expected types.
+    fn typed(body: &str) -> Option<Self> {
+        // A struct would also be read from an array, by position.
+        if !body.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(body).ok()
+    }
+
+    /// The lenient read of any JSON value.
+    fn from_value(body: &Value) -> Self {
+        let rl = body
+            .get("rate_limit")
+            .or_else(|| body.get("rateLimit"))
+            .unwrap_or(&Value::Null);
+        let flag =
+            |k: &str, camel: &str| rl.get(k).or_else(|| rl.get(camel)).and_then(Value::as_bool);
+        let window = |k: &str| {
+            let w = rl.get(k).filter(|w| w.is_object())?;
+            Some(UsageWindow {
+                used_percent: w.get("used_percent").and_then(Value::as_f64),
+                limit_window_seconds: w.get("limit_window_seconds").and_then(Value::as_u64),
+                reset_at: w.get("reset_at").filter(|v| !v.is_null()).cloned(),
+            })
+        };
+        let rate_limit = rl.is_object().then(|| RateLimit {
+            limit_reached: flag("limit_reached", "limitReached"),
+            allowed: flag("allowed", "allowed"),
+            primary_window: window("primary_window"),
+            secondary_window: window("secondary_window"),
+        });
+        Self {
+            plan_type: body
+                .get("plan_type")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            rate_limit,
+        }
+    }
+
+    /// The windows with their keys' short names (`primary`, `secondary`).
+    fn windows(&self) -> impl Iterator<Item = (&'static str, &UsageWindow)> {
+        let rl = self.rate_limit.as_ref();
+        [
+            ("primary", rl.and_then(|r| r.primary_window.as_ref())),
+            ("secondary", rl.and_then(|r| r.secondary_window.as_ref())),
+        ]
+        .into_iter()
+        .filter_map(|(name, w)| Some((name, w?)))
+    }
+
+    fn used_up(w: &UsageWindow) -> bool {
+        w.used_percent.unwrap_or(0.0) >= 100.0
+    }
+}
+
+/// Whether the answer is JSON (any JSON: the 200 row reads "a JSON body").
+fn is_usage_json(resp: &ProbeResponse) -> bool {
+    resp.codex_usage().is_some()
 }
 
 fn usage_exhausted(resp: &ProbeResponse) -> bool {
-    let Some(body) = resp.json() else {
+    let Some(u) = resp.codex_usage() else {
         return false;
     };
-    let rl = rate_limit(body);
-    let flag = |k: &str, camel: &str| rl.get(k).or_else(|| rl.get(camel)).and_then(Value::as_bool);
-    flag("limit_reached", "limitReached") == Some(true)
-        || flag("allowed", "allowed") == Some(false)
-        || windows(rl).iter().any(|w| used(w) >= 100.0)
+    let rl = u.rate_limit.as_ref();
+    rl.and_then(|r| r.limit_reached) == Some(true)
+        || rl.and_then(|r| r.allowed) == Some(false)
+        || u.windows().any(|(_, w)| Usage::used_up(w))
 }
 
 /// The usage windows of a `wham/usage` answer, named by their `limit_window_seconds` (not by
 /// `primary_window` / `secondary_window`: which one is the 5-hour window is not fixed), shortest
 /// first, and the plan.
 fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
-    let Some(body) = resp.json() else { return };
-    let rl = rate_limit(body);
-    let mut windows: Vec<crate::verdict::Window> = ["primary_window", "secondary_window"]
-        .iter()
-        .filter_map(|key| {
-            let w = rl.get(*key)?;
-            let seconds = w.get("limit_window_seconds").and_then(Value::as_u64);
-            let name = seconds.map_or_else(
-                || key.trim_end_matches("_window").to_owned(),
-                super::rule::window_name,
-            );
-            super::rule::usage_window(
-                name,
-                seconds,
-                w.get("used_percent").and_then(Value::as_f64)?,
-                w.get("reset_at"),
-            )
+    let Some(u) = resp.codex_usage() else { return };
+    let mut windows: Vec<crate::verdict::Window> = u
+        .windows()
+        .filter_map(|(key, w)| {
+            let seconds = w.limit_window_seconds;
+            let name = seconds.map_or_else(|| key.to_owned(), super::rule::window_name);
+            super::rule::usage_window(name, seconds, w.used_percent?, w.reset_at.as_ref())
         })
         .collect();
     windows.sort_by_key(|w| (w.seconds.unwrap_or(u64::MAX), w.name.clone()));
-    let plan = body.get("plan_type").and_then(Value::as_str).map(|p| {
+    let plan = u.plan_type.as_deref().map(|p| {
         p.chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .take(24)
@@ -262,16 +341,18 @@ fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
 /// The reset of the exhausted windows (or of any window when only the flags say so).
 fn window_reset(resp: &ProbeResponse, v: &mut Verdict) {
     usage_quota(resp, v);
-    let Some(body) = resp.json() else { return };
-    let rl = rate_limit(body);
-    let ws = windows(rl);
-    v.reset_at = ws
-        .iter()
-        .filter(|w| used(w) >= 100.0)
-        .filter_map(|w| time_of(w.get("reset_at")))
+    let Some(u) = resp.codex_usage() else { return };
+    v.reset_at = u
+        .windows()
+        .filter(|(_, w)| Usage::used_up(w))
+        .filter_map(|(_, w)| time_of(w.reset_at.as_ref()))
         .max()
-        .or_else(|| ws.iter().filter_map(|w| time_of(w.get("reset_at"))).max());
-    if let Some(plan) = body.get("plan_type").and_then(Value::as_str) {
+        .or_else(|| {
+            u.windows()
+                .filter_map(|(_, w)| time_of(w.reset_at.as_ref()))
+                .max()
+        });
+    if let Some(plan) = &u.plan_type {
         let plan: String = plan
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -310,6 +391,67 @@ mod tests {
             Decision::Retry(v) => (v.status, "retry"),
             Decision::Continue => (Status::Unknown, "next"),
         }
+    }
+
+    /// Where the typed read of a usage answer succeeds, it reads what the lenient read of the
+    /// parsed `Value` reads; where it fails, the lenient read decides (and a body that is not
+    /// JSON is no usage answer).
+    #[test]
+    fn the_typed_usage_read_agrees_with_the_lenient_one() {
+        let bodies = [
+            r#"{"plan_type":"plus","rate_limit":{"allowed":true,"limit_reached":false,"primary_window":{"used_percent":12,"limit_window_seconds":18000,"reset_after_seconds":9000,"reset_at":4102444800},"secondary_window":{"used_percent":3.5,"limit_window_seconds":604800,"reset_at":"2099-01-01T00:00:00Z"}},"code_review_rate_limit":null,"additional_rate_limits":[{"x":[1,{"y":2}]}],"credits":{"has_credits":false,"unlimited":false,"balance":"0"}}"#,
+            r#"{"rateLimit":{"limitReached":true,"primary_window":{"used_percent":100}}}"#,
+            r#"{"rate_limit":null,"plan_type":null}"#,
+            r#"{"rate_limit":{"primary_window":null,"secondary_window":{"reset_at":null}}}"#,
+            r#"{"rate_limit":{}}"#,
+            "  {}",
+            // Not of the expected types: only the lenient read takes these.
+            r#"{"rate_limit":{"limit_reached":"true","primary_window":{"used_percent":"100"}}}"#,
+            r#"{"rate_limit":{"primary_window":{"used_percent":100,"limit_window_seconds":1.5}}}"#,
+            r#"{"rate_limit":{"allowed":false},"rateLimit":{"allowed":true}}"#,
+            r#"{"plan_type":"plus","plan_type":"pro"}"#,
+            r#"{"rate_limit":"none","plan_type":7}"#,
+            r#"{"rate_limit":{"primary_window":5}}"#,
+            r#"[{"plan_type":"plus"}]"#,
+            "1",
+        ];
+        for body in bodies {
+            let value: Value = serde_json::from_str(body).unwrap();
+            let lenient = Usage::from_value(&value);
+            if let Some(typed) = Usage::typed(body) {
+                assert_eq!(typed, lenient, "{body}");
+            }
+            assert_eq!(Usage::of(&resp(200, body)), Some(lenient), "{body}");
+        }
+        assert_eq!(Usage::typed(r#"[{"plan_type":"plus"}]"#), None);
+        assert_eq!(
+            Usage::typed(r#"{"plan_type":"plus","plan_type":"pro"}"#),
+            None
+        );
+        assert_eq!(Usage::of(&resp(200, "upstream connect error")), None);
+        // What each read decides, through the rows.
+        for (body, want) in [
+            (
+                r#"{"rateLimit":{"limitReached":true}}"#,
+                Status::UsageLimited,
+            ),
+            (r#"{"rate_limit":{"limit_reached":"true"}}"#, Status::Active),
+            (
+                r#"{"rate_limit":{"primary_window":{"used_percent":"100"}}}"#,
+                Status::Active,
+            ),
+            (
+                r#"{"rate_limit":{"secondary_window":{"used_percent":100.0}}}"#,
+                Status::UsageLimited,
+            ),
+            ("[]", Status::Active),
+        ] {
+            assert_eq!(status(classify(&resp(200, body), false)).0, want, "{body}");
+        }
+        assert_eq!(
+            status(classify(&resp(200, "upstream connect error"), false)),
+            (Status::CheckError, "retry")
+        );
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub struct ProbeResponse {
     pub retry_after: Option<std::time::Duration>,
     /// The body parsed as JSON, once: every rule row and annotation asks for it.
     parsed: std::sync::OnceLock<Option<Value>>,
+    /// The body read as a codex usage answer, once (`codex::Usage`).
+    usage: std::sync::OnceLock<Option<codex::Usage>>,
 }
 
 impl ProbeResponse {
@@ -147,6 +149,7 @@ impl ProbeResponse {
             body,
             retry_after,
             parsed: std::sync::OnceLock::new(),
+            usage: std::sync::OnceLock::new(),
         }
     }
 
@@ -155,6 +158,12 @@ impl ProbeResponse {
         self.parsed
             .get_or_init(|| serde_json::from_str(&self.body).ok())
             .as_ref()
+    }
+
+    /// The body read as a codex `wham/usage` answer (parsed on the first call); `None` when
+    /// it is not JSON.
+    pub(crate) fn codex_usage(&self) -> Option<&codex::Usage> {
+        self.usage.get_or_init(|| codex::Usage::of(self)).as_ref()
     }
 
     /// Returns whether the body is an HTML page (a WAF or captive portal, never evidence).
