@@ -534,7 +534,7 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                     Some(uri) => client.send(&req, uri.clone()).await,
                     // `http` refused what reqwest parsed: reqwest sends it (and says why not).
                     None => match sh.client(job.proxy_url.as_ref()) {
-                        Ok(c) => send(&c, &req, target.url.clone()).await,
+                        Ok(c) => Box::pin(send(&c, &req, target.url.clone())).await,
                         Err(reason) => Err(reason),
                     },
                 },
@@ -560,7 +560,11 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
                         "the server listed no auth_index for this file",
                     );
                 }
-                (None, _, Route::Reqwest(client)) => send(client, &req, target.url.clone()).await,
+                // Boxed: reqwest's future is large, and inline it would make every check's task
+                // that much larger to create and move, direct ones too.
+                (None, _, Route::Reqwest(client)) => {
+                    Box::pin(send(client, &req, target.url.clone())).await
+                }
             }
         };
         let (fallback, retry_after) = match result {

@@ -1,7 +1,8 @@
 //! How probes reach a provider: the direct client's TLS and HTTP/2 against a real rustls
 //! server (a test CA trusted through `SSL_CERT_FILE`, which the platform verifier reads on
-//! Linux, as reqwest's does), an untrusted certificate, and the environment's proxies, which
-//! keep requests on reqwest.
+//! Linux, as reqwest's does), an untrusted certificate, its pool of HTTP/1.1 connections
+//! (kept alive, and not reused once the server closed them), and the environment's proxies,
+//! which keep requests on reqwest.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -225,4 +226,112 @@ async fn a_proxy_in_the_environment_carries_the_probes() {
         "{}",
         r.stdout
     );
+}
+
+/// A loopback HTTP/1.1 provider that answers every request with [`USAGE`] and counts the
+/// connections it accepted. With `close`, it closes each connection right after its answer,
+/// without saying so (no `connection: close`), as a server whose keep-alive ran out does.
+struct Http1Provider {
+    addr: std::net::SocketAddr,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Http1Provider {
+    async fn start(close: bool) -> Self {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (c, r) = (Arc::clone(&connections), Arc::clone(&requests));
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                let r = Arc::clone(&r);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                        buf.drain(..end + 4);
+                        r.fetch_add(1, Ordering::SeqCst);
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{USAGE}",
+                            USAGE.len()
+                        );
+                        if sock.write_all(answer.as_bytes()).await.is_err() || close {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            connections,
+            requests,
+        }
+    }
+}
+
+/// Five codex files probed one at a time against `server`.
+fn scan_one_at_a_time(server: &Http1Provider) -> Run {
+    let t = TestRepo::new();
+    for i in 0..5 {
+        let v = codex_live(
+            &format!("h1-{i}@example.com"),
+            &format!("acct-h1-{i}"),
+            "plus",
+        );
+        t.write_json(&format!("auths/codex-{i}.json"), &v);
+    }
+    t.commit_all("init");
+    let r = run(t
+        .credman()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--retries",
+            "0",
+            "--concurrency",
+            "1",
+        ])
+        .args(endpoint_args(&format!("http://{}", server.addr))));
+    let report = r.json();
+    for i in 0..5 {
+        assert_eq!(
+            result(&report, &format!("auths/codex-{i}.json"))["status"],
+            "active",
+            "{}",
+            r.stdout
+        );
+    }
+    r
+}
+
+/// A connection whose answer was read to the end carries the next probe (keep-alive).
+#[tokio::test(flavor = "multi_thread")]
+async fn one_kept_alive_connection_carries_probes_one_after_another() {
+    let server = Http1Provider::start(false).await;
+    scan_one_at_a_time(&server);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+/// A pooled connection the server closed after its answer is not used again: each probe gets
+/// a new one, and none fails (`--retries 0`: nothing papers over a lost request).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_the_server_closed_is_not_reused() {
+    let server = Http1Provider::start(true).await;
+    scan_one_at_a_time(&server);
+    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 5);
 }
