@@ -36,7 +36,7 @@ use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tower_service::Service as _;
 
-use super::{BODY_CAP, Config, parse_retry_after};
+use super::{Config, answer_meta, capped, text};
 use crate::providers::{Body, Method, ProbeRequest, ProbeResponse};
 
 /// An idle HTTP/1.1 connection older than this is closed instead of used (servers close theirs
@@ -257,23 +257,14 @@ impl Direct {
     }
 }
 
-/// Reads an answer: status, the headers the verdicts use, and the body up to [`BODY_CAP`]. The
-/// second value says whether the body was read to its end (the connection can then be reused).
+/// Reads an answer: status, the headers the verdicts use, and the body up to
+/// [`super::BODY_CAP`]. The second value says whether the body was read to its end (the
+/// connection can then be reused).
 async fn read(
     resp: http::Response<hyper::body::Incoming>,
 ) -> Result<(ProbeResponse, bool), String> {
     let (parts, mut body) = resp.into_parts();
-    let header = |name| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header(http::header::CONTENT_TYPE)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let retry_after = header(http::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+    let (content_type, retry_after) = answer_meta(&parts.headers);
     let mut buf = Vec::new();
     let mut whole = false;
     loop {
@@ -284,20 +275,16 @@ async fn read(
             }
             Some(frame) => {
                 let frame = frame.map_err(|_| "the answer was cut off".to_owned())?;
-                if let Ok(chunk) = frame.into_data() {
-                    let room = BODY_CAP - buf.len();
-                    buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if buf.len() >= BODY_CAP {
-                        break;
-                    }
+                if let Ok(chunk) = frame.into_data()
+                    && capped(&mut buf, &chunk)
+                {
+                    break;
                 }
             }
         }
     }
-    let body = String::from_utf8(buf)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Ok((
-        ProbeResponse::new(parts.status.as_u16(), content_type, body, retry_after),
+        ProbeResponse::new(parts.status.as_u16(), content_type, text(buf), retry_after),
         whole,
     ))
 }

@@ -677,24 +677,13 @@ async fn send(
         None => {}
     }
     let mut resp = rb.send().await.map_err(|e| transport_reason(&e))?;
-    let header = |name| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header(reqwest::header::CONTENT_TYPE)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+    let (content_type, retry_after) = answer_meta(resp.headers());
     let status = resp.status().as_u16();
     let mut body = Vec::new();
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
-                let room = BODY_CAP - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= BODY_CAP {
+                if capped(&mut body, &chunk) {
                     break;
                 }
             }
@@ -702,9 +691,36 @@ async fn send(
             Err(e) => return Err(transport_reason(&e)),
         }
     }
-    let body = String::from_utf8(body)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Ok(ProbeResponse::new(status, content_type, body, retry_after))
+    Ok(ProbeResponse::new(
+        status,
+        content_type,
+        text(body),
+        retry_after,
+    ))
+}
+
+/// An answer's lower-cased `content-type` and its `Retry-After` delay (both clients').
+fn answer_meta(headers: &http::HeaderMap) -> (String, Option<Duration>) {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let content_type = header(http::header::CONTENT_TYPE)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    (
+        content_type,
+        header(http::header::RETRY_AFTER).and_then(parse_retry_after),
+    )
+}
+
+/// Appends what fits of `chunk` under [`BODY_CAP`]; returns whether the cap is reached.
+fn capped(body: &mut Vec<u8>, chunk: &[u8]) -> bool {
+    let room = BODY_CAP - body.len();
+    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    body.len() >= BODY_CAP
+}
+
+/// A body as text, lossily where it is not UTF-8 (valid UTF-8 is not copied).
+fn text(body: Vec<u8>) -> String {
+    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A JSON POST to a notification receiver (`crate::notify`): the URL is a [`Secret`] (a

@@ -638,34 +638,6 @@ async fn deadline_turns_the_rest_into_check_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn per_file_proxy_url_is_honoured() {
-    let proxy = MockServer::start().await;
-    Mock::given(path("/coding/v1/usages"))
-        .respond_with(json_resp(200, json!({"usage":{}})))
-        .expect(1)
-        .mount(&proxy)
-        .await;
-    let t = TestRepo::new();
-    t.write_json(
-        "auths/kimi.json",
-        &json!({"type":"kimi","access_token":"kimi-proxied-token","proxy_url": proxy.uri()}),
-    );
-    t.commit_all("init");
-    // The redirected origin itself is a dead port: only the proxy can answer.
-    let r = online(
-        &t,
-        &format!("http://127.0.0.1:{}", dead_port()),
-        &["--retries", "0"],
-    );
-    assert_eq!(
-        result(&r.json(), "auths/kimi.json")["status"],
-        "active",
-        "{}",
-        r.stdout
-    );
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn endpoint_redirection_keeps_a_base_path_and_comes_from_env_or_config() {
     let server = MockServer::start().await;
     Mock::given(path("/mirror/coding/v1/usages"))

@@ -199,10 +199,10 @@ async fn an_untrusted_certificate_stops_the_probe_before_the_token_is_sent() {
     assert!(server.protocols.lock().unwrap().is_empty());
 }
 
-/// `HTTP_PROXY` in the environment is honoured (by reqwest, with its `NO_PROXY`): the
-/// redirected origin is a dead port, so only the proxy can answer.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_proxy_in_the_environment_carries_the_probes() {
+/// A kimi file probed with the redirected origin a dead port, through a proxy that answers:
+/// named by the file's `proxy_url`, or else by `HTTP_PROXY` in the environment (which reqwest
+/// honours, with its `NO_PROXY`). Only the proxy can make the file active.
+async fn only_the_proxy_answers(in_file: bool) {
     let proxy = MockServer::start().await;
     Mock::given(path("/coding/v1/usages"))
         .respond_with(json_resp(200, json!({"usage":{}})))
@@ -210,14 +210,17 @@ async fn a_proxy_in_the_environment_carries_the_probes() {
         .mount(&proxy)
         .await;
     let t = TestRepo::new();
-    t.write_json(
-        "auths/kimi.json",
-        &json!({"type":"kimi","access_token":"kimi-env-proxied-token"}),
-    );
+    let mut cred = json!({"type":"kimi","access_token":"kimi-proxied-token"});
+    if in_file {
+        cred["proxy_url"] = json!(proxy.uri());
+    }
+    t.write_json("auths/kimi.json", &cred);
     t.commit_all("init");
-    let r = run(t
-        .credman()
-        .env("HTTP_PROXY", proxy.uri())
+    let mut cmd = t.credman();
+    if !in_file {
+        cmd.env("HTTP_PROXY", proxy.uri());
+    }
+    let r = run(cmd
         .args(["scan", "--format", "json", "--retries", "0"])
         .args(endpoint_args(&format!("http://127.0.0.1:{}", dead_port()))));
     assert_eq!(
@@ -228,61 +231,18 @@ async fn a_proxy_in_the_environment_carries_the_probes() {
     );
 }
 
-/// A loopback HTTP/1.1 provider that answers every request with [`USAGE`] and counts the
-/// connections it accepted. With `close`, it closes each connection right after its answer,
-/// without saying so (no `connection: close`), as a server whose keep-alive ran out does.
-struct Http1Provider {
-    addr: std::net::SocketAddr,
-    connections: Arc<AtomicUsize>,
-    requests: Arc<AtomicUsize>,
+#[tokio::test(flavor = "multi_thread")]
+async fn per_file_proxy_url_is_honoured() {
+    only_the_proxy_answers(true).await;
 }
 
-impl Http1Provider {
-    async fn start(close: bool) -> Self {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let (c, r) = (Arc::clone(&connections), Arc::clone(&requests));
-        tokio::spawn(async move {
-            while let Ok((mut sock, _)) = listener.accept().await {
-                c.fetch_add(1, Ordering::SeqCst);
-                let r = Arc::clone(&r);
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                            match sock.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-                        buf.drain(..end + 4);
-                        r.fetch_add(1, Ordering::SeqCst);
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{USAGE}",
-                            USAGE.len()
-                        );
-                        if sock.write_all(answer.as_bytes()).await.is_err() || close {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Self {
-            addr,
-            connections,
-            requests,
-        }
-    }
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxy_in_the_environment_carries_the_probes() {
+    only_the_proxy_answers(false).await;
 }
 
 /// Five codex files probed one at a time against `server`.
-fn scan_one_at_a_time(server: &Http1Provider) -> Run {
+fn scan_one_at_a_time(server: &CountingServer) -> Run {
     let t = TestRepo::new();
     for i in 0..5 {
         let v = codex_live(
@@ -304,7 +264,7 @@ fn scan_one_at_a_time(server: &Http1Provider) -> Run {
             "--concurrency",
             "1",
         ])
-        .args(endpoint_args(&format!("http://{}", server.addr))));
+        .args(endpoint_args(&server.uri())));
     let report = r.json();
     for i in 0..5 {
         assert_eq!(
@@ -318,20 +278,20 @@ fn scan_one_at_a_time(server: &Http1Provider) -> Run {
 }
 
 /// A connection whose answer was read to the end carries the next probe (keep-alive).
-#[tokio::test(flavor = "multi_thread")]
-async fn one_kept_alive_connection_carries_probes_one_after_another() {
-    let server = Http1Provider::start(false).await;
+#[test]
+fn one_kept_alive_connection_carries_probes_one_after_another() {
+    let server = CountingServer::start(std::time::Duration::ZERO, USAGE);
     scan_one_at_a_time(&server);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    assert_eq!(server.total.load(Ordering::SeqCst), 5);
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
 
 /// A pooled connection the server closed after its answer is not used again: each probe gets
 /// a new one, and none fails (`--retries 0`: nothing papers over a lost request).
-#[tokio::test(flavor = "multi_thread")]
-async fn a_connection_the_server_closed_is_not_reused() {
-    let server = Http1Provider::start(true).await;
+#[test]
+fn a_connection_the_server_closed_is_not_reused() {
+    let server = CountingServer::start_closing(USAGE);
     scan_one_at_a_time(&server);
-    assert_eq!(server.requests.load(Ordering::SeqCst), 5);
+    assert_eq!(server.total.load(Ordering::SeqCst), 5);
     assert_eq!(server.connections.load(Ordering::SeqCst), 5);
 }

@@ -31,17 +31,29 @@ pub fn endpoint_args(base: &str) -> Vec<String> {
         .collect()
 }
 
-/// A loopback HTTP/1.1 server that answers every request with `body` after `delay`, and
-/// records the highest number of requests it was serving at once.
+/// A loopback HTTP/1.1 server that answers every request with `body` after `delay` (keeping
+/// the connection alive), and records the highest number of requests it was serving at once,
+/// the requests and the connections it accepted.
 pub struct CountingServer {
     pub addr: std::net::SocketAddr,
     pub max_in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     pub total: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     _rt: tokio::runtime::Runtime,
 }
 
 impl CountingServer {
     pub fn start(delay: std::time::Duration, body: &'static str) -> Self {
+        Self::serve(delay, body, false)
+    }
+
+    /// Closes each connection right after its answer, without saying so (no
+    /// `connection: close`), as a server whose keep-alive ran out does.
+    pub fn start_closing(body: &'static str) -> Self {
+        Self::serve(std::time::Duration::ZERO, body, true)
+    }
+
+    fn serve(delay: std::time::Duration, body: &'static str, close: bool) -> Self {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -57,10 +69,13 @@ impl CountingServer {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let max_in_flight = Arc::new(AtomicUsize::new(0));
         let total = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let (inf, max, tot) = (in_flight.clone(), max_in_flight.clone(), total.clone());
+        let conns = connections.clone();
         rt.spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else { break };
+                conns.fetch_add(1, Ordering::SeqCst);
                 let (inf, max, tot) = (inf.clone(), max.clone(), tot.clone());
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
@@ -84,7 +99,7 @@ impl CountingServer {
                             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                             body.len()
                         );
-                        if sock.write_all(resp.as_bytes()).await.is_err() {
+                        if sock.write_all(resp.as_bytes()).await.is_err() || close {
                             return;
                         }
                     }
@@ -95,6 +110,7 @@ impl CountingServer {
             addr,
             max_in_flight,
             total,
+            connections,
             _rt: rt,
         }
     }
