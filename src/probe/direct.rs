@@ -76,22 +76,9 @@ pub(super) struct Direct {
 }
 
 impl Direct {
-    /// Builds the client, as `super::client` builds reqwest's.
+    /// Builds the client, as `super::client` builds reqwest's (the same TLS configuration).
     pub(super) fn new(cfg: &Config) -> Result<Self, String> {
-        super::tls_ready();
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .ok_or_else(|| "cannot build the HTTP client: no TLS provider".to_owned())?;
-        let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-            .map_err(|_| "cannot build the HTTP client: the system's certificates".to_owned())?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|_| "cannot build the HTTP client: TLS versions".to_owned())?
-            // The platform verifier is the certificate check (what reqwest installs the same
-            // way); "dangerous" is only rustls' name for supplying one.
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+        let tls = super::tls_config()?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -130,7 +117,7 @@ impl Direct {
                     // every probe's task that much larger to create and move.
                     None => Box::pin(self.connect(&origin, &uri)).await?,
                 };
-                let request = build(req, &uri, &origin.1, matches!(conn, Conn::H2(_)))?;
+                let request = build(req, &uri, matches!(conn, Conn::H2(_)))?;
                 let (sent, conn) = match conn {
                     Conn::H1(mut s) => (s.try_send_request(request).await, Some(s)),
                     Conn::H2(mut s) => (s.try_send_request(request).await, None),
@@ -224,7 +211,7 @@ impl Direct {
         };
         let opened = self.open(origin, uri).await;
         self.pools().entry(origin.clone()).or_default().opened = true;
-        opened
+        Ok((opened?, false))
     }
 
     /// Makes one connection (see [`Direct::connect`]).
@@ -232,7 +219,7 @@ impl Direct {
         &self,
         origin: &(http::uri::Scheme, http::uri::Authority),
         uri: &http::Uri,
-    ) -> Result<(Conn, bool), String> {
+    ) -> Result<Conn, String> {
         let failed = |_| "connection failed (refused, unreachable, DNS or TLS)".to_owned();
         let io = self
             .connector
@@ -248,11 +235,11 @@ impl Direct {
                 .map_err(failed)?;
             tokio::spawn(conn);
             self.pools().entry(origin.clone()).or_default().h2 = Some(send.clone());
-            Ok((Conn::H2(send), false))
+            Ok(Conn::H2(send))
         } else {
             let (send, conn) = http1::handshake(io).await.map_err(failed)?;
             tokio::spawn(conn);
-            Ok((Conn::H1(send), false))
+            Ok(Conn::H1(send))
         }
     }
 }
@@ -294,7 +281,6 @@ async fn read(
 fn build(
     req: &ProbeRequest,
     uri: &http::Uri,
-    authority: &http::uri::Authority,
     h2: bool,
 ) -> Result<http::Request<Full<Bytes>>, String> {
     let method = match req.method {
@@ -346,6 +332,7 @@ fn build(
     let uri = if h2 {
         uri.clone()
     } else {
+        let authority = uri.authority().ok_or_else(|| "request failed".to_owned())?;
         let default_port = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
             443
         } else {
@@ -410,9 +397,8 @@ mod tests {
 
     fn built(url: &str, h2: bool) -> http::Request<Full<Bytes>> {
         let uri: http::Uri = url.parse().unwrap();
-        let authority = uri.authority().unwrap().clone();
         let req = ProbeRequest::get_bearer(url, &Secret::new("tok-value"));
-        build(&req, &uri, &authority, h2).unwrap()
+        build(&req, &uri, h2).unwrap()
     }
 
     /// HTTP/1.1 gets the path and a `host` of host and non-default port, never the URL's user
@@ -449,7 +435,6 @@ mod tests {
     #[test]
     fn a_form_body_is_url_encoded() {
         let uri: http::Uri = "https://oauth2.example/token".parse().unwrap();
-        let authority = uri.authority().unwrap().clone();
         let req = ProbeRequest {
             method: Method::Post,
             url: uri.to_string(),
@@ -459,7 +444,7 @@ mod tests {
                 ("refresh_token", Secret::new("a b&c=d/é")),
             ])),
         };
-        let r = build(&req, &uri, &authority, false).unwrap();
+        let r = build(&req, &uri, false).unwrap();
         assert_eq!(
             r.headers()["content-type"],
             "application/x-www-form-urlencoded"

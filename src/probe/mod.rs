@@ -316,12 +316,47 @@ pub fn tls_ready() {
     });
 }
 
-/// Builds a client: rustls, HTTP/2 when offered, pooled, no redirects (a redirect to a login
-/// page is not evidence), with a user agent and timeouts.
+/// The TLS configuration of every client here (reqwest's and [`direct`]'s), built once per
+/// process: rustls with the ring provider, TLS 1.2 and 1.3, SNI, the platform verifier (the
+/// system's roots, or `SSL_CERT_FILE` / `SSL_CERT_DIR`, read once). It is what reqwest 0.13
+/// builds for itself by default (`async_impl/client.rs`), so handing it over changes nothing
+/// but that the roots are loaded once, not once per client. No ALPN here: each client offers
+/// `h2` then `http/1.1` itself (hyper-rustls refuses a configuration that already has some).
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            tls_ready();
+            let provider = rustls::crypto::CryptoProvider::get_default()
+                .cloned()
+                .ok_or_else(|| "cannot build the HTTP client: no TLS provider".to_owned())?;
+            let verifier =
+                rustls_platform_verifier::Verifier::new(Arc::clone(&provider)).map_err(|_| {
+                    "cannot build the HTTP client: the system's certificates".to_owned()
+                })?;
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|_| "cannot build the HTTP client: TLS versions".to_owned())?
+                // The platform verifier is the certificate check (reqwest installs it the
+                // same way); "dangerous" is only rustls' name for supplying one.
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth();
+            Ok(tls)
+        })
+        .clone()
+}
+
+/// Builds a client: rustls ([`tls_config`]), HTTP/2 when offered, pooled, no redirects (a
+/// redirect to a login page is not evidence), with a user agent and timeouts.
 #[allow(clippy::disallowed_methods)]
 fn client(cfg: &Config, proxy: Option<&str>) -> Result<reqwest::Client, String> {
-    tls_ready();
+    // reqwest takes a preconfigured one as it is: the ALPN it would offer goes in here.
+    let mut tls = tls_config()?;
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let mut b = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .user_agent(concat!("git-credman/", env!("CARGO_PKG_VERSION")))
         .timeout(cfg.timeout)
         .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
