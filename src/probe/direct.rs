@@ -17,7 +17,8 @@
 //! The pool: an HTTP/1.1 connection goes back to its origin's idle list once its answer is read
 //! to the end (never one cut at the body cap), and is used again only when hyper says it is
 //! ready and it idled under [`IDLE_FOR`]; a request that a reused connection could not send (the
-//! server closed it meanwhile) is sent again on another. An origin's first connection is made
+//! server closed it meanwhile) is sent again on another, and so is a GET whose reused connection
+//! failed before any answer began. An origin's first connection is made
 //! alone, so that an HTTP/2 origin gets one connection, not one per waiting probe.
 //!
 //! Anything with a proxy (`--proxy`, a file's `proxy_url`, or one in the environment:
@@ -124,8 +125,12 @@ impl Direct {
                 };
                 let resp = match sent {
                     Ok(resp) => resp,
-                    // Not sent: the server closed the connection while it idled. Another one.
-                    Err(e) if reused && e.message().is_some() => {
+                    // A reused connection failed before any answer began: the server closed it
+                    // while it idled, and the request was not sent or (a race no client can
+                    // see coming) went out as the close came in (a reset, or an end before the
+                    // answer). Another connection; only a GET is sent twice (curl does the
+                    // same), never a refresh grant.
+                    Err(e) if reused && (e.message().is_some() || req.method == Method::Get) => {
                         self.forget_h2(&origin);
                         continue;
                     }

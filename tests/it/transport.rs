@@ -287,7 +287,9 @@ fn one_kept_alive_connection_carries_probes_one_after_another() {
 }
 
 /// A pooled connection the server closed after its answer is not used again: each probe gets
-/// a new one, and none fails (`--retries 0`: nothing papers over a lost request).
+/// a new one, and none fails (`--retries 0`: nothing papers over a lost request). When the
+/// close races the next request (the test process is busy), the GET goes again on a fresh
+/// connection, as curl does; the dead one never reached the server's request count.
 #[test]
 fn a_connection_the_server_closed_is_not_reused() {
     let server = CountingServer::start_closing(USAGE);
