@@ -48,7 +48,9 @@ impl CountingServer {
     }
 
     /// Closes each connection right after its answer, without saying so (no
-    /// `connection: close`), as a server whose keep-alive ran out does.
+    /// `connection: close`), as a server whose keep-alive ran out does: RFC 9112 §9.5 lets a
+    /// server close an idle connection at any time, and nginx (`keepalive_timeout`) and
+    /// Cloudflare close theirs silently.
     pub fn start_closing(body: &'static str) -> Self {
         Self::serve(std::time::Duration::ZERO, body, true)
     }
