@@ -25,14 +25,13 @@
 //! [`crate::settings::PROXY_VARS`], which reqwest honours with their `NO_PROXY`) and the relay
 //! of server mode stay on reqwest (see `Shared::goes_direct`).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::{http1, http2};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::{Connection as _, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tower_service::Service as _;
@@ -67,35 +66,76 @@ struct Pool {
     gate: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// Where a connection goes: scheme and authority (`https`, `chatgpt.com`).
+type Origin = (http::uri::Scheme, http::uri::Authority);
+
+/// Every origin's connections. A run talks to a handful of origins, and each request looks
+/// its own up twice (checkout, checkin): a short list compared in place costs less than
+/// hashing the authority each time (SipHash was a tenth of this client's work, issue 13).
+#[derive(Default)]
+struct Pools(Vec<(Origin, Pool)>);
+
+impl Pools {
+    fn get_mut(&mut self, origin: &Origin) -> Option<&mut Pool> {
+        self.0.iter_mut().find(|(o, _)| o == origin).map(|(_, p)| p)
+    }
+
+    /// The origin's pool, made empty the first time.
+    fn entry(&mut self, origin: &Origin) -> &mut Pool {
+        let at = match self.0.iter().position(|(o, _)| o == origin) {
+            Some(at) => at,
+            None => {
+                self.0.push((origin.clone(), Pool::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+}
+
 /// A pooled client for direct requests.
 pub(super) struct Direct {
-    connector: HttpsConnector<HttpConnector>,
+    /// TCP (DNS, happy eyeballs, `TCP_NODELAY`, the connect timeout): `http` origins use it
+    /// as it is, `https` ones through [`Direct::tls`].
+    http: HttpConnector,
+    /// TLS over `http`, built on the first `https` connection: loading the system's roots is
+    /// the costliest step of starting a client, and a run against `http` origins only (a local
+    /// mock, a provider's `--endpoint` on loopback) never needs it.
+    tls: std::sync::OnceLock<Result<HttpsConnector<HttpConnector>, String>>,
     /// By scheme and authority (`https`, `chatgpt.com`).
-    pools: Mutex<HashMap<(http::uri::Scheme, http::uri::Authority), Pool>>,
+    pools: Mutex<Pools>,
     timeout: Duration,
     max_idle: usize,
 }
 
 impl Direct {
     /// Builds the client, as `super::client` builds reqwest's (the same TLS configuration).
-    pub(super) fn new(cfg: &Config) -> Result<Self, String> {
-        let tls = super::tls_config()?;
+    pub(super) fn new(cfg: &Config) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(cfg.timeout.min(Duration::from_secs(10))));
-        let connector = HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        Ok(Self {
-            connector,
-            pools: Mutex::new(HashMap::new()),
+        Self {
+            http,
+            tls: std::sync::OnceLock::new(),
+            pools: Mutex::new(Pools::default()),
             timeout: cfg.timeout,
             max_idle: cfg.concurrency.max(1),
-        })
+        }
+    }
+
+    /// The TLS connector (see [`Direct::tls`]), built once.
+    fn tls(&self) -> Result<HttpsConnector<HttpConnector>, String> {
+        self.tls
+            .get_or_init(|| {
+                Ok(HttpsConnectorBuilder::new()
+                    .with_tls_config(super::tls_config()?)
+                    .https_only()
+                    .enable_http1()
+                    .enable_http2()
+                    .wrap_connector(self.http.clone()))
+            })
+            .clone()
     }
 
     /// Sends one request to `uri` (the redirected URL) and reads a capped body. Errors are
@@ -148,16 +188,14 @@ impl Direct {
             .unwrap_or_else(|_| Err("request timed out".to_owned()))
     }
 
-    fn pools(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(http::uri::Scheme, http::uri::Authority), Pool>> {
+    fn pools(&self) -> std::sync::MutexGuard<'_, Pools> {
         self.pools
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A ready connection to the origin: its HTTP/2 one, or an idle HTTP/1.1 one.
-    async fn checkout(&self, origin: &(http::uri::Scheme, http::uri::Authority)) -> Option<Conn> {
+    async fn checkout(&self, origin: &Origin) -> Option<Conn> {
         loop {
             let (mut idle, since) = {
                 let mut pools = self.pools();
@@ -176,16 +214,16 @@ impl Direct {
     }
 
     /// Returns an HTTP/1.1 connection whose answer was read to the end.
-    fn checkin(&self, origin: &(http::uri::Scheme, http::uri::Authority), conn: H1) {
+    fn checkin(&self, origin: &Origin, conn: H1) {
         let mut pools = self.pools();
-        let pool = pools.entry(origin.clone()).or_default();
+        let pool = pools.entry(origin);
         if pool.idle.len() < self.max_idle {
             pool.idle.push((conn, Instant::now()));
         }
     }
 
     /// Drops the origin's HTTP/2 connection once it refused a request.
-    fn forget_h2(&self, origin: &(http::uri::Scheme, http::uri::Authority)) {
+    fn forget_h2(&self, origin: &Origin) {
         if let Some(pool) = self.pools().get_mut(origin) {
             pool.h2 = None;
         }
@@ -193,14 +231,10 @@ impl Direct {
 
     /// Opens a connection (TCP, then TLS for `https`, ALPN choosing the protocol). The second
     /// value says whether it is a shared one another probe opened meanwhile.
-    async fn connect(
-        &self,
-        origin: &(http::uri::Scheme, http::uri::Authority),
-        uri: &http::Uri,
-    ) -> Result<(Conn, bool), String> {
+    async fn connect(&self, origin: &Origin, uri: &http::Uri) -> Result<(Conn, bool), String> {
         let gate = {
             let mut pools = self.pools();
-            let pool = pools.entry(origin.clone()).or_default();
+            let pool = pools.entry(origin);
             (!pool.opened).then(|| Arc::clone(&pool.gate))
         };
         let _alone = match &gate {
@@ -215,23 +249,27 @@ impl Direct {
             None => None,
         };
         let opened = self.open(origin, uri).await;
-        self.pools().entry(origin.clone()).or_default().opened = true;
+        self.pools().entry(origin).opened = true;
         Ok((opened?, false))
     }
 
     /// Makes one connection (see [`Direct::connect`]).
-    async fn open(
-        &self,
-        origin: &(http::uri::Scheme, http::uri::Authority),
-        uri: &http::Uri,
-    ) -> Result<Conn, String> {
+    async fn open(&self, origin: &Origin, uri: &http::Uri) -> Result<Conn, String> {
         let failed = |_| "connection failed (refused, unreachable, DNS or TLS)".to_owned();
-        let io = self
-            .connector
-            .clone()
-            .call(uri.clone())
-            .await
-            .map_err(|e| connect_reason(e.as_ref()))?;
+        let io = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            self.tls()?
+                .call(uri.clone())
+                .await
+                .map_err(|e| connect_reason(e.as_ref()))?
+        } else {
+            let tcp = self
+                .http
+                .clone()
+                .call(uri.clone())
+                .await
+                .map_err(|e| connect_reason(&e))?;
+            MaybeHttpsStream::Http(tcp)
+        };
         if io.connected().is_negotiated_h2() {
             let (send, conn) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
@@ -239,7 +277,7 @@ impl Direct {
                 .await
                 .map_err(failed)?;
             tokio::spawn(conn);
-            self.pools().entry(origin.clone()).or_default().h2 = Some(send.clone());
+            self.pools().entry(origin).h2 = Some(send.clone());
             Ok(Conn::H2(send))
         } else {
             let (send, conn) = http1::handshake(io).await.map_err(failed)?;
@@ -344,10 +382,14 @@ fn build(
             80
         };
         let host = match authority.port_u16() {
-            Some(port) if port != default_port => format!("{}:{port}", authority.host()),
-            _ => authority.host().to_owned(),
+            // The authority as it is, when that is host and port (no user or password).
+            Some(port) if port != default_port && !authority.as_str().contains('@') => {
+                authority.as_str()
+            }
+            Some(port) if port != default_port => &format!("{}:{port}", authority.host()),
+            _ => authority.host(),
         };
-        let host = http::HeaderValue::from_str(&host).map_err(|_| "request failed".to_owned())?;
+        let host = http::HeaderValue::from_str(host).map_err(|_| "request failed".to_owned())?;
         headers.entry(http::header::HOST).or_insert(host);
         uri.path_and_query().map_or_else(
             || http::Uri::from_static("/"),

@@ -187,7 +187,7 @@ struct Shared {
     targets: Mutex<HashMap<String, Arc<Target>>>,
     clients: Mutex<HashMap<Option<String>, reqwest::Client>>,
     /// The client of requests without proxy or relay, built on first use.
-    direct: std::sync::OnceLock<Result<direct::Direct, String>>,
+    direct: std::sync::OnceLock<direct::Direct>,
     progress: Option<indicatif::ProgressBar>,
     /// Set when the server refused the management key mid-run: every further request would
     /// count toward CPA's IP ban, so nothing more is sent.
@@ -280,11 +280,8 @@ impl Shared {
     }
 
     /// The direct client, built on first use.
-    fn direct(&self) -> Result<&direct::Direct, String> {
-        self.direct
-            .get_or_init(|| direct::Direct::new(&self.cfg))
-            .as_ref()
-            .map_err(Clone::clone)
+    fn direct(&self) -> &direct::Direct {
+        self.direct.get_or_init(|| direct::Direct::new(&self.cfg))
     }
 
     /// Returns the client for a proxy (`None`: `--proxy` or the environment's proxies).
@@ -541,7 +538,7 @@ fn spawn_check(
 /// Runs one probe to its verdict.
 async fn check(sh: &Shared, job: Job) -> Verdict {
     let route = if sh.goes_direct(job.proxy_url.as_ref()) {
-        sh.direct().map(Route::Direct)
+        Ok(Route::Direct(sh.direct()))
     } else {
         sh.client(job.proxy_url.as_ref()).map(Route::Reqwest)
     };

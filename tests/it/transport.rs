@@ -297,3 +297,37 @@ fn a_connection_the_server_closed_is_not_reused() {
     assert_eq!(server.total.load(Ordering::SeqCst), 5);
     assert_eq!(server.connections.load(Ordering::SeqCst), 5);
 }
+
+/// The system's roots are read only for an `https` origin: with none to read (both
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` name nothing), probes of an `http` origin (a local mock,
+/// an `--endpoint` on loopback) still get their answers, and an `https` origin's are transport
+/// errors that never send the token.
+#[test]
+fn roots_are_read_only_for_https_origins() {
+    let (_, ca) = test_ca("git-credman test CA");
+    // The TLS provider's runtime; `CountingServer` runs its own.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tls = rt.block_on(TlsProvider::start(&ca));
+    let plain = CountingServer::start(std::time::Duration::ZERO, USAGE);
+    for (origin, alive) in [
+        (plain.uri(), true),
+        (format!("https://{}", tls.addr), false),
+    ] {
+        let t = TestRepo::new();
+        let v = codex_live("roots@example.com", "acct-roots", "plus");
+        t.write_json("auths/codex.json", &v);
+        t.commit_all("init");
+        let nothing = t.home().join("no-such-roots");
+        let r = run(t
+            .credman()
+            .env("SSL_CERT_FILE", &nothing)
+            .env("SSL_CERT_DIR", &nothing)
+            .args(["scan", "--format", "json", "--retries", "0"])
+            .args(endpoint_args(&origin)));
+        let res = result(&r.json(), "auths/codex.json").clone();
+        let want = if alive { "active" } else { "check_error" };
+        assert_eq!(res["status"], want, "{origin}: {}", r.stdout);
+    }
+    assert_eq!(plain.total.load(Ordering::SeqCst), 1);
+    assert_eq!(tls.bearer_requests.load(Ordering::SeqCst), 0);
+}
