@@ -36,6 +36,19 @@ pub fn name_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
     }
 }
 
+/// Reads a whole file into `buf` (cleared first, its capacity kept): open, read to the end,
+/// close. `std::fs::read` first asks the file's size and position (`statx`, `lseek`) to size
+/// its buffer; a scan reading thousands of small files into one reused buffer has no use for
+/// either, and they are a third of its system calls per file.
+pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read as _;
+    buf.clear();
+    // `Take` hides the `File` behind it, so the read takes no size hint: it goes straight
+    // into `buf`'s spare capacity, growing it as needed, until a read returns nothing.
+    std::fs::File::open(path)?.take(u64::MAX).read_to_end(buf)?;
+    Ok(())
+}
+
 /// Returns whether a leading directory of `raw` (relative to `root`) is a symbolic link or not
 /// a directory. Git does not follow such a path (the file is "deleted", the link a type change),
 /// and neither may anything that deletes or writes working-tree files.

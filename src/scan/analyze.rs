@@ -307,9 +307,7 @@ impl Reader<'_> {
                     std::fs::read_link(full)
                         .map(|t| buf.extend_from_slice(t.to_string_lossy().as_bytes()))
                 } else {
-                    std::fs::File::open(full)
-                        .and_then(|mut f| std::io::Read::read_to_end(&mut f, buf))
-                        .map(|_| ())
+                    crate::fs::read_into(&full, buf)
                 })
             }
             (Reader::Repo(_), None) => Ok(Err(std::io::Error::other("no blob id"))),
