@@ -179,7 +179,7 @@ pub fn probe(cred: &Credential, opts: &ProbeOptions) -> Option<Box<dyn Probe>> {
 
 impl Probe for Codex {
     fn start(&mut self) -> ProbeRequest {
-        self.request.clone()
+        self.request.take()
     }
 
     fn on_response(&mut self, resp: &ProbeResponse) -> Step {

@@ -94,6 +94,19 @@ pub struct ProbeRequest {
 }
 
 impl ProbeRequest {
+    /// Hands the request over, leaving an empty one (no URL, no headers) behind: a probe's
+    /// first request is sent once, and copying its token for that cost an allocation and a
+    /// copy per check (issue 13).
+    pub fn take(&mut self) -> Self {
+        let empty = Self {
+            method: self.method,
+            url: String::new(),
+            headers: Vec::new(),
+            body: None,
+        };
+        std::mem::replace(self, empty)
+    }
+
     /// A GET with a bearer token.
     pub fn get_bearer(url: &str, token: &Secret) -> Self {
         Self {
@@ -193,7 +206,8 @@ pub enum Step {
 
 /// A provider's check of one credential: a small state machine driven by `probe`.
 pub trait Probe: Send {
-    /// Returns the first request.
+    /// Returns the first request. Called once per check (retries send the request again
+    /// themselves), so a probe may hand over the request it holds.
     fn start(&mut self) -> ProbeRequest;
     /// Interprets an answer to the last request.
     fn on_response(&mut self, response: &ProbeResponse) -> Step;
@@ -214,7 +228,7 @@ impl OneShot {
 
 impl Probe for OneShot {
     fn start(&mut self) -> ProbeRequest {
-        self.request.clone()
+        self.request.take()
     }
 
     fn on_response(&mut self, response: &ProbeResponse) -> Step {
