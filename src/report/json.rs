@@ -31,8 +31,10 @@ struct Head<'a> {
     notifications: &'a [super::Notification],
 }
 
-fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(findings.len() * 700);
+/// Renders `findings` into `out` (cleared first, its capacity kept).
+fn render_chunk(findings: &[Finding], mut out: Vec<u8>) -> io::Result<Vec<u8>> {
+    out.clear();
+    out.reserve(findings.len() * 700);
     for (i, f) in findings.iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b",\n");
@@ -120,6 +122,9 @@ impl serde_json::ser::Formatter for Nested {
     }
 }
 
+/// Findings rendered together, by one thread, into one buffer.
+const PER_CHUNK: usize = 2048;
+
 /// Writes the report as pretty JSON followed by a newline.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     render_with_source(report, &report.source, out)
@@ -162,29 +167,51 @@ fn render_with_source(
         return Ok(());
     }
     out.write_all(b",\n  \"results\": [\n")?;
-    // Render in windows so memory stays bounded: each window is split across the cores.
+    // Rendered on every core, in chunks written in order as they come: each of a few
+    // threads renders every `threads`-th chunk, at most one ahead of the writer, into buffers
+    // the writer hands back. Memory stays bounded (a few chunks), and the threads and their
+    // buffers live for the whole report, not once per window of chunks (at 10,000 findings
+    // that was six threads' fresh pages, issue 13).
+    let chunks: Vec<&[Finding]> = report.results.chunks(PER_CHUNK).collect();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
-        .clamp(1, 8);
-    let per_thread = 2048;
-    for (w, window) in report.results.chunks(threads * per_thread).enumerate() {
-        let parts: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = window
-                .chunks(per_thread)
-                .map(|c| scope.spawn(move || render_chunk(c)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
-        for (i, part) in parts.into_iter().enumerate() {
-            if w > 0 || i > 0 {
+        .clamp(1, 8)
+        .min(chunks.len());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|w| {
+                let (done, rendered) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+                let (give_back, returned) = std::sync::mpsc::channel::<Vec<u8>>();
+                let mine: Vec<&[Finding]> =
+                    chunks.iter().skip(w).step_by(threads).copied().collect();
+                scope.spawn(move || {
+                    for c in mine {
+                        let buf = returned.try_recv().unwrap_or_default();
+                        // The writer stopped (a write failed): nothing more to do.
+                        if done.send(render_chunk(c, buf)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                (rendered, give_back)
+            })
+            .collect();
+        for i in 0..chunks.len() {
+            let (rendered, give_back) = &workers[i % threads];
+            // A worker that stopped early panicked: the scope re-raises its panic.
+            let Ok(part) = rendered.recv() else {
+                return Err(io::Error::other("a report thread stopped"));
+            };
+            let part = part?;
+            if i > 0 {
                 out.write_all(b",\n")?;
             }
-            out.write_all(&part?)?;
+            out.write_all(&part)?;
+            // The worker may have finished: then the buffer is simply dropped.
+            let _ = give_back.send(part);
         }
-    }
+        Ok(())
+    })?;
     out.write_all(b"\n  ]\n}\n")
 }
 
