@@ -512,7 +512,10 @@ fn spawn_check(
         let index = job.index;
         let checked_at = Utc::now();
         let started = Instant::now();
-        let work = check(&sh, job);
+        // Boxed: the check's future (its request, the client's send and read, the timeout)
+        // is kilobytes, and the task holding it is moved several times on its way into the
+        // runtime; boxed it is built in place once and the task stays small (issue 13).
+        let work = Box::pin(check(&sh, job));
         let verdict = match deadline {
             Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
                 Verdict::new(
