@@ -8,6 +8,7 @@ use super::{Ctx, config_of, record_verdicts, repository, verdicts_repo};
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::exit::Outcome;
 use crate::report::{self, Report};
+use crate::scan::Scanned;
 use crate::scan::baseline::Baseline;
 use crate::settings;
 use crate::source::SourceSpec;
@@ -115,7 +116,11 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs, ctx: &mut Ctx<'_>) -> anyhow::R
     // The candidates are not needed any more: free them before the findings are built.
     collected.listing.candidates = Vec::new();
     // In place: `collect` reuses the records' allocation for the findings (a Finding is smaller).
-    let findings = collected.scanned.into_iter().map(|s| s.finding()).collect();
+    let findings = collected
+        .scanned
+        .into_iter()
+        .map(Scanned::into_finding)
+        .collect();
     let mut report = Report::new(
         collected.mode,
         collected.listing.info,
