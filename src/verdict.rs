@@ -53,6 +53,15 @@ impl Window {
     }
 }
 
+/// Orders usage windows as reports list them: shortest first (those of unknown length last),
+/// then by name. Compared in place: a sort key would copy each name for every comparison.
+pub fn sort_windows(windows: &mut [Window]) {
+    fn key(w: &Window) -> (u64, &str) {
+        (w.seconds.unwrap_or(u64::MAX), &w.name)
+    }
+    windows.sort_by(|a, b| key(a).cmp(&key(b)));
+}
+
 impl Quota {
     /// The most used window (the first of equals, so the shorter one).
     pub fn fullest(&self) -> Option<&Window> {
@@ -185,6 +194,26 @@ pub fn offline(cred: &Credential, now: DateTime<Utc>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Windows go shortest first, those of unknown length last, equal lengths by name.
+    #[test]
+    fn windows_sort_by_length_then_name() {
+        let w = |name: &str, seconds: Option<u64>| Window {
+            name: name.to_owned(),
+            seconds,
+            used_tenths: 0,
+            reset_at: None,
+        };
+        let mut windows = vec![
+            w("weekly", None),
+            w("7d-opus", Some(604_800)),
+            w("7d", Some(604_800)),
+            w("5h", Some(18_000)),
+        ];
+        sort_windows(&mut windows);
+        let names: Vec<&str> = windows.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["5h", "7d", "7d-opus", "weekly"]);
+    }
     use chrono::Duration;
     use serde_json::{Value, json};
 

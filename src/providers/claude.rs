@@ -147,7 +147,7 @@ fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
             super::rule::usage_window(name, seconds, used, w.get("resets_at"))
         })
         .collect();
-    windows.sort_by_key(|w| (w.seconds.unwrap_or(u64::MAX), w.name.clone()));
+    crate::verdict::sort_windows(&mut windows);
     if !windows.is_empty() {
         v.quota = Some(Box::new(crate::verdict::Quota {
             plan: None,

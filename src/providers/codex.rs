@@ -326,7 +326,7 @@ fn usage_quota(resp: &ProbeResponse, v: &mut Verdict) {
             super::rule::usage_window(name, seconds, w.used_percent?, w.reset_at.as_ref())
         })
         .collect();
-    windows.sort_by_key(|w| (w.seconds.unwrap_or(u64::MAX), w.name.clone()));
+    crate::verdict::sort_windows(&mut windows);
     let plan = u.plan_type.as_deref().map(|p| {
         p.chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
