@@ -6,7 +6,8 @@
 # lean C client gets from this mock and this kernel. RUNS rounds (default 5) of floor then scan;
 # prints the medians: the scan's wall time against the floor (limit MAX_WALL_RATIO, 1.10) and
 # against the ideal N x latency / concurrency, CPU time (user + sys, of the scan process alone)
-# per credential (limit MAX_CPU_US, 50) next to wrk's, and the highest peak RSS (limit 150 MB).
+# per credential (limit MAX_CPU_US, 50) next to wrk's (and as a multiple of it: the machine's
+# speed moves both), and the highest peak RSS (limit 150 MB).
 # Loopback only; nothing leaves the machine.
 #
 #   bash benches/online.sh [N] [LATENCY_MS] [CONCURRENCY]     (defaults 10000 50 256)
@@ -89,7 +90,8 @@ print(f"credentials: {n}  latency: {lat} ms  concurrency: {conc}  runs: {runs} (
 print(f"wrk, same mock, {conc} connections: {n / floor:.0f} requests/s, {med(wrk_cpus):.1f} us CPU per request")
 print(f"floor N / wrk rate: {floor:.3f} s  (ideal N*latency/concurrency: {ideal:.3f} s)")
 print(f"wall: {wall:.3f} s  ratio to the floor: {ratio:.2f} (limit {max_wall:.2f}); to the ideal: {wall / ideal:.2f}")
-print(f"cpu (user+sys): {cpu_us:.1f} us per credential (limit {max_cpu:.0f}); each run: " + " ".join(f"{c:.1f}" for c in cpus))
+print(f"cpu (user+sys): {cpu_us:.1f} us per credential (limit {max_cpu:.0f}), "
+      f"{cpu_us / med(wrk_cpus):.2f}x wrk's per request; each run: " + " ".join(f"{c:.1f}" for c in cpus))
 print(f"peak RSS of scan: {peak_mb:.0f} MB (limit 150)")
 ok = ratio <= max_wall and cpu_us <= max_cpu and peak_mb < 150
 print("PASS" if ok else "FAIL")
