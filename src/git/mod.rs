@@ -366,6 +366,7 @@ impl Repo {
             stat_options,
             index_time: (index_time.seconds(), index_time.nanoseconds()),
             hash_kind: repo.object_hash(),
+            parents: std::sync::Mutex::new(std::collections::HashMap::new()),
         }))
     }
 
@@ -458,9 +459,35 @@ pub struct WorktreeChecker {
     stat_options: gix::index::entry::stat::Options,
     index_time: (i64, u32),
     hash_kind: gix::hash::Kind,
+    /// Whether each directory files were checked in lies below a symbolic link (or is not a
+    /// directory), looked up once per directory, not once per file: a scan of 100,000 files
+    /// in `auths/` asked the same `lstat` 100,000 times (issue 13). The checker lives for one
+    /// listing, and prune asks again before it touches a file.
+    parents: std::sync::Mutex<std::collections::HashMap<Vec<u8>, bool>>,
 }
 
 impl WorktreeChecker {
+    /// [`crate::fs::has_unsafe_parent`] for `path`, by its directory (see `parents`).
+    fn unsafe_parent(&self, path: &[u8]) -> bool {
+        let Some(cut) = path.iter().rposition(|b| *b == b'/') else {
+            // A file at the top has no directory to follow.
+            return false;
+        };
+        let dir = &path[..cut];
+        let parents = || {
+            self.parents
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(&unsafe_dir) = parents().get(dir) {
+            return unsafe_dir;
+        }
+        // Looked up without the lock held: another reader may do the same meanwhile.
+        let unsafe_dir = crate::fs::has_unsafe_parent(&self.workdir, path);
+        parents().insert(dir.to_vec(), unsafe_dir);
+        unsafe_dir
+    }
+
     /// Returns how the working-tree copy of `path` differs from blob `id`, or `None` if it holds
     /// exactly that blob (or cannot be compared, e.g. a symlink).
     pub fn state(&self, path: &str, id: ObjectId) -> Option<WorktreeState> {
@@ -471,7 +498,7 @@ impl WorktreeChecker {
     /// symbolic link (or a file where a directory should be) is `Deleted`, as git sees it: the
     /// link is never followed.
     pub fn state_raw(&self, path: &[u8], id: ObjectId) -> Option<WorktreeState> {
-        if crate::fs::has_unsafe_parent(&self.workdir, path) {
+        if self.unsafe_parent(path) {
             return Some(WorktreeState::Deleted);
         }
         let full = self.workdir.join(crate::fs::rel_path(path));

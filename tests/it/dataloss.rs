@@ -624,3 +624,41 @@ fn regression_10_restore_releases_every_lock_on_a_signal() {
         }
     }
 }
+
+/// The scan asks once per directory whether it lies below a link (issue 13), and the answer
+/// is the directory's own: files of a linked `auths/` are `deleted` as git sees them, a file
+/// of a real directory next to it is not.
+#[cfg(unix)]
+#[test]
+fn a_linked_directory_makes_its_files_deleted_and_only_its_files() {
+    let t = TestRepo::new();
+    for name in ["auths/a.json", "auths/b.json", "keep/c.json"] {
+        let v = codex_live(&format!("{name}@example.com"), name, "plus");
+        t.write_json(name, &v);
+    }
+    t.commit_all("init");
+    let outside = t.home().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    for f in ["a.json", "b.json"] {
+        std::fs::rename(t.root.join("auths").join(f), outside.join(f)).unwrap();
+    }
+    std::fs::remove_dir(t.root.join("auths")).unwrap();
+    std::os::unix::fs::symlink(&outside, t.root.join("auths")).unwrap();
+    let r = run(t
+        .credman()
+        .args(["scan", "--offline", "--format", "json", "."]));
+    let report = r.json();
+    for linked in ["auths/a.json", "auths/b.json"] {
+        assert_eq!(
+            result(&report, linked)["worktree"],
+            "deleted",
+            "{}",
+            r.stdout
+        );
+    }
+    assert!(
+        result(&report, "keep/c.json")["worktree"].is_null(),
+        "{}",
+        r.stdout
+    );
+}
