@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
 use tokio::sync::Semaphore;
 
 mod direct;
@@ -429,11 +430,16 @@ async fn run_async(
         cfg,
         abort: Mutex::new(None),
     });
-    // Spawn at most `concurrency` checks at a time: futures are large, and 10,000 of them
+    // Start at most `concurrency` checks at a time: futures are large, and 10,000 of them
     // parked on a semaphore cost memory and page faults for nothing.
     let limit = shared.cfg.concurrency.max(1);
     let mut out = Vec::new();
-    let mut set = tokio::task::JoinSet::new();
+    // The checks run as futures of this one task, not as tasks of their own: a spawned task
+    // per check (its allocation, its join handle, the join set's bookkeeping, the scheduler's
+    // wake-ups) cost a tenth of the engine's work per request (issue 13). Unconstrained: the
+    // runtime's budget is per task, and shared by hundreds of checks it would make them
+    // return `Pending` and be polled again for nothing.
+    let mut set = futures::stream::FuturesUnordered::new();
     let mut open = true;
     loop {
         if open && set.len() < limit {
@@ -441,7 +447,7 @@ async fn run_async(
             tokio::select! {
                 biased;
                 job = jobs.recv() => match job {
-                    Some(Work::Check(job)) => spawn_check(&mut set, &shared, job, deadline, &mut out),
+                    Some(Work::Check(job)) => start_check(&mut set, &shared, job, deadline, &mut out),
                     Some(Work::Skip) => {
                         if let Some(bar) = &shared.progress {
                             bar.inc(1);
@@ -449,11 +455,11 @@ async fn run_async(
                     }
                     None => open = false,
                 },
-                Some(res) = set.join_next(), if !set.is_empty() => collect_outcome(res, &mut out),
+                Some(o) = set.next(), if !set.is_empty() => out.push(o),
             }
         } else {
-            match set.join_next().await {
-                Some(res) => collect_outcome(res, &mut out),
+            match set.next().await {
+                Some(o) => out.push(o),
                 None => break,
             }
         }
@@ -465,17 +471,12 @@ async fn run_async(
     (out, aborted)
 }
 
-fn collect_outcome(res: Result<Outcome, tokio::task::JoinError>, out: &mut Vec<Outcome>) {
-    match res {
-        Ok(o) => out.push(o),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => {}
-    }
-}
+/// A check in flight: boxed, so that the set moves pointers, not kilobytes of future.
+type Check = std::pin::Pin<Box<dyn std::future::Future<Output = Outcome>>>;
 
 /// Starts the check of one job (or records it as too late when the deadline has passed).
-fn spawn_check(
-    set: &mut tokio::task::JoinSet<Outcome>,
+fn start_check(
+    set: &mut futures::stream::FuturesUnordered<Check>,
     shared: &Arc<Shared>,
     job: Job,
     deadline: Option<tokio::time::Instant>,
@@ -508,14 +509,11 @@ fn spawn_check(
         return;
     }
     let sh = Arc::clone(shared);
-    set.spawn(async move {
+    set.push(Box::pin(tokio::task::unconstrained(async move {
         let index = job.index;
         let checked_at = Utc::now();
         let started = Instant::now();
-        // Boxed: the check's future (its request, the client's send and read, the timeout)
-        // is kilobytes, and the task holding it is moved several times on its way into the
-        // runtime; boxed it is built in place once and the task stays small (issue 13).
-        let work = Box::pin(check(&sh, job));
+        let work = check(&sh, job);
         let verdict = match deadline {
             Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
                 Verdict::new(
@@ -535,7 +533,7 @@ fn spawn_check(
             checked_at,
             elapsed_ms,
         }
-    });
+    })));
 }
 
 /// Runs one probe to its verdict.
@@ -560,7 +558,7 @@ async fn check(sh: &Shared, job: Job) -> Verdict {
         let target = sh.target(&req.url);
         let limit = &target.limit;
         let result = {
-            // The total is bounded by how many checks are spawned at once (`concurrency`).
+            // The total is bounded by how many checks are in flight at once (`concurrency`).
             let Ok(_host) = limit.sem.acquire().await else {
                 return Verdict::new(Status::CheckError, "internal: limiter closed");
             };
