@@ -130,18 +130,25 @@ impl TlsProvider {
     }
 }
 
-/// Three codex files probed against `server` with `ca_pem` as the only trusted roots.
-fn scan_over_tls(server: &TlsProvider, ca_pem: &str) -> (TestRepo, Run) {
+/// A committed repository of `n` live codex files, `auths/codex-0.json` on, with accounts
+/// named after `tag`.
+fn live_codex_repo(tag: &str, n: usize) -> TestRepo {
     let t = TestRepo::new();
-    for i in 0..3 {
+    for i in 0..n {
         let v = codex_live(
-            &format!("tls{i}@example.com"),
-            &format!("acct-tls{i}"),
+            &format!("{tag}{i}@example.com"),
+            &format!("acct-{tag}{i}"),
             "plus",
         );
         t.write_json(&format!("auths/codex-{i}.json"), &v);
     }
     t.commit_all("init");
+    t
+}
+
+/// Three codex files probed against `server` with `ca_pem` as the only trusted roots.
+fn scan_over_tls(server: &TlsProvider, ca_pem: &str) -> (TestRepo, Run) {
+    let t = live_codex_repo("tls", 3);
     let roots = t.home().join("roots.pem");
     std::fs::write(&roots, ca_pem).unwrap();
     let r = run(t
@@ -243,16 +250,7 @@ async fn a_proxy_in_the_environment_carries_the_probes() {
 
 /// Five codex files probed one at a time against `server`.
 fn scan_one_at_a_time(server: &CountingServer) -> Run {
-    let t = TestRepo::new();
-    for i in 0..5 {
-        let v = codex_live(
-            &format!("h1-{i}@example.com"),
-            &format!("acct-h1-{i}"),
-            "plus",
-        );
-        t.write_json(&format!("auths/codex-{i}.json"), &v);
-    }
-    t.commit_all("init");
+    let t = live_codex_repo("h1-", 5);
     let r = run(t
         .credman()
         .args([
@@ -313,10 +311,7 @@ fn roots_are_read_only_for_https_origins() {
         (plain.uri(), true),
         (format!("https://{}", tls.addr), false),
     ] {
-        let t = TestRepo::new();
-        let v = codex_live("roots@example.com", "acct-roots", "plus");
-        t.write_json("auths/codex.json", &v);
-        t.commit_all("init");
+        let t = live_codex_repo("roots", 1);
         let nothing = t.home().join("no-such-roots");
         let r = run(t
             .credman()
@@ -324,7 +319,7 @@ fn roots_are_read_only_for_https_origins() {
             .env("SSL_CERT_DIR", &nothing)
             .args(["scan", "--format", "json", "--retries", "0"])
             .args(endpoint_args(&origin)));
-        let res = result(&r.json(), "auths/codex.json").clone();
+        let res = result(&r.json(), "auths/codex-0.json").clone();
         let want = if alive { "active" } else { "check_error" };
         assert_eq!(res["status"], want, "{origin}: {}", r.stdout);
     }
