@@ -109,7 +109,8 @@ pub(super) struct Direct {
 }
 
 impl Direct {
-    /// Builds the client, as `super::client` builds reqwest's (the same TLS configuration).
+    /// Builds the client. Its TLS, the configuration reqwest's clients get (`super::tls_config`),
+    /// is built on the first `https` connection ([`Direct::tls`]).
     pub(super) fn new(cfg: &Config) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
