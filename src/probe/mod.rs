@@ -513,15 +513,18 @@ fn start_check(
         let index = job.index;
         let checked_at = Utc::now();
         let started = Instant::now();
-        let work = check(&sh, job);
+        // `check` is called in each arm, not once before: a future held in a local and then
+        // moved into `timeout_at` would take room twice in this one.
         let verdict = match deadline {
-            Some(at) => tokio::time::timeout_at(at, work).await.unwrap_or_else(|_| {
-                Verdict::new(
-                    Status::CheckError,
-                    "the --deadline passed before the check finished",
-                )
-            }),
-            None => work.await,
+            Some(at) => tokio::time::timeout_at(at, check(&sh, job))
+                .await
+                .unwrap_or_else(|_| {
+                    Verdict::new(
+                        Status::CheckError,
+                        "the --deadline passed before the check finished",
+                    )
+                }),
+            None => check(&sh, job).await,
         };
         if let Some(bar) = &sh.progress {
             bar.inc(1);
