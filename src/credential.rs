@@ -378,32 +378,116 @@ fn normalize(obj: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
-/// Looks a key up; objects are normalised to snake_case keys before (see [`normalize`]).
-fn field<'a>(obj: &'a Map<String, Value>, snake: &str) -> Option<&'a Value> {
-    obj.get(snake)
+/// Declares [`Name`]: the snake_case keys [`Credential::from_json`] reads (objects are
+/// normalised to snake_case before, see [`normalize`]).
+macro_rules! known_keys {
+    ($($key:ident = $name:literal),* $(,)?) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Name { $($key),* }
+
+        impl Name {
+            const COUNT: usize = [$($name),*].len();
+
+            fn of(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(Self::$key),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-fn str_field(obj: &Map<String, Value>, snake: &str) -> Option<String> {
-    match field(obj, snake)? {
+known_keys! {
+    Type = "type", Token = "token", TokenCapital = "Token", Tokens = "tokens",
+    AccessToken = "access_token", RefreshToken = "refresh_token", IdToken = "id_token",
+    ApiKey = "api_key", Cookie = "cookie", ServiceAccount = "service_account", Email = "email",
+    AccountId = "account_id", PlanType = "plan_type", AccountUuid = "account_uuid", Sub = "sub",
+    ProjectId = "project_id", Timestamp = "timestamp", ExpiresIn = "expires_in",
+    Disabled = "disabled", ClientId = "client_id", ClientSecret = "client_secret",
+    TokenUri = "token_uri", TokenEndpoint = "token_endpoint", ProxyUrl = "proxy_url",
+    DeviceId = "device_id", BaseUrl = "base_url", ResourceUrl = "resource_url",
+    Expired = "expired", Expire = "expire", ExpiresAt = "expires_at", Expiry = "expiry",
+    Expires = "expires", Expiration = "expiration",
+}
+
+/// The fields of one object that git-credman reads, found in one pass over its keys: a map
+/// lookup per field read (about thirty per file, most of them of keys the file lacks) was most
+/// of the cost of interpreting a file (issue 13).
+struct Fields<'a> {
+    slots: [Option<&'a Value>; Name::COUNT],
+    /// No key is camelCase or kebab-case (nested objects aside): see [`is_plain`].
+    plain_keys: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn of(obj: &'a Map<String, Value>) -> Self {
+        let mut slots = [None; Name::COUNT];
+        let mut plain_keys = true;
+        for (k, v) in obj {
+            match Name::of(k) {
+                Some(key) => {
+                    slots[key as usize] = Some(v);
+                    plain_keys &= key != Name::TokenCapital;
+                }
+                None => plain_keys &= !k.bytes().any(|b| b == b'-' || b.is_ascii_uppercase()),
+            }
+        }
+        Self { slots, plain_keys }
+    }
+
+    fn get(&self, key: Name) -> Option<&'a Value> {
+        self.slots[key as usize]
+    }
+
+    fn object(&self, key: Name) -> Option<&'a Map<String, Value>> {
+        self.get(key).and_then(Value::as_object)
+    }
+
+    fn str(&self, key: Name) -> Option<String> {
+        str_of(self.get(key))
+    }
+
+    /// [`is_plain`] of the whole object.
+    fn plain(&self) -> bool {
+        self.plain_keys
+            && [Name::Token, Name::Tokens, Name::ServiceAccount]
+                .iter()
+                .all(|k| self.object(*k).is_none_or(is_plain))
+    }
+
+    /// The nested `token`/`tokens` objects.
+    fn nested(&self) -> [Option<Fields<'a>>; 3] {
+        [Name::Token, Name::TokenCapital, Name::Tokens].map(|k| self.object(k).map(Fields::of))
+    }
+
+    fn expiry(&self) -> Option<DateTime<Utc>> {
+        EXPIRY_KEYS
+            .iter()
+            .find_map(|k| self.get(*k).and_then(parse_timestamp))
+    }
+}
+
+fn str_of(value: Option<&Value>) -> Option<String> {
+    match value? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }
 
-fn nested(obj: &Map<String, Value>) -> impl Iterator<Item = &Map<String, Value>> {
-    ["token", "Token", "tokens"]
-        .into_iter()
-        .filter_map(|k| obj.get(k)?.as_object())
+fn str_field(obj: &Map<String, Value>, snake: &str) -> Option<String> {
+    str_of(obj.get(snake))
 }
 
 /// Finds a string field at top level, then inside a nested `token`/`tokens` object.
-fn str_anywhere(obj: &Map<String, Value>, snake: &str) -> Option<String> {
-    str_field(obj, snake).or_else(|| nested(obj).find_map(|n| str_field(n, snake)))
+fn str_anywhere(obj: &Fields<'_>, nested: &[Option<Fields<'_>>; 3], key: Name) -> Option<String> {
+    obj.str(key)
+        .or_else(|| nested.iter().flatten().find_map(|n| n.str(key)))
 }
 
-fn bool_field(obj: &Map<String, Value>, snake: &str) -> bool {
-    match field(obj, snake) {
+fn bool_of(value: Option<&Value>) -> bool {
+    match value {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => {
             matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
@@ -485,20 +569,14 @@ pub fn jwt_claims(token: &str) -> Option<Map<String, Value>> {
     }
 }
 
-const EXPIRY_KEYS: [&str; 6] = [
-    "expired",
-    "expire",
-    "expires_at",
-    "expiry",
-    "expires",
-    "expiration",
+const EXPIRY_KEYS: [Name; 6] = [
+    Name::Expired,
+    Name::Expire,
+    Name::ExpiresAt,
+    Name::Expiry,
+    Name::Expires,
+    Name::Expiration,
 ];
-
-fn expiry_field(obj: &Map<String, Value>) -> Option<DateTime<Utc>> {
-    EXPIRY_KEYS
-        .iter()
-        .find_map(|k| field(obj, k).and_then(parse_timestamp))
-}
 
 fn secret(value: Option<String>) -> Option<Secret> {
     value.map(Secret::new)
@@ -511,39 +589,37 @@ impl Credential {
     /// `unknown` with no tokens, which the verdict reports as `missing_token`.
     pub fn from_json(obj: &Map<String, Value>) -> Self {
         let normalized;
-        let obj = if is_plain(obj) {
-            obj
-        } else {
+        let mut f = Fields::of(obj);
+        if !f.plain() {
             normalized = normalize(obj);
-            &normalized
-        };
-        let ty = obj
-            .get("type")
+            f = Fields::of(&normalized);
+        }
+        let ty = f
+            .get(Name::Type)
             .and_then(Value::as_str)
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
         let (kind, provider) = ProviderKind::from_type(&ty);
+        let nested = f.nested();
 
         // `token` may be the access token itself (a string) or an oauth2.Token object.
-        let token_string = match obj.get("token") {
+        let token_string = match f.get(Name::Token) {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
             _ => None,
         };
-        let access_token = secret(str_anywhere(obj, "access_token").or(token_string));
-        let refresh_token = secret(str_anywhere(obj, "refresh_token"));
-        let id_token = secret(str_anywhere(obj, "id_token"));
-        let api_key = secret(str_field(obj, "api_key"));
-        let cookie = secret(str_field(obj, "cookie"));
+        let access_token = secret(str_anywhere(&f, &nested, Name::AccessToken).or(token_string));
+        let refresh_token = secret(str_anywhere(&f, &nested, Name::RefreshToken));
+        let id_token = secret(str_anywhere(&f, &nested, Name::IdToken));
+        let api_key = secret(f.str(Name::ApiKey));
+        let cookie = secret(f.str(Name::Cookie));
 
-        let service_account = field(obj, "service_account")
-            .and_then(Value::as_object)
-            .map(|sa| ServiceAccount {
-                client_email: str_field(sa, "client_email"),
-                private_key: secret(str_field(sa, "private_key")),
-                private_key_id: str_field(sa, "private_key_id"),
-                token_uri: str_field(sa, "token_uri"),
-            });
+        let service_account = f.object(Name::ServiceAccount).map(|sa| ServiceAccount {
+            client_email: str_field(sa, "client_email"),
+            private_key: secret(str_field(sa, "private_key")),
+            private_key_id: str_field(sa, "private_key_id"),
+            token_uri: str_field(sa, "token_uri"),
+        });
 
         let id_claims = id_token.as_ref().and_then(|t| jwt_claims(t.expose()));
         let access_claims = access_token.as_ref().and_then(|t| jwt_claims(t.expose()));
@@ -564,7 +640,7 @@ impl Credential {
                 .map(str::to_owned)
         };
 
-        let mut email = str_anywhere(obj, "email")
+        let mut email = str_anywhere(&f, &nested, Name::Email)
             .or_else(|| claim_str(&id_claims, "email"))
             .or_else(|| {
                 service_account
@@ -581,27 +657,29 @@ impl Credential {
         }
         let (account_id, plan) = if kind == ProviderKind::Codex {
             (
-                str_field(obj, "account_id")
+                f.str(Name::AccountId)
                     .or_else(|| openai(&id_claims, "chatgpt_account_id"))
                     .or_else(|| openai(&access_claims, "chatgpt_account_id")),
                 openai(&id_claims, "chatgpt_plan_type")
                     .or_else(|| openai(&access_claims, "chatgpt_plan_type"))
-                    .or_else(|| str_field(obj, "plan_type")),
+                    .or_else(|| f.str(Name::PlanType)),
             )
         } else {
-            (str_field(obj, "account_id"), str_field(obj, "plan_type"))
+            (f.str(Name::AccountId), f.str(Name::PlanType))
         };
-        let account_uuid = str_field(obj, "account_uuid").or_else(|| str_field(obj, "sub"));
-        let project_id = str_field(obj, "project_id");
+        let account_uuid = f.str(Name::AccountUuid).or_else(|| f.str(Name::Sub));
+        let project_id = f.str(Name::ProjectId);
 
         let jwt_exp = access_claims
             .as_ref()
             .and_then(|c| c.get("exp"))
             .and_then(parse_timestamp);
-        let field_exp = expiry_field(obj).or_else(|| nested(obj).find_map(expiry_field));
+        let field_exp = f
+            .expiry()
+            .or_else(|| nested.iter().flatten().find_map(Fields::expiry));
         let issued_exp = match (
-            field(obj, "timestamp").and_then(parse_timestamp),
-            field(obj, "expires_in"),
+            f.get(Name::Timestamp).and_then(parse_timestamp),
+            f.get(Name::ExpiresIn),
         ) {
             // Out-of-range lifetimes (huge, or past chrono's range) mean no known expiry;
             // plain `+` would panic.
@@ -632,15 +710,16 @@ impl Credential {
             plan,
             account_uuid,
             project_id,
-            disabled: bool_field(obj, "disabled"),
+            disabled: bool_of(f.get(Name::Disabled)),
             expires_at,
             expiry_source,
-            client_id: str_anywhere(obj, "client_id"),
-            client_secret: secret(str_anywhere(obj, "client_secret")),
-            token_uri: str_anywhere(obj, "token_uri").or_else(|| str_field(obj, "token_endpoint")),
-            proxy_url: secret(str_field(obj, "proxy_url")),
-            device_id: str_field(obj, "device_id"),
-            base_url: str_field(obj, "base_url").or_else(|| str_field(obj, "resource_url")),
+            client_id: str_anywhere(&f, &nested, Name::ClientId),
+            client_secret: secret(str_anywhere(&f, &nested, Name::ClientSecret)),
+            token_uri: str_anywhere(&f, &nested, Name::TokenUri)
+                .or_else(|| f.str(Name::TokenEndpoint)),
+            proxy_url: secret(f.str(Name::ProxyUrl)),
+            device_id: f.str(Name::DeviceId),
+            base_url: f.str(Name::BaseUrl).or_else(|| f.str(Name::ResourceUrl)),
         }
     }
 
@@ -1137,13 +1216,9 @@ mod tests {
         let obj = obj.as_object().unwrap();
         assert!(!is_plain(obj));
         let n = normalize(obj);
-        assert_eq!(field(&n, "expires_at"), Some(&json!(5)));
-        assert_eq!(field(&n, "client_id"), Some(&json!("c")));
-        assert_eq!(
-            field(&n, "proxy_url"),
-            Some(&json!("a")),
-            "canonical key wins"
-        );
+        assert_eq!(n.get("expires_at"), Some(&json!(5)));
+        assert_eq!(n.get("client_id"), Some(&json!("c")));
+        assert_eq!(n.get("proxy_url"), Some(&json!("a")), "canonical key wins");
         assert_eq!(n["token"]["refresh_token"], "r");
         assert!(is_plain(
             json!({"type":"codex","access_token":"a"})
