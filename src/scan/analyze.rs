@@ -8,7 +8,6 @@
 //! on very large trees. Credentials are kept only when the caller asks (online probes need the
 //! tokens). No network and no printing here.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
@@ -319,7 +318,7 @@ pub enum Error {
 /// What a reader thread reads from.
 enum Reader<'a> {
     Repo(Box<crate::git::BlobReader>),
-    Dir(&'a Path),
+    Dir(crate::fs::DirReader<'a>),
     /// Server entries are not read as files here (see `scan::entry`).
     Server(&'a crate::source::server::ServerOrigin),
 }
@@ -330,13 +329,13 @@ impl Reader<'_> {
         buf.clear();
         match (self, c.blob) {
             (Reader::Repo(r), Some(id)) => r.read_into(id, buf).map(Ok).map_err(Error::from),
-            (Reader::Dir(root), _) => {
-                let full = root.join(crate::fs::rel_path(&c.raw));
+            (Reader::Dir(dir), _) => {
+                let rel = crate::fs::rel_path(&c.raw);
                 Ok(if c.kind == EntryKind::Symlink {
-                    std::fs::read_link(full)
+                    std::fs::read_link(dir.root().join(rel))
                         .map(|t| buf.extend_from_slice(t.to_string_lossy().as_bytes()))
                 } else {
-                    crate::fs::read_into(&full, buf)
+                    dir.read_into(&rel, buf)
                 })
             }
             (Reader::Repo(_), None) => Ok(Err(std::io::Error::other("no blob id"))),
@@ -531,7 +530,9 @@ pub fn analyze(
                                     Origin::Repo { repo, .. } => {
                                         Reader::Repo(Box::new(slices.reader(repo, slice)?))
                                     }
-                                    Origin::Dir { root } => Reader::Dir(root),
+                                    Origin::Dir { root } => {
+                                        Reader::Dir(crate::fs::DirReader::new(root))
+                                    }
                                     Origin::Server(o) => Reader::Server(o),
                                 };
                                 &held.insert((slice, r)).1
