@@ -124,8 +124,10 @@ impl serde_json::ser::Formatter for Nested {
     }
 }
 
-/// Findings rendered together, by one thread, into one buffer.
-const PER_CHUNK: usize = 2048;
+/// Findings rendered together, by one thread, into one buffer (about 300 KB). Few enough that
+/// the buffers in flight stay small: at 2,048 a 10,000-finding report rendered into five fresh
+/// buffers of 2.4 MB, a fifth of an online scan's page faults (issue 13).
+const PER_CHUNK: usize = 256;
 
 /// Writes the report as pretty JSON followed by a newline.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
