@@ -433,7 +433,10 @@ async fn run_async(
     // Start at most `concurrency` checks at a time: futures are large, and 10,000 of them
     // parked on a semaphore cost memory and page faults for nothing.
     let limit = shared.cfg.concurrency.max(1);
-    let mut out = Vec::new();
+    // Reserved for every listed file at once: grown by doubling, the list would be copied at
+    // each size into fresh pages. Pages reserved and never written are never resident.
+    let mut out =
+        Vec::with_capacity(usize::try_from(shared.cfg.expected).map_or(0, |n| n.min(1 << 20)));
     // The checks run as futures of this one task, not as tasks of their own: a spawned task
     // per check (its allocation, its join handle, the join set's bookkeeping, the scheduler's
     // wake-ups) cost a tenth of the engine's work per request (issue 13). Unconstrained: the
