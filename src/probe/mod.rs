@@ -134,6 +134,15 @@ pub enum Work {
     Skip,
 }
 
+/// The work of a block of files, handed over at once: one send and one wake-up per block, not
+/// per file.
+pub type Batch = Vec<Work>;
+
+/// How many batches a scan may queue ahead of the checks: readers wait beyond that. Readers
+/// are far faster than checks, and without a bound every file's job (its request and token)
+/// was queued at once, a tenth of an online scan's memory (issue 13).
+pub const BATCHES_AHEAD: usize = 2;
+
 /// One credential to probe.
 pub struct Job {
     /// The caller's index, returned with the outcome.
@@ -375,20 +384,18 @@ fn client(cfg: &Config, proxy: Option<&str>) -> Result<reqwest::Client, String> 
 
 /// Probes every job; returns one outcome per job (order not guaranteed).
 pub fn run(jobs: Vec<Job>, cfg: &Config) -> Result<Vec<Outcome>, Error> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
     let mut cfg = cfg.clone();
     cfg.expected = jobs.len() as u64;
-    for job in jobs {
-        // The receiver is alive: it is right here.
-        let _ = tx.send(Work::Check(job));
-    }
+    // One batch: the channel has room for it, and the receiver is right here.
+    let _ = tx.try_send(jobs.into_iter().map(Work::Check).collect());
     drop(tx);
     run_stream(rx, &cfg)
 }
 
 /// Probes jobs as they arrive, until every sender is dropped; returns one outcome per job.
 pub fn run_stream(
-    jobs: tokio::sync::mpsc::UnboundedReceiver<Work>,
+    jobs: tokio::sync::mpsc::Receiver<Batch>,
     cfg: &Config,
 ) -> Result<Vec<Outcome>, Error> {
     // One thread is plenty for thousands of requests per second and avoids cross-thread
@@ -405,7 +412,7 @@ pub fn run_stream(
 }
 
 async fn run_async(
-    mut jobs: tokio::sync::mpsc::UnboundedReceiver<Work>,
+    mut jobs: tokio::sync::mpsc::Receiver<Batch>,
     cfg: Config,
 ) -> (Vec<Outcome>, Option<String>) {
     let progress = cfg.progress.then(|| {
@@ -443,28 +450,40 @@ async fn run_async(
     // runtime's budget is per task, and shared by hundreds of checks it would make them
     // return `Pending` and be polled again for nothing.
     let mut set = futures::stream::FuturesUnordered::new();
+    let mut pending = Batch::new().into_iter();
     let mut open = true;
     loop {
-        if open && set.len() < limit {
-            // Room for more: take the next job as soon as it arrives, or a finished check.
-            tokio::select! {
-                biased;
-                job = jobs.recv() => match job {
-                    Some(Work::Check(job)) => start_check(&mut set, &shared, job, deadline, &mut out),
-                    Some(Work::Skip) => {
-                        if let Some(bar) = &shared.progress {
-                            bar.inc(1);
-                        }
+        if set.len() < limit {
+            // Room for more: the next job of the batch at hand, else the next batch as soon
+            // as it arrives (or a finished check meanwhile).
+            match pending.next() {
+                Some(Work::Check(job)) => {
+                    start_check(&mut set, &shared, job, deadline, &mut out);
+                    continue;
+                }
+                Some(Work::Skip) => {
+                    if let Some(bar) = &shared.progress {
+                        bar.inc(1);
                     }
-                    None => open = false,
-                },
-                Some(o) = set.next(), if !set.is_empty() => out.push(o),
+                    continue;
+                }
+                None if open => {
+                    tokio::select! {
+                        biased;
+                        batch = jobs.recv() => match batch {
+                            Some(batch) => pending = batch.into_iter(),
+                            None => open = false,
+                        },
+                        Some(o) = set.next(), if !set.is_empty() => out.push(o),
+                    }
+                    continue;
+                }
+                None => {}
             }
-        } else {
-            match set.next().await {
-                Some(o) => out.push(o),
-                None => break,
-            }
+        }
+        match set.next().await {
+            Some(o) => out.push(o),
+            None => break,
         }
     }
     if let Some(bar) = &shared.progress {

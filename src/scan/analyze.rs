@@ -469,12 +469,12 @@ const SLICE: usize = 32 * BLOCK;
 /// Reads, parses and classifies every candidate; returns one entry per credential file in
 /// candidate order, with duplicates and working-tree differences marked.
 ///
-/// `sink` sees every result on its reader thread as soon as it exists: online checks start
-/// there while the rest of the tree is still being read.
+/// `sink` sees every block of results (up to 256 files) on its reader thread as soon as
+/// it exists: online checks start there while the rest of the tree is still being read.
 pub fn analyze(
     listing: &Listing,
     opts: &Options,
-    sink: &(dyn Fn(&mut Scanned) + Sync),
+    sink: &(dyn Fn(&mut [Scanned]) + Sync),
 ) -> Result<Vec<Scanned>, Error> {
     let candidates = &listing.candidates;
     let jobs = if opts.jobs == 0 {
@@ -552,10 +552,10 @@ pub fn analyze(
                                         WorktreeState::Deleted => "deleted",
                                     });
                                 }
-                                sink(&mut s);
                                 block.push(s);
                             }
                         }
+                        sink(&mut block);
                         // The receiver outlives every reader (it is this scope's own thread).
                         let _ = tx.send((start, block));
                     }

@@ -211,7 +211,7 @@ pub(crate) fn classify(
     };
     // Online checks run on their own thread and start as soon as the first files are parsed.
     let online = select.online.as_ref().map(|online| {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::probe::BATCHES_AHEAD);
         let mut engine = online.engine.clone();
         // The bar's total is known before the first request: every listed file.
         engine.expected = listing.candidates.len() as u64;
@@ -222,20 +222,26 @@ pub(crate) fn classify(
         )
     });
     let providers = &select.providers;
-    let sink = |s: &mut Scanned| {
+    let sink = |block: &mut [Scanned]| {
         let Some((settings, tx, _)) = &online else {
             return;
         };
-        let work = if !providers.is_empty() && !providers.contains(&s.facts.provider) {
-            s.credential = None;
-            crate::probe::Work::Skip
-        } else {
-            plan_online(s, settings, now)
-                .map_or(crate::probe::Work::Skip, crate::probe::Work::Check)
-        };
-        // The receiver lives until every sender is gone; a send can only fail if the probe
-        // thread died, which join() below reports.
-        let _ = tx.send(work);
+        let batch = block
+            .iter_mut()
+            .map(|s| {
+                if !providers.is_empty() && !providers.contains(&s.facts.provider) {
+                    s.credential = None;
+                    crate::probe::Work::Skip
+                } else {
+                    plan_online(s, settings, now)
+                        .map_or(crate::probe::Work::Skip, crate::probe::Work::Check)
+                }
+            })
+            .collect();
+        // A reader thread, never inside a runtime: it waits while the checks are
+        // `BATCHES_AHEAD` batches behind. The receiver lives until every sender is gone; a send
+        // can only fail if the probe thread died, which join() below reports.
+        let _ = tx.blocking_send(batch);
     };
     let analyzed = analyze(&listing, &opts, &sink);
     let outcomes = match online {

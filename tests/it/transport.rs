@@ -275,6 +275,30 @@ fn scan_one_at_a_time(server: &CountingServer) -> Run {
     r
 }
 
+/// More files than the engine lets the readers queue ahead of the checks (a few blocks of
+/// 256): the readers wait for the checks, and every file is still checked once.
+#[test]
+fn readers_that_wait_for_the_checks_still_hand_over_every_file() {
+    let server = CountingServer::start(std::time::Duration::ZERO, USAGE);
+    let n = 1600;
+    let t = live_codex_repo("many", n);
+    let r = run(t
+        .credman()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--retries",
+            "0",
+            "--concurrency",
+            "4",
+        ])
+        .args(endpoint_args(&server.uri())));
+    let report = r.json();
+    assert_eq!(report["summary"]["by_status"]["active"], n, "{}", r.stderr);
+    assert_eq!(server.total.load(Ordering::SeqCst), n);
+}
+
 /// A connection whose answer was read to the end carries the next probe (keep-alive).
 #[test]
 fn one_kept_alive_connection_carries_probes_one_after_another() {
