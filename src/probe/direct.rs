@@ -75,14 +75,24 @@ type Origin = (http::uri::Scheme, http::uri::Authority);
 #[derive(Default)]
 struct Pools(Vec<(Origin, Pool)>);
 
+/// Whether two origins are one. Every request of a run spells its origin as the redirect
+/// target does, so the bytes match first; `Authority`'s own comparison (ignoring ASCII case,
+/// byte by byte) then decides only the rest.
+fn same_origin(a: &Origin, b: &Origin) -> bool {
+    a.0 == b.0 && (a.1.as_str() == b.1.as_str() || a.1 == b.1)
+}
+
 impl Pools {
     fn get_mut(&mut self, origin: &Origin) -> Option<&mut Pool> {
-        self.0.iter_mut().find(|(o, _)| o == origin).map(|(_, p)| p)
+        self.0
+            .iter_mut()
+            .find(|(o, _)| same_origin(o, origin))
+            .map(|(_, p)| p)
     }
 
     /// The origin's pool, made empty the first time.
     fn entry(&mut self, origin: &Origin) -> &mut Pool {
-        let at = match self.0.iter().position(|(o, _)| o == origin) {
+        let at = match self.0.iter().position(|(o, _)| same_origin(o, origin)) {
             Some(at) => at,
             None => {
                 self.0.push((origin.clone(), Pool::default()));
@@ -466,6 +476,35 @@ mod tests {
         let uri: http::Uri = url.parse().unwrap();
         let req = ProbeRequest::get_bearer(url, &Secret::new("tok-value"));
         build(&req, &uri, h2).unwrap()
+    }
+
+    /// Origins are one when their schemes are and their authorities are, ignoring ASCII case.
+    #[test]
+    fn origins_compare_as_authorities_do() {
+        let o = |s: &str| -> Origin {
+            let u: http::Uri = s.parse().unwrap();
+            (u.scheme().unwrap().clone(), u.authority().unwrap().clone())
+        };
+        assert!(same_origin(
+            &o("https://chatgpt.com/a"),
+            &o("https://chatgpt.com/b")
+        ));
+        assert!(same_origin(
+            &o("https://ChatGPT.com/"),
+            &o("https://chatgpt.com/")
+        ));
+        assert!(!same_origin(
+            &o("http://chatgpt.com/"),
+            &o("https://chatgpt.com/")
+        ));
+        assert!(!same_origin(
+            &o("https://chatgpt.com:8443/"),
+            &o("https://chatgpt.com/")
+        ));
+        assert!(!same_origin(
+            &o("https://api.chatgpt.com/"),
+            &o("https://chatgpt.com/")
+        ));
     }
 
     /// The constants `header_name` returns for the probes' own headers are those names.
