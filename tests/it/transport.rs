@@ -248,21 +248,19 @@ async fn a_proxy_in_the_environment_carries_the_probes() {
     only_the_proxy_answers(false).await;
 }
 
+/// `t`'s files probed against `server`, `concurrency` at a time, without retries.
+fn scan_against(t: &TestRepo, server: &CountingServer, concurrency: &str) -> Run {
+    run(t
+        .credman()
+        .args(["scan", "--format", "json", "--retries", "0"])
+        .args(["--concurrency", concurrency])
+        .args(endpoint_args(&server.uri())))
+}
+
 /// Five codex files probed one at a time against `server`.
 fn scan_one_at_a_time(server: &CountingServer) -> Run {
     let t = live_codex_repo("h1-", 5);
-    let r = run(t
-        .credman()
-        .args([
-            "scan",
-            "--format",
-            "json",
-            "--retries",
-            "0",
-            "--concurrency",
-            "1",
-        ])
-        .args(endpoint_args(&server.uri())));
+    let r = scan_against(&t, server, "1");
     let report = r.json();
     for i in 0..5 {
         assert_eq!(
@@ -282,18 +280,7 @@ fn readers_that_wait_for_the_checks_still_hand_over_every_file() {
     let server = CountingServer::start(std::time::Duration::ZERO, USAGE);
     let n = 1600;
     let t = live_codex_repo("many", n);
-    let r = run(t
-        .credman()
-        .args([
-            "scan",
-            "--format",
-            "json",
-            "--retries",
-            "0",
-            "--concurrency",
-            "4",
-        ])
-        .args(endpoint_args(&server.uri())));
+    let r = scan_against(&t, &server, "4");
     let report = r.json();
     assert_eq!(report["summary"]["by_status"]["active"], n, "{}", r.stderr);
     assert_eq!(server.total.load(Ordering::SeqCst), n);
