@@ -629,7 +629,7 @@ impl ApiCall {
         let mut header: serde_json::Map<String, serde_json::Value> = req
             .headers
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(v.expose())))
+            .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::from(v.expose())))
             .collect();
         // CPA adds no headers of its own to a relayed request (api_tools.go:175-182): a body needs
         // its Content-Type from us, as a direct request gets it from reqwest.

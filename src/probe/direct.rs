@@ -347,7 +347,7 @@ fn build(
             format!("the credential holds characters that cannot go in the {name} header")
         })?;
         hv.set_sensitive(true);
-        headers.append(header_name(name)?, hv);
+        headers.append(name.clone(), hv);
     }
     let body = match &req.body {
         Some(Body::Form(pairs)) => {
@@ -410,27 +410,6 @@ fn build(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     Ok(request)
-}
-
-/// The name of a probe's header: the probes' own names are constants (parsing one, and
-/// copying a name no standard one matches, cost an allocation per header per request, issue
-/// 13); any other is parsed.
-fn header_name(name: &'static str) -> Result<http::HeaderName, String> {
-    use http::HeaderName as N;
-    Ok(match name {
-        "authorization" => http::header::AUTHORIZATION,
-        "accept" => http::header::ACCEPT,
-        "user-agent" => http::header::USER_AGENT,
-        "content-type" => http::header::CONTENT_TYPE,
-        "chatgpt-account-id" => const { N::from_static("chatgpt-account-id") },
-        "openai-beta" => const { N::from_static("openai-beta") },
-        "originator" => const { N::from_static("originator") },
-        "anthropic-beta" => const { N::from_static("anthropic-beta") },
-        "x-xai-token-auth" => const { N::from_static("x-xai-token-auth") },
-        "x-grok-client-version" => const { N::from_static("x-grok-client-version") },
-        other => N::from_bytes(other.as_bytes())
-            .map_err(|_| format!("internal: {other} is not a header name"))?,
-    })
 }
 
 /// A failed request as the same short reason reqwest's gets (`super::transport_reason`).
@@ -505,29 +484,6 @@ mod tests {
             &o("https://api.chatgpt.com/"),
             &o("https://chatgpt.com/")
         ));
-    }
-
-    /// The constants `header_name` returns for the probes' own headers are those names.
-    #[test]
-    fn the_probes_header_names_are_the_names_they_spell() {
-        for name in [
-            "authorization",
-            "accept",
-            "user-agent",
-            "content-type",
-            "chatgpt-account-id",
-            "openai-beta",
-            "originator",
-            "anthropic-beta",
-            "x-xai-token-auth",
-            "x-grok-client-version",
-            "x-some-other",
-        ] {
-            let parsed = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
-            assert_eq!(header_name(name).unwrap(), parsed, "{name}");
-            assert_eq!(header_name(name).unwrap().as_str(), name);
-        }
-        assert!(header_name("not a name").is_err());
     }
 
     /// HTTP/1.1 gets the path and a `host` of host and non-default port, never the URL's user

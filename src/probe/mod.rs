@@ -720,7 +720,7 @@ async fn send(
             format!("the credential holds characters that cannot go in the {name} header")
         })?;
         hv.set_sensitive(true);
-        rb = rb.header(*name, hv);
+        rb = rb.header(name.clone(), hv);
     }
     match &req.body {
         Some(Body::Form(pairs)) => {

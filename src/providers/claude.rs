@@ -83,8 +83,11 @@ pub const SPEC: Spec = Spec {
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     let token = cred.access_token.as_ref()?;
     let req = ProbeRequest::get_bearer(USAGE_URL, token)
-        .header("anthropic-beta", "oauth-2025-04-20")
-        .header("user-agent", "git-credman");
+        .header(
+            const { http::HeaderName::from_static("anthropic-beta") },
+            "oauth-2025-04-20",
+        )
+        .header(http::header::USER_AGENT, "git-credman");
     Some(OneShot::boxed(req, classify))
 }
 

@@ -165,14 +165,23 @@ pub fn probe(cred: &Credential, opts: &ProbeOptions) -> Option<Box<dyn Probe>> {
         let mut r = ProbeRequest::get_bearer(RESPONSES_URL, token);
         r.method = Method::Post;
         r.body = Some(Body::Json(Secret::new(body.to_string())));
-        r.header("openai-beta", "responses=experimental")
-            .header("originator", "codex_cli_rs")
+        r.header(
+            const { http::HeaderName::from_static("openai-beta") },
+            "responses=experimental",
+        )
+        .header(
+            const { http::HeaderName::from_static("originator") },
+            "codex_cli_rs",
+        )
     } else {
         ProbeRequest::get_bearer(USAGE_URL, token)
     };
-    request = request.header("user-agent", USER_AGENT);
+    request = request.header(http::header::USER_AGENT, USER_AGENT);
     if let Some(account) = &cred.account_id {
-        request = request.header("chatgpt-account-id", account.clone());
+        request = request.header(
+            const { http::HeaderName::from_static("chatgpt-account-id") },
+            account.clone(),
+        );
     }
     Some(Box::new(Codex { request, responses }))
 }

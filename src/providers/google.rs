@@ -293,7 +293,7 @@ fn tokeninfo(token: &Secret) -> ProbeRequest {
     ProbeRequest {
         method: Method::Post,
         url: TOKENINFO_URL.to_owned(),
-        headers: vec![("accept", Secret::new("application/json"))],
+        headers: vec![(http::header::ACCEPT, Secret::new("application/json"))],
         body: Some(Body::Form(vec![("access_token", token.clone())])),
     }
 }
@@ -302,7 +302,7 @@ fn refresh_request(grant: &RefreshGrant) -> ProbeRequest {
     ProbeRequest {
         method: Method::Post,
         url: TOKEN_URL.to_owned(),
-        headers: vec![("accept", Secret::new("application/json"))],
+        headers: vec![(http::header::ACCEPT, Secret::new("application/json"))],
         body: Some(Body::Form(vec![
             ("grant_type", Secret::new("refresh_token")),
             ("refresh_token", grant.refresh_token.clone()),

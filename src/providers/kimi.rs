@@ -56,7 +56,8 @@ pub const SPEC: Spec = Spec {
 /// Returns the kimi probe, or `None` without an access token.
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     let token = cred.access_token.as_ref()?;
-    let request = ProbeRequest::get_bearer(USAGE_URL, token).header("user-agent", "git-credman");
+    let request =
+        ProbeRequest::get_bearer(USAGE_URL, token).header(http::header::USER_AGENT, "git-credman");
     Some(OneShot::boxed(request, classify))
 }
 

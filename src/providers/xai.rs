@@ -73,9 +73,15 @@ pub const SPEC: Spec = Spec {
 pub fn probe(cred: &Credential) -> Option<Box<dyn Probe>> {
     let token = cred.access_token.as_ref()?;
     let req = ProbeRequest::get_bearer(BILLING_URL, token)
-        .header("x-xai-token-auth", "xai-grok-cli")
-        .header("x-grok-client-version", CLIENT_VERSION)
-        .header("user-agent", USER_AGENT);
+        .header(
+            const { http::HeaderName::from_static("x-xai-token-auth") },
+            "xai-grok-cli",
+        )
+        .header(
+            const { http::HeaderName::from_static("x-grok-client-version") },
+            CLIENT_VERSION,
+        )
+        .header(http::header::USER_AGENT, USER_AGENT);
     Some(OneShot::boxed(req, classify))
 }
 
