@@ -425,13 +425,10 @@ impl<'a> Fields<'a> {
         let mut slots = [None; Name::COUNT];
         let mut plain_keys = true;
         for (k, v) in obj {
-            match Name::of(k) {
-                Some(key) => {
-                    slots[key as usize] = Some(v);
-                    plain_keys &= key != Name::TokenCapital;
-                }
-                None => plain_keys &= !k.bytes().any(|b| b == b'-' || b.is_ascii_uppercase()),
+            if let Some(key) = Name::of(k) {
+                slots[key as usize] = Some(v);
             }
+            plain_keys &= !k.bytes().any(|b| b == b'-' || b.is_ascii_uppercase());
         }
         Self { slots, plain_keys }
     }
