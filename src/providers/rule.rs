@@ -339,9 +339,6 @@ pub fn usage_window(
 pub fn window_name(seconds: u64) -> String {
     match seconds {
         0 => "0s".to_owned(),
-        // The windows codex and claude answer with, without formatting (once per answer).
-        18_000 => "5h".to_owned(),
-        604_800 => "7d".to_owned(),
         s if s % 86_400 == 0 => format!("{}d", s / 86_400),
         s if s % 3_600 == 0 => format!("{}h", s / 3_600),
         s if s % 60 == 0 => format!("{}m", s / 60),
