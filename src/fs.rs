@@ -41,11 +41,16 @@ pub fn name_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
 /// its buffer; a scan reading thousands of small files into one reused buffer has no use for
 /// either, and they are a third of its system calls per file.
 pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    read_file(std::fs::File::open(path)?, buf)
+}
+
+/// Reads an opened file to its end into `buf` (cleared first). `Take` hides the `File` behind
+/// it, so the read takes no size hint: it goes straight into `buf`'s spare capacity, growing
+/// it as needed, until a read returns nothing.
+fn read_file(file: std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<()> {
     use std::io::Read as _;
     buf.clear();
-    // `Take` hides the `File` behind it, so the read takes no size hint: it goes straight
-    // into `buf`'s spare capacity, growing it as needed, until a read returns nothing.
-    std::fs::File::open(path)?.take(u64::MAX).read_to_end(buf)?;
+    file.take(u64::MAX).read_to_end(buf)?;
     Ok(())
 }
 
@@ -88,12 +93,9 @@ impl<'a> DirReader<'a> {
             && rel.is_relative()
         {
             use rustix::fs::{Mode, OFlags};
-            use std::io::Read as _;
-            buf.clear();
             // The flags `File::open` uses.
             let fd = rustix::fs::openat(dir, rel, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-            std::fs::File::from(fd).take(u64::MAX).read_to_end(buf)?;
-            return Ok(());
+            return read_file(std::fs::File::from(fd), buf);
         }
         read_into(&self.root.join(rel), buf)
     }
